@@ -1,0 +1,172 @@
+//! The salsa database. Inputs are few: each file's text, the workspace (its file set, the
+//! compiled domain model and the configuration). Everything else is a tracked function derived
+//! from them, so editing one file re-derives that file's syntax and facts only, and cross-file
+//! results recompute only when the facts they read change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::config::Config;
+use crate::facts::go::GoFacts;
+use crate::model::CompiledModel;
+use crate::rules::purity::{FilePurity, PackagePurity};
+use crate::rules::Finding;
+use crate::syntax::{Lang, Parsed};
+
+/// What happened when a file's bytes were read, if anything noteworthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileNote {
+    Binary,
+    TooLarge { bytes: usize },
+    Lossy { first_invalid: usize },
+}
+
+#[salsa::input]
+pub struct SourceFile {
+    /// Workspace-relative path with `/` separators.
+    #[returns(ref)]
+    pub path: String,
+    #[returns(copy)]
+    pub lang: Lang,
+    #[returns(ref)]
+    pub text: Arc<str>,
+    #[returns(copy)]
+    pub note: Option<FileNote>,
+}
+
+#[salsa::input]
+pub struct Workspace {
+    #[returns(ref)]
+    pub root: PathBuf,
+    #[returns(ref)]
+    pub files: Arc<Vec<SourceFile>>,
+    #[returns(ref)]
+    pub model: Arc<CompiledModel>,
+    #[returns(ref)]
+    pub config: Arc<Config>,
+}
+
+/// The database. Cloning it gives a handle for another thread or a request; a write through
+/// `&mut` cancels every clone's running queries.
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    executions: Option<Arc<Mutex<Vec<String>>>>,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database { storage: salsa::Storage::new(None), executions: None }
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+impl Database {
+    /// A database that records which queries executed, for incrementality tests.
+    pub fn with_execution_log() -> Self {
+        let log: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = log.clone();
+        let storage = salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+            if let salsa::EventKind::WillExecute { database_key } = event.kind {
+                if let Ok(mut log) = sink.lock() {
+                    log.push(format!("{database_key:?}"));
+                }
+            }
+        })));
+        Database { storage, executions: Some(log) }
+    }
+
+    /// The executions recorded since the last call (empty without an execution log).
+    pub fn take_executions(&self) -> Vec<String> {
+        self.executions.as_ref().map(|log| std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()))).unwrap_or_default()
+    }
+}
+
+/// The syntax tree of a file: a value, rebuilt when the text changes.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
+    if file.note(db).is_some_and(|n| !matches!(n, FileNote::Lossy { .. })) {
+        return Parsed { tree: None, timed_out: false };
+    }
+    crate::syntax::parse(file.lang(db), file.text(db), None)
+}
+
+/// The facts of a Go file (empty for other languages or unparsable input).
+#[salsa::tracked(returns(ref))]
+pub fn go_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<GoFacts> {
+    if file.lang(db) != Lang::Go {
+        return Arc::default();
+    }
+    match &parse_file(db, file).tree {
+        Some(tree) => Arc::new(crate::facts::go::extract(tree, file.text(db))),
+        None => Arc::default(),
+    }
+}
+
+/// Line starts of a file, for positions.
+#[salsa::tracked(returns(ref))]
+pub fn line_index(db: &dyn salsa::Database, file: SourceFile) -> crate::text::LineIndex {
+    crate::text::LineIndex::new(file.text(db))
+}
+
+/// The directory of a workspace-relative path (`""` for the root).
+pub fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("")
+}
+
+/// Go files grouped by directory (a Go package). Reads only the file set and the paths, so
+/// editing a file's text never re-runs it.
+#[salsa::tracked(returns(ref))]
+pub fn go_packages(db: &dyn salsa::Database, ws: Workspace) -> BTreeMap<String, Vec<SourceFile>> {
+    let mut packages: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
+    for &file in ws.files(db).iter() {
+        if file.lang(db) == Lang::Go {
+            packages.entry(dir_of(file.path(db)).to_string()).or_default().push(file);
+        }
+    }
+    packages
+}
+
+/// The files of the package in `dir`.
+pub fn package_files(db: &dyn salsa::Database, ws: Workspace, dir: &str) -> Vec<SourceFile> {
+    go_packages(db, ws).get(dir).cloned().unwrap_or_default()
+}
+
+/// Package-level variable names of the package in `dir`, across its files.
+#[salsa::tracked(returns(ref))]
+pub fn package_globals(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Vec<String> {
+    let mut globals: Vec<String> = package_files(db, ws, &dir).into_iter().flat_map(|f| go_facts(db, f).globals.clone()).collect();
+    globals.sort();
+    globals.dedup();
+    globals
+}
+
+/// A file's purity summary: per function, its direct impure operations and same-package calls.
+#[salsa::tracked(returns(ref))]
+pub fn file_purity(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<FilePurity> {
+    let globals = package_globals(db, ws, dir_of(file.path(db)).to_string());
+    Arc::new(crate::rules::purity::summarize_file(&go_facts(db, file), ws.model(db), globals))
+}
+
+/// The package's call graph folded into "which functions are impure, and through which chain".
+#[salsa::tracked(returns(ref))]
+pub fn package_purity(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<PackagePurity> {
+    let files: Vec<(String, Arc<FilePurity>)> =
+        package_files(db, ws, &dir).into_iter().map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone())).collect();
+    Arc::new(crate::rules::purity::fold_package(&files))
+}
+
+/// All findings of one file, suppressions applied, severities resolved.
+#[salsa::tracked(returns(ref))]
+pub fn file_findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<Finding>> {
+    Arc::new(crate::rules::check_file(db, ws, file))
+}
+
+/// Builds a map from workspace-relative path to file, for lookups by path.
+pub fn files_by_path(db: &dyn salsa::Database, ws: Workspace) -> HashMap<String, SourceFile> {
+    ws.files(db).iter().map(|&f| (f.path(db).clone(), f)).collect()
+}

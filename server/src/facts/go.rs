@@ -1,0 +1,891 @@
+//! Go facts: what a Go file says, in plain values the rules can read without the tree.
+//! Extracted by running `grammars-queries/go/facts.scm` once over the tree.
+
+use std::collections::HashMap;
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, QueryCursor, Tree};
+
+use super::{Span, Suppression};
+use crate::syntax::{node_text, GO_DOT_IMPORT_TYPES, GO_FACTS};
+
+/// Long expression texts are cut to this many bytes: rules look at their start only.
+const MAX_VALUE_TEXT: usize = 240;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoFacts {
+    pub package: Option<String>,
+    pub imports: Vec<Import>,
+    pub functions: Vec<Function>,
+    pub calls: Vec<Call>,
+    /// References to members of imported packages: `alias.Name` in type or value position, and
+    /// unqualified type names in files with dot imports.
+    pub pkg_refs: Vec<PkgRef>,
+    pub literals: Vec<CompositeLiteral>,
+    pub consts: Vec<Const>,
+    /// Package-level variable names declared in this file.
+    pub globals: Vec<String>,
+    pub assignments: Vec<Assignment>,
+    /// Writes to string-ish variables (`x := ..`, `x = append(x, ..)`, `x += ..`,
+    /// `x.WriteString(..)`, `fmt.Fprintf(x, ..)`), for how messages are built.
+    pub string_writes: Vec<StringWrite>,
+    /// Type names declared in this file.
+    pub declared_types: Vec<String>,
+    pub suppressions: Vec<Suppression>,
+    /// The tree has ERROR or MISSING nodes (half-typed code): facts are best effort.
+    pub has_syntax_errors: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// `import "x/y"`: the package name is used.
+    Plain,
+    /// `import alias "x/y"`.
+    Named,
+    /// `import . "x/y"`.
+    Dot,
+    /// `import _ "x/y"`.
+    Blank,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    pub path: String,
+    /// The name the file uses for the package (alias, or the guessed package name).
+    pub local_name: String,
+    pub kind: ImportKind,
+    pub span: Span,
+}
+
+/// A type as written: `alias.Name`, `Name`, with pointers stripped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRef {
+    /// The import path, when the type is qualified by a known import alias.
+    pub import: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: Option<String>,
+    pub ty: Option<TypeRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// `None` for a function literal.
+    pub name: Option<String>,
+    /// For methods: the receiver variable and its type name.
+    pub receiver: Option<(Option<String>, String)>,
+    pub params: Vec<Param>,
+    pub span: Span,
+    /// The name (or `func` keyword for literals), where findings about the function point.
+    pub name_span: Span,
+    /// Index of the enclosing function, for literals.
+    pub parent: Option<u32>,
+    /// Names declared inside (parameters, `:=`, `var`, range variables).
+    pub locals: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Ident(String),
+    /// A selector chain such as `h.adapt`.
+    Selector(Vec<String>),
+    /// A function literal: index into `functions`.
+    FuncLit(u32),
+    /// A string literal's value.
+    Str(String),
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The callee as a chain: `cpContext.Client.Get` → `["cpContext", "Client", "Get"]`;
+    /// non-identifier parts appear as `()` (call result), `[]` (index) or `?`.
+    pub callee: Vec<String>,
+    /// For `alias.Func(..)` with a known import: the import path.
+    pub import: Option<String>,
+    pub args: Vec<Arg>,
+    pub span: Span,
+    pub callee_span: Span,
+    /// The innermost enclosing function.
+    pub function: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkgRef {
+    /// Import path; for dot-import candidates, `None` (every dot import is a candidate).
+    pub import: Option<String>,
+    pub name: String,
+    pub span: Span,
+    pub function: Option<u32>,
+    /// In type position (`var x alias.T`, `&alias.T{}`), not a value (`alias.Func`).
+    pub is_type: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedField {
+    pub key: String,
+    pub key_span: Span,
+    pub value_span: Span,
+    /// The value's source text, cut to a few hundred bytes.
+    pub value_text: String,
+    /// The value when it is a string literal.
+    pub string_value: Option<String>,
+    /// Identifiers the value mentions.
+    pub idents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositeLiteral {
+    pub ty: Option<TypeRef>,
+    pub fields: Vec<KeyedField>,
+    pub span: Span,
+    pub function: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Const {
+    pub name: String,
+    pub ty: Option<TypeRef>,
+    /// The value when it is a single string literal.
+    pub value: Option<String>,
+    pub name_span: Span,
+    pub value_span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignTarget {
+    /// Root identifier of the target (`x` in `x.y[0] = ..`).
+    pub root: String,
+    /// `true` when the target is written through a selector on an import (`pkg.Var = ..`).
+    pub qualified_import: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub targets: Vec<AssignTarget>,
+    pub span: Span,
+    pub function: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StringWrite {
+    pub var: String,
+    pub span: Span,
+    pub function: Option<u32>,
+    /// Inside a loop body: the variable grows per item.
+    pub in_loop: bool,
+    /// The first string literal written (the format of a `Sprintf`/`Fprintf`).
+    pub first_literal: Option<String>,
+}
+
+impl GoFacts {
+    pub fn import_by_name(&self, local: &str) -> Option<&Import> {
+        self.imports.iter().find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+    }
+
+    pub fn dot_imports(&self) -> impl Iterator<Item = &Import> {
+        self.imports.iter().filter(|i| i.kind == ImportKind::Dot)
+    }
+
+    /// The function a byte offset lies in, innermost first.
+    pub fn function_at(&self, offset: u32) -> Option<u32> {
+        innermost(&self.functions, offset)
+    }
+
+    /// The enclosing named function (walking out of literals).
+    pub fn named_function(&self, mut index: u32) -> u32 {
+        while let Some(parent) = self.functions[index as usize].parent {
+            if self.functions[index as usize].name.is_some() {
+                break;
+            }
+            index = parent;
+        }
+        index
+    }
+
+    /// Is `name` declared locally in function `index` or in any function enclosing it?
+    pub fn is_local(&self, mut index: Option<u32>, name: &str) -> bool {
+        while let Some(i) = index {
+            let function = &self.functions[i as usize];
+            if function.locals.iter().any(|l| l == name) {
+                return true;
+            }
+            index = function.parent;
+        }
+        false
+    }
+}
+
+fn innermost(functions: &[Function], offset: u32) -> Option<u32> {
+    // Functions are sorted by start; the innermost container is the last one starting at or
+    // before the offset whose span contains it (walking back through parents).
+    let mut i = functions.partition_point(|f| f.span.start <= offset);
+    while i > 0 {
+        i -= 1;
+        if functions[i].span.contains(offset) {
+            return Some(i as u32);
+        }
+    }
+    None
+}
+
+/// The package name Go gives an import without alias: the last path element, skipping a major
+/// version suffix (`/v2`) and a `.vN` gopkg suffix; `go-foo` style prefixes are kept as written.
+pub fn default_package_name(path: &str) -> String {
+    let mut parts = path.rsplit('/');
+    let mut last = parts.next().unwrap_or(path);
+    let is_major = |s: &str| s.len() > 1 && s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit());
+    if is_major(last) {
+        if let Some(prev) = parts.next() {
+            last = prev;
+        }
+    }
+    let last = last.split('.').next().unwrap_or(last);
+    last.trim_start_matches("go-").replace('-', "_")
+}
+
+fn span(node: Node<'_>) -> Span {
+    Span { start: node.start_byte() as u32, end: node.end_byte() as u32 }
+}
+
+/// The value of a Go string literal (interpreted or raw); escapes are kept as written except
+/// `\"`, which is enough for the names and messages the rules read.
+pub fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
+    match node.kind() {
+        "interpreted_string_literal" => {
+            let raw = node_text(node, text);
+            let inner = raw.strip_prefix('"')?.strip_suffix('"').unwrap_or(raw.get(1..)?);
+            Some(inner.replace("\\\"", "\""))
+        }
+        "raw_string_literal" => {
+            let raw = node_text(node, text);
+            Some(raw.trim_matches('`').to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Flattens a callee or selector into a chain of names.
+fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
+    if depth > 64 {
+        out.push("?".into());
+        return;
+    }
+    match node.kind() {
+        "identifier" | "field_identifier" | "package_identifier" | "type_identifier" => out.push(node_text(node, text).to_string()),
+        "selector_expression" => {
+            if let Some(operand) = node.child_by_field_name("operand") {
+                chain(operand, text, out, depth + 1);
+            }
+            if let Some(field) = node.child_by_field_name("field") {
+                out.push(node_text(field, text).to_string());
+            }
+        }
+        "call_expression" => {
+            if let Some(function) = node.child_by_field_name("function") {
+                chain(function, text, out, depth + 1);
+            }
+            out.push("()".into());
+        }
+        "index_expression" => {
+            if let Some(operand) = node.child_by_field_name("operand") {
+                chain(operand, text, out, depth + 1);
+            }
+            out.push("[]".into());
+        }
+        "parenthesized_expression" => match node.named_child(0) {
+            Some(inner) => chain(inner, text, out, depth + 1),
+            None => out.push("?".into()),
+        },
+        "unary_expression" => match node.child_by_field_name("operand") {
+            Some(operand) => chain(operand, text, out, depth + 1),
+            None => out.push("?".into()),
+        },
+        _ => out.push("?".into()),
+    }
+}
+
+fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    chain(node, text, &mut out, 0);
+    out
+}
+
+/// A type node as written, with its qualifier alias (resolved later).
+fn raw_type(node: Node<'_>, text: &str) -> Option<(Option<String>, String)> {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.kind() {
+            "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
+            "generic_type" => node = node.child_by_field_name("type")?,
+            "qualified_type" => {
+                let package = node.child_by_field_name("package")?;
+                let name = node.child_by_field_name("name")?;
+                return Some((Some(node_text(package, text).to_string()), node_text(name, text).to_string()));
+            }
+            "type_identifier" => return Some((None, node_text(node, text).to_string())),
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) {
+    // Iterative walk: deeply nested expressions must not overflow the stack.
+    let mut cursor = node.walk();
+    let mut visited_children = false;
+    loop {
+        if !visited_children {
+            let current = cursor.node();
+            if current.kind() == "identifier" && out.len() < 32 {
+                out.push(node_text(current, text).to_string());
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        if cursor.goto_next_sibling() {
+            visited_children = false;
+            continue;
+        }
+        if !cursor.goto_parent() || cursor.node() == node {
+            break;
+        }
+        visited_children = true;
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.len() <= MAX_VALUE_TEXT {
+        return s.to_string();
+    }
+    let end = crate::text::clamp_to_char_boundary(s, MAX_VALUE_TEXT);
+    s[..end].to_string()
+}
+
+/// The contents of the first `"..."` in an expression's text (the format of a `Sprintf`).
+pub fn first_string_literal(text: &str) -> Option<&str> {
+    let start = text.find('"')? + 1;
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return text.get(start..i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Parses `invariant:ignore <codes> -- <reason>` out of a comment's text.
+pub fn parse_suppression(comment: &str) -> Option<(Vec<String>, Option<String>)> {
+    let body = comment.trim_start_matches('/').trim_start_matches('#').trim_start();
+    let rest = body.strip_prefix("invariant:ignore")?;
+    if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+        return None;
+    }
+    let (codes, reason) = match rest.split_once("--") {
+        Some((codes, reason)) => (codes, Some(reason.trim().to_string()).filter(|r| !r.is_empty())),
+        None => (rest, None),
+    };
+    let codes = codes.split([',', ' ', '\t']).filter(|c| !c.is_empty()).map(str::to_string).collect();
+    Some((codes, reason))
+}
+
+struct RawCall {
+    callee: Vec<String>,
+    args: Vec<RawArg>,
+    span: Span,
+    callee_span: Span,
+}
+
+enum RawArg {
+    Ready(Arg),
+    FuncLitAt(u32),
+}
+
+/// Extracts the facts of one Go file.
+pub fn extract(tree: &Tree, text: &str) -> GoFacts {
+    let mut facts = GoFacts { has_syntax_errors: tree.root_node().has_error(), ..GoFacts::default() };
+    let query = &*GO_FACTS;
+    let names = query.capture_names();
+    let index_of = |name: &str| names.iter().position(|n| *n == name).map(|i| i as u32);
+    let cap = |name: &str| index_of(name).expect("capture exists in facts.scm");
+    let (c_package_name, c_import, c_import_alias, c_import_path) =
+        (cap("package.name"), cap("import"), cap("import.alias"), cap("import.path"));
+    let (c_func, c_func_name, c_func_params, c_func_receiver) = (cap("func"), cap("func.name"), cap("func.params"), cap("func.receiver"));
+    let (c_call, c_call_callee, c_call_args) = (cap("call"), cap("call.callee"), cap("call.args"));
+    let (c_qualified, c_qualified_package, c_qualified_name) = (cap("qualified"), cap("qualified.package"), cap("qualified.name"));
+    let (c_member, c_member_package, c_member_name) = (cap("member"), cap("member.package"), cap("member.name"));
+    let (c_literal, c_literal_type, c_literal_body) = (cap("literal"), cap("literal.type"), cap("literal.body"));
+    let (c_const, c_const_name, c_const_type, c_const_value) = (cap("const"), cap("const.name"), cap("const.type"), cap("const.value"));
+    let c_global = cap("global.name");
+    let (c_assign, c_assign_left, c_assign_right) = (cap("assign"), cap("assign.left"), cap("assign.right"));
+    let (c_local, c_local_names, c_local_values) = (cap("local"), cap("local.names"), cap("local.values"));
+    let (c_loop, c_loop_body) = (cap("loop"), cap("loop.body"));
+    let c_comment = cap("comment");
+
+    let mut raw_calls: Vec<RawCall> = Vec::new();
+    let mut raw_refs: Vec<(String, String, Span, bool)> = Vec::new();
+    let mut raw_literals: Vec<(Option<(Option<String>, String)>, Vec<KeyedField>, Span)> = Vec::new();
+    let mut raw_consts: Vec<(String, Option<(Option<String>, String)>, Option<String>, Span, Option<Span>)> = Vec::new();
+    let mut raw_params: Vec<Vec<(Option<String>, Option<(Option<String>, String)>)>> = Vec::new();
+    let mut raw_assigns: Vec<(Vec<(Vec<String>, Span)>, Span, Option<Vec<String>>, String, Option<String>)> = Vec::new();
+    // (var, span, first literal) for declarations and writer calls; loop membership is decided later.
+    let mut raw_writes: Vec<(String, Span, Option<String>)> = Vec::new();
+    let mut locals_at: Vec<(u32, String)> = Vec::new();
+    let mut loop_bodies: Vec<Span> = Vec::new();
+
+    let mut cursor = QueryCursor::new();
+    let mut matches = cursor.matches(query, tree.root_node(), text.as_bytes());
+    while let Some(m) = matches.next() {
+        let get = |index: u32| m.captures().iter().find(|c| c.index == index).map(|c| c.node);
+        let outer = m.captures().iter().map(|c| c.index).find(|i| {
+            [c_package_name, c_import, c_func, c_call, c_qualified, c_member, c_literal, c_const, c_global, c_assign, c_local, c_loop, c_comment]
+                .contains(i)
+        });
+        let Some(outer) = outer else { continue };
+        if outer == c_package_name {
+            if let Some(node) = get(c_package_name) {
+                facts.package = Some(node_text(node, text).to_string());
+            }
+        } else if outer == c_import {
+            let (Some(node), Some(path_node)) = (get(c_import), get(c_import_path)) else { continue };
+            let path = string_literal(path_node, text).unwrap_or_default();
+            let (kind, local_name) = match get(c_import_alias) {
+                Some(alias) if alias.kind() == "dot" => (ImportKind::Dot, ".".to_string()),
+                Some(alias) if alias.kind() == "blank_identifier" => (ImportKind::Blank, "_".to_string()),
+                Some(alias) => (ImportKind::Named, node_text(alias, text).to_string()),
+                None => (ImportKind::Plain, default_package_name(&path)),
+            };
+            facts.imports.push(Import { path, local_name, kind, span: span(node) });
+        } else if outer == c_func {
+            let Some(node) = get(c_func) else { continue };
+            let name = get(c_func_name).map(|n| node_text(n, text).to_string());
+            let name_span = match get(c_func_name) {
+                Some(n) => span(n),
+                None => Span { start: node.start_byte() as u32, end: (node.start_byte() + 4).min(node.end_byte()) as u32 },
+            };
+            let receiver = get(c_func_receiver).and_then(|list| {
+                let decl = list.named_children(&mut list.walk()).find(|c| c.kind() == "parameter_declaration")?;
+                let var = decl.child_by_field_name("name").map(|n| node_text(n, text).to_string());
+                let ty = raw_type(decl.child_by_field_name("type")?, text)?;
+                Some((var, ty.1))
+            });
+            let mut params = Vec::new();
+            let mut locals = Vec::new();
+            if let Some((Some(var), _)) = &receiver {
+                locals.push(var.clone());
+            }
+            if let Some(list) = get(c_func_params) {
+                for decl in list.named_children(&mut list.walk()) {
+                    if !matches!(decl.kind(), "parameter_declaration" | "variadic_parameter_declaration") {
+                        continue;
+                    }
+                    let ty = decl.child_by_field_name("type").and_then(|t| raw_type(t, text));
+                    let mut named = false;
+                    let mut walk = decl.walk();
+                    for name in decl.children_by_field_name("name", &mut walk) {
+                        named = true;
+                        let name = node_text(name, text).to_string();
+                        locals.push(name.clone());
+                        params.push((Some(name), ty.clone()));
+                    }
+                    if !named {
+                        params.push((None, ty));
+                    }
+                }
+            }
+            raw_params.push(params);
+            facts.functions.push(Function {
+                name,
+                receiver,
+                params: Vec::new(),
+                span: span(node),
+                name_span,
+                parent: None,
+                locals,
+            });
+        } else if outer == c_call {
+            let (Some(node), Some(callee), Some(args)) = (get(c_call), get(c_call_callee), get(c_call_args)) else { continue };
+            let args = args
+                .named_children(&mut args.walk())
+                .map(|arg| match arg.kind() {
+                    "identifier" => RawArg::Ready(Arg::Ident(node_text(arg, text).to_string())),
+                    "selector_expression" => RawArg::Ready(Arg::Selector(chain_of(arg, text))),
+                    "func_literal" => RawArg::FuncLitAt(arg.start_byte() as u32),
+                    "interpreted_string_literal" | "raw_string_literal" => {
+                        RawArg::Ready(string_literal(arg, text).map(Arg::Str).unwrap_or(Arg::Other))
+                    }
+                    _ => RawArg::Ready(Arg::Other),
+                })
+                .collect();
+            let callee_chain = chain_of(callee, text);
+            let args_text = node_text(get(c_call_args).unwrap_or(node), text);
+            if callee_chain.len() == 2 && callee_chain[1] == "WriteString" {
+                raw_writes.push((callee_chain[0].clone(), span(node), first_string_literal(args_text).map(str::to_string)));
+            } else if callee_chain == ["fmt", "Fprintf"] {
+                // fmt.Fprintf(w, "format", ..): the writer is the first argument (`&b` or `b`).
+                let writer = get(c_call_args).and_then(|a| a.named_child(0)).map(|w| chain_of(w, text));
+                if let Some(writer) = writer.filter(|w| w.len() == 1 && w[0] != "?") {
+                    let rest = &args_text[args_text.find(',').unwrap_or(0)..];
+                    raw_writes.push((writer[0].clone(), span(node), first_string_literal(rest).map(str::to_string)));
+                }
+            }
+            raw_calls.push(RawCall { callee: callee_chain, args, span: span(node), callee_span: span(callee) });
+        } else if outer == c_qualified {
+            let (Some(node), Some(package), Some(name)) = (get(c_qualified), get(c_qualified_package), get(c_qualified_name)) else {
+                continue;
+            };
+            raw_refs.push((node_text(package, text).to_string(), node_text(name, text).to_string(), span(node), true));
+        } else if outer == c_member {
+            let (Some(node), Some(package), Some(name)) = (get(c_member), get(c_member_package), get(c_member_name)) else { continue };
+            raw_refs.push((node_text(package, text).to_string(), node_text(name, text).to_string(), span(node), false));
+        } else if outer == c_literal {
+            let (Some(node), Some(body)) = (get(c_literal), get(c_literal_body)) else { continue };
+            let ty = get(c_literal_type).and_then(|t| raw_type(t, text));
+            let mut fields = Vec::new();
+            for element in body.named_children(&mut body.walk()) {
+                if element.kind() != "keyed_element" {
+                    continue;
+                }
+                let (Some(key), Some(value)) = (element.child_by_field_name("key"), element.child_by_field_name("value")) else {
+                    continue;
+                };
+                let value_expr = value.named_child(0).unwrap_or(value);
+                let mut idents = Vec::new();
+                collect_idents(value_expr, text, &mut idents);
+                fields.push(KeyedField {
+                    key: node_text(key, text).trim().to_string(),
+                    key_span: span(key),
+                    value_span: span(value_expr),
+                    value_text: cut(node_text(value_expr, text)),
+                    string_value: string_literal(value_expr, text),
+                    idents,
+                });
+            }
+            raw_literals.push((ty, fields, span(node)));
+        } else if outer == c_const {
+            let (Some(_), Some(name)) = (get(c_const), get(c_const_name)) else { continue };
+            let ty = get(c_const_type).and_then(|t| raw_type(t, text));
+            let value_node = get(c_const_value).filter(|list| list.named_child_count() == 1).and_then(|list| list.named_child(0));
+            let value = value_node.and_then(|v| string_literal(v, text));
+            raw_consts.push((node_text(name, text).to_string(), ty, value, span(name), value_node.map(span)));
+        } else if outer == c_global {
+            if let Some(name) = get(c_global) {
+                facts.globals.push(node_text(name, text).to_string());
+            }
+        } else if outer == c_assign {
+            let (Some(node), Some(left)) = (get(c_assign), get(c_assign_left)) else { continue };
+            let targets_nodes: Vec<Node<'_>> =
+                if left.kind() == "expression_list" { left.named_children(&mut left.walk()).collect() } else { vec![left] };
+            let targets = targets_nodes.into_iter().map(|t| (chain_of(t, text), span(t))).collect();
+            // For `x = append(x, ..)`: the callee and first argument of the right side.
+            let append_of = get(c_assign_right).and_then(|right| {
+                let call = right.named_child(0)?;
+                if call.kind() != "call_expression" || node_text(call.child_by_field_name("function")?, text) != "append" {
+                    return None;
+                }
+                let first = call.child_by_field_name("arguments")?.named_child(0)?;
+                Some(chain_of(first, text))
+            });
+            let operator = node.child_by_field_name("operator").map(|o| node_text(o, text).to_string()).unwrap_or_default();
+            let literal = get(c_assign_right).and_then(|r| first_string_literal(node_text(r, text))).map(str::to_string);
+            raw_assigns.push((targets, span(node), append_of, operator, literal));
+        } else if outer == c_local {
+            let (Some(node), Some(names)) = (get(c_local), get(c_local_names)) else { continue };
+            let start = node.start_byte() as u32;
+            if names.kind() == "identifier" {
+                locals_at.push((start, node_text(names, text).to_string()));
+            } else {
+                let values: Vec<Node<'_>> =
+                    get(c_local_values).map(|v| v.named_children(&mut v.walk()).collect()).unwrap_or_default();
+                for (i, name) in names.named_children(&mut names.walk()).enumerate() {
+                    if name.kind() == "identifier" {
+                        let var = node_text(name, text).to_string();
+                        if let Some(value) = values.get(i) {
+                            let literal = first_string_literal(node_text(*value, text)).map(str::to_string);
+                            raw_writes.push((var.clone(), span(node), literal));
+                        }
+                        locals_at.push((start, var));
+                    }
+                }
+            }
+        } else if outer == c_loop {
+            if let Some(body) = get(c_loop_body) {
+                loop_bodies.push(span(body));
+            }
+        } else if outer == c_comment {
+            if let Some(node) = get(c_comment) {
+                let comment = node_text(node, text);
+                if let Some((codes, reason)) = parse_suppression(comment) {
+                    facts.suppressions.push(Suppression { span: span(node), codes, reason });
+                }
+            }
+        }
+    }
+
+    // Functions: sort by start (matches arrive in pattern order, not strictly by position),
+    // link parents, resolve parameter types and local declarations.
+    let mut order: Vec<usize> = (0..facts.functions.len()).collect();
+    order.sort_by_key(|&i| facts.functions[i].span.start);
+    let mut functions: Vec<Function> = order.iter().map(|&i| facts.functions[i].clone()).collect();
+    let mut params: Vec<_> = order.iter().map(|&i| std::mem::take(&mut raw_params[i])).collect();
+    for i in 0..functions.len() {
+        let start = functions[i].span.start;
+        functions[i].parent = innermost(&functions[..i], start);
+    }
+    let resolve = |facts: &GoFacts, raw: Option<(Option<String>, String)>| -> Option<TypeRef> {
+        let (qualifier, name) = raw?;
+        match qualifier {
+            Some(alias) => Some(TypeRef { import: facts.import_by_name(&alias).map(|i| i.path.clone()), name }),
+            None => Some(TypeRef { import: None, name }),
+        }
+    };
+    for (function, raw) in functions.iter_mut().zip(params.iter_mut()) {
+        function.params = raw.drain(..).map(|(name, ty)| Param { name, ty: resolve(&facts, ty) }).collect();
+    }
+    for (start, name) in locals_at {
+        if let Some(f) = innermost(&functions, start) {
+            functions[f as usize].locals.push(name);
+        }
+    }
+    facts.functions = functions;
+
+    let func_lit_index: HashMap<u32, u32> = facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name.is_none())
+        .map(|(i, f)| (f.span.start, i as u32))
+        .collect();
+    for raw in raw_calls {
+        let function = facts.function_at(raw.span.start);
+        let import = if raw.callee.len() == 2 && !facts.is_local(function, &raw.callee[0]) {
+            facts.import_by_name(&raw.callee[0]).map(|i| i.path.clone())
+        } else {
+            None
+        };
+        let args = raw
+            .args
+            .into_iter()
+            .map(|a| match a {
+                RawArg::Ready(arg) => arg,
+                RawArg::FuncLitAt(start) => func_lit_index.get(&start).map(|&i| Arg::FuncLit(i)).unwrap_or(Arg::Other),
+            })
+            .collect();
+        facts.calls.push(Call { callee: raw.callee, import, args, span: raw.span, callee_span: raw.callee_span, function });
+    }
+    for (alias, name, ref_span, is_type) in raw_refs {
+        let function = facts.function_at(ref_span.start);
+        if !is_type && facts.is_local(function, &alias) {
+            continue;
+        }
+        if let Some(import) = facts.import_by_name(&alias) {
+            facts.pkg_refs.push(PkgRef { import: Some(import.path.clone()), name, span: ref_span, function, is_type });
+        }
+    }
+    for (ty, fields, lit_span) in raw_literals {
+        let function = facts.function_at(lit_span.start);
+        facts.literals.push(CompositeLiteral { ty: resolve(&facts, ty), fields, span: lit_span, function });
+    }
+    for (name, ty, value, name_span, value_span) in raw_consts {
+        let ty = resolve(&facts, ty);
+        facts.consts.push(Const { name, ty, value, name_span, value_span });
+    }
+    let in_loop = |offset: u32| loop_bodies.iter().any(|b| b.contains(offset));
+    for (targets, assign_span, append_of, operator, literal) in raw_assigns {
+        let function = facts.function_at(assign_span.start);
+        let mut resolved = Vec::new();
+        for (chain, target_span) in targets {
+            let Some(root) = chain.first().cloned() else { continue };
+            if root == "?" || root == "_" {
+                continue;
+            }
+            let qualified_import =
+                if chain.len() >= 2 && !facts.is_local(function, &root) { facts.import_by_name(&root).map(|i| i.path.clone()) } else { None };
+            if chain.len() == 1 {
+                let grows = operator == "+=" || append_of.as_ref().is_some_and(|a| a.len() == 1 && a[0] == root);
+                facts.string_writes.push(StringWrite {
+                    var: root.clone(),
+                    span: assign_span,
+                    function,
+                    in_loop: grows && in_loop(assign_span.start),
+                    first_literal: literal.clone(),
+                });
+            }
+            resolved.push(AssignTarget { root, qualified_import, span: target_span });
+        }
+        facts.assignments.push(Assignment { targets: resolved, span: assign_span, function });
+    }
+    for (var, write_span, first_literal) in raw_writes {
+        let function = facts.function_at(write_span.start);
+        let grows_in_loop = in_loop(write_span.start) && first_literal.as_deref() != Some("");
+        facts.string_writes.push(StringWrite { var, span: write_span, function, in_loop: grows_in_loop, first_literal });
+    }
+    facts.string_writes.sort_by_key(|w| w.span.start);
+    facts.declared_types = collect_declared_types(tree, text);
+    if facts.dot_imports().next().is_some() {
+        collect_dot_import_types(tree, text, &mut facts);
+    }
+    facts
+}
+
+fn collect_declared_types(tree: &Tree, text: &str) -> Vec<String> {
+    let root = tree.root_node();
+    let mut out = Vec::new();
+    for decl in root.named_children(&mut root.walk()) {
+        if decl.kind() != "type_declaration" {
+            continue;
+        }
+        for spec in decl.named_children(&mut decl.walk()) {
+            if let Some(name) = spec.child_by_field_name("name") {
+                out.push(node_text(name, text).to_string());
+            }
+        }
+    }
+    out
+}
+
+/// In files with dot imports, unqualified type names not declared in the file may come from the
+/// dot-imported packages: record them as candidates.
+fn collect_dot_import_types(tree: &Tree, text: &str, facts: &mut GoFacts) {
+    const BUILTIN: &[&str] = &[
+        "bool", "byte", "complex64", "complex128", "error", "float32", "float64", "int", "int8", "int16", "int32", "int64", "rune",
+        "string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "any", "comparable",
+    ];
+    let mut cursor = QueryCursor::new();
+    let mut captures = cursor.captures(&GO_DOT_IMPORT_TYPES, tree.root_node(), text.as_bytes());
+    let mut found = Vec::new();
+    while let Some((m, index)) = captures.next() {
+        let node = m.captures()[*index].node;
+        let parent_kind = node.parent().map(|p| p.kind());
+        if matches!(parent_kind, Some("qualified_type") | Some("type_spec") | Some("type_parameter_declaration")) {
+            continue;
+        }
+        let name = node_text(node, text);
+        if BUILTIN.contains(&name) || facts.declared_types.iter().any(|t| t == name) {
+            continue;
+        }
+        found.push((name.to_string(), span(node)));
+    }
+    for (name, ref_span) in found {
+        let function = facts.function_at(ref_span.start);
+        facts.pkg_refs.push(PkgRef { import: None, name, span: ref_span, function, is_type: true });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::{parse, Lang};
+
+    fn facts(src: &str) -> GoFacts {
+        let parsed = parse(Lang::Go, src, None);
+        extract(parsed.tree.as_ref().unwrap(), src)
+    }
+
+    #[test]
+    fn default_package_names() {
+        assert_eq!(default_package_name("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"), "v1beta2");
+        assert_eq!(default_package_name("github.com/foo/bar/v3"), "bar");
+        assert_eq!(default_package_name("gopkg.in/yaml.v2"), "yaml");
+        assert_eq!(default_package_name("net/http"), "http");
+    }
+
+    #[test]
+    fn extracts_imports_calls_refs_and_functions() {
+        let src = r#"package nodepool
+
+import (
+	capiaws "sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"
+	. "example.com/dot"
+	"time"
+)
+
+var counter int
+
+func (r *Reconciler) reconcile(ctx context.Context, c client.Client) error {
+	m := &capiaws.AWSMachine{}
+	if err := r.Client.Get(ctx, key, m); err != nil {
+		return err
+	}
+	_ = time.Now()
+	counter++
+	var local AWSMachineList
+	f := func(x int) { counter = x }
+	WithAdaptFunction(func(ctx Ctx) error { return nil })
+	return nil
+}
+"#;
+        let f = facts(src);
+        assert_eq!(f.package.as_deref(), Some("nodepool"));
+        assert_eq!(f.imports.len(), 3);
+        assert_eq!(f.imports[0].local_name, "capiaws");
+        assert_eq!(f.imports[1].kind, ImportKind::Dot);
+        assert_eq!(f.imports[2].local_name, "time");
+        assert_eq!(f.functions.len(), 3, "{:?}", f.functions);
+        assert_eq!(f.functions[0].receiver, Some((Some("r".into()), "Reconciler".into())));
+        assert_eq!(f.functions[1].parent, Some(0));
+        assert!(f.functions[0].locals.contains(&"m".to_string()));
+        assert!(f.functions[0].locals.contains(&"c".to_string()));
+        let get = f.calls.iter().find(|c| c.callee.last().map(String::as_str) == Some("Get")).unwrap();
+        assert_eq!(get.callee, vec!["r", "Client", "Get"]);
+        assert_eq!(get.args.len(), 3);
+        let now = f.calls.iter().find(|c| c.callee == vec!["time", "Now"]).unwrap();
+        assert_eq!(now.import.as_deref(), Some("time"));
+        assert!(f.pkg_refs.iter().any(|r| r.name == "AWSMachine" && r.import.as_deref() == Some("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2")));
+        assert!(f.pkg_refs.iter().any(|r| r.name == "AWSMachineList" && r.import.is_none()));
+        assert_eq!(f.globals, vec!["counter"]);
+        assert!(f.assignments.iter().any(|a| a.targets[0].root == "counter" && a.function == Some(1)));
+        let adapt = f.calls.iter().find(|c| c.callee == vec!["WithAdaptFunction"]).unwrap();
+        assert!(matches!(adapt.args[0], Arg::FuncLit(2)));
+    }
+
+    #[test]
+    fn loop_appends_and_literals() {
+        let src = r#"package x
+func f(machines []M) metav1.Condition {
+	var msgs []string
+	msg := ""
+	for _, m := range machines {
+		msgs = append(msgs, m.Name)
+		msg += m.Name
+	}
+	return metav1.Condition{Type: "Ready", Reason: "not_ready", Message: strings.Join(msgs, ",")}
+}
+const (
+	FooConditionType ConditionType = "Foo"
+	BarReason = "bar reason"
+)
+//invariant:ignore capi-boundary -- generated code
+"#;
+        let f = facts(src);
+        let grown: Vec<_> = f.string_writes.iter().filter(|w| w.in_loop).map(|w| w.var.as_str()).collect();
+        assert_eq!(grown, vec!["msgs", "msg"]);
+        let initial: Vec<_> = f.string_writes.iter().filter(|w| !w.in_loop).map(|w| w.var.as_str()).collect();
+        assert_eq!(initial, vec!["msg"]);
+        let lit = &f.literals[0];
+        assert_eq!(lit.ty.as_ref().unwrap().name, "Condition");
+        assert_eq!(lit.fields[1].string_value.as_deref(), Some("not_ready"));
+        assert!(lit.fields[2].idents.contains(&"msgs".to_string()));
+        assert_eq!(f.consts.len(), 2);
+        assert_eq!(f.consts[0].ty.as_ref().unwrap().name, "ConditionType");
+        assert_eq!(f.consts[1].value.as_deref(), Some("bar reason"));
+        assert_eq!(f.suppressions[0].codes, vec!["capi-boundary"]);
+        assert_eq!(f.suppressions[0].reason.as_deref(), Some("generated code"));
+    }
+
+    #[test]
+    fn suppression_parsing() {
+        assert_eq!(parse_suppression("//invariant:ignore a/b -- why"), Some((vec!["a/b".into()], Some("why".into()))));
+        assert_eq!(parse_suppression("# invariant:ignore kustomize"), Some((vec!["kustomize".into()], None)));
+        assert_eq!(parse_suppression("// invariant:ignored x"), None);
+        assert_eq!(parse_suppression("// unrelated"), None);
+    }
+}

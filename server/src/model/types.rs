@@ -1,0 +1,353 @@
+//! The domain model as typed data.
+//!
+//! Every section is optional in a single file (`#[serde(default)]`) so that a workspace model can
+//! extend the default one with only the parts it changes; `deny_unknown_fields` turns a typo into
+//! a `model/invalid` diagnostic instead of a silently ignored key.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A domain model: what the rules know about one operator code base.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DomainModel {
+    /// A short name shown in the editor's status bar and in `check` output.
+    pub name: Option<String>,
+    /// What this model describes.
+    pub description: Option<String>,
+    /// Where a rule's explanation is published, with `{code}` replaced by the rule code
+    /// (`capi-boundary/provider-read`). Used as the diagnostic's `codeDescription`.
+    pub rule_docs_url: Option<String>,
+    /// Code components by path glob. The first component whose globs match a file wins.
+    pub components: Vec<Component>,
+    /// CAPI infrastructure providers and their API packages.
+    pub providers: Vec<Provider>,
+    /// The generic Cluster API objects that platform-agnostic code must use instead.
+    pub capi: CapiCore,
+    /// Ways of reaching the hosted (guest) cluster's API server from the management side.
+    pub hosted_cluster_reach: HostedClusterReach,
+    /// The contract of control-plane-operator adapt functions.
+    pub adapt: AdaptContract,
+    /// Condition naming conventions.
+    pub conditions: ConditionConventions,
+    /// Lifecycle states with sub-states, invariants and platform variations.
+    pub lifecycle: Lifecycle,
+    /// Which behaviours vary by platform, and how.
+    pub platforms: PlatformMatrix,
+    /// Kustomize conventions: deprecated fields and their replacements.
+    pub kustomize: KustomizeModel,
+    /// Code-action templates.
+    pub code_actions: CodeActions,
+    /// Hover entries for symbols and YAML fields not covered by the sections above.
+    pub hover: Vec<HoverEntry>,
+    /// Rule metadata: severity, title and the explanation `invariant-lsp explain` prints.
+    pub rules: Vec<RuleDoc>,
+}
+
+/// Which side of the split-brain architecture a component runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// Runs on the management cluster (e.g. the hypershift-operator).
+    Management,
+    /// Runs in the hosted control plane namespace on the management cluster (e.g. the CPO).
+    HostedControlPlane,
+    /// Provider-specific code allowed to see provider objects.
+    Platform,
+    /// Runs in the hosted (guest) cluster.
+    DataPlane,
+    /// API type definitions.
+    Api,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Component {
+    /// Stable identifier, e.g. `nodepool-generic`.
+    pub id: String,
+    pub description: Option<String>,
+    /// Path globs relative to the workspace root (`**` crosses directories).
+    pub paths: Vec<String>,
+    /// Path globs excluded from `paths`.
+    pub exclude: Vec<String>,
+    pub side: Option<Side>,
+    /// Platform-agnostic code: it must read generic `Machine`s, never provider Machines.
+    pub generic: bool,
+    /// Provider ids whose Machine kinds this component may read (`"*"` for all).
+    pub may_read_providers: Vec<String>,
+    /// Whether this component may build clients for the hosted cluster's API server.
+    pub may_reach_hosted_cluster: bool,
+    /// Whether the adapt-function purity contract applies to functions in these files.
+    pub adapt_functions: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Provider {
+    /// Short id, e.g. `aws`.
+    pub id: String,
+    /// Human name, e.g. `AWS (CAPA)`.
+    pub name: String,
+    /// The platform key in the platform matrix and in `spec.platform.type`, e.g. `AWS`.
+    pub platform: Option<String>,
+    /// Go import paths of the provider's API packages (globs allowed, e.g. `.../api/v1beta*`).
+    pub packages: Vec<String>,
+    /// Provider-specific Machine kinds: reading these from generic code crosses the boundary.
+    pub machine_kinds: Vec<String>,
+    /// Template kinds: owning and building these is how the NodePool controller works.
+    pub template_kinds: Vec<String>,
+    /// Other symbols of the provider package that generic code may use (GVKs, schemes).
+    pub allowed_symbols: Vec<String>,
+    /// The file that owns this provider's platform logic; the annotation bridge writes there.
+    pub platform_controller: Option<String>,
+    /// The Go package name of `platform_controller` (used when the file must be created).
+    pub platform_controller_package: Option<String>,
+    /// Markdown shown on hover over this provider's kinds.
+    pub hover: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapiCore {
+    /// Import paths of the generic Cluster API packages (globs allowed).
+    pub packages: Vec<String>,
+    /// The generic Machine kind generic code must read instead of provider Machines.
+    pub machine_kind: String,
+    /// Symbols that every package may use to compute GVKs without reading objects.
+    pub gvk_symbols: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostedClusterReach {
+    /// Functions whose call builds a client or REST config for another cluster's API server.
+    pub constructors: Vec<CallPattern>,
+    /// Markdown explaining the split-brain rule, shown in messages and hovers.
+    pub explanation: Option<String>,
+}
+
+/// A set of package-level functions: `package` is an import path (glob), `functions` names (or `*`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallPattern {
+    pub package: String,
+    pub functions: Vec<String>,
+    /// Why this call matters, quoted in the finding.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdaptContract {
+    /// Regular expression a function or method name must match to be an adapt function.
+    pub name_pattern: Option<String>,
+    /// The first parameter's type (`import/path.TypeName`) that marks an adapt function.
+    pub context_types: Vec<String>,
+    /// Calls whose function-typed arguments are adapt functions (e.g. `WithAdaptFunction`).
+    pub registration_calls: Vec<String>,
+    /// Categories of impure operations. The category id becomes the rule name:
+    /// `adapt-purity/<id>`.
+    pub impure: Vec<ImpureCategory>,
+    /// Category id used for writes to package-level variables.
+    pub global_write_category: Option<String>,
+    /// Markdown describing the contract, shown on hover over an adapt function.
+    pub hover: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImpureCategory {
+    /// Rule name within `adapt-purity/`, e.g. `api-call`.
+    pub id: String,
+    /// What the operation is, e.g. `reads the clock`.
+    pub description: String,
+    /// Package functions in this category.
+    pub calls: Vec<CallPattern>,
+    /// Methods called on an API client: the receiver chain's last field matches
+    /// `client_fields`, or the receiver's declared type is in `client_types`.
+    pub client_methods: Vec<String>,
+    /// Field names through which a client is reached (`Client` in `cpContext.Client.Get`).
+    pub client_fields: Vec<String>,
+    /// Types (`import/path.TypeName`) of client variables and parameters.
+    pub client_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConditionConventions {
+    /// Regular expression a condition type or reason value must match (CamelCase, optionally
+    /// behind a `domain.io/` prefix).
+    pub value_pattern: String,
+    /// Constant names matching this regular expression hold condition types.
+    pub type_const_pattern: Option<String>,
+    /// Constant names matching this regular expression hold condition reasons.
+    pub reason_const_pattern: Option<String>,
+    /// Files (globs) where every string constant is a condition type or reason (an API's
+    /// `*_conditions.go`), whatever its name.
+    pub const_files: Vec<String>,
+    /// Constants whose names match this are exempt in `const_files` (prefixes, messages).
+    pub exempt_const_pattern: Option<String>,
+    /// Declared constant types that hold condition types (e.g. `ConditionType`).
+    pub type_const_types: Vec<String>,
+    /// Declared constant types that hold reasons.
+    pub reason_const_types: Vec<String>,
+    /// Condition struct types (`import/path.TypeName`) whose `Reason` and `Message` are checked.
+    pub condition_types: Vec<String>,
+    /// Keys that, all present in one composite literal, mark it as a condition.
+    pub structural_keys: Vec<String>,
+    /// A message that starts with a count matching this regular expression is a summary.
+    pub count_summary_pattern: String,
+    /// Example of a good summary message, quoted in findings.
+    pub summary_example: String,
+    /// Markdown shown on hover over condition constants.
+    pub hover: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lifecycle {
+    pub states: Vec<LifecycleState>,
+    /// Invariants checkable in manifests, referenced by id from the `lifecycle/*` rules.
+    pub invariants: Vec<Invariant>,
+    /// Which symbols or fields take part in which states, for hover.
+    pub symbols: Vec<LifecycleSymbol>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleState {
+    pub name: String,
+    pub sub_states: Vec<String>,
+    pub constraints: Vec<String>,
+    pub invariants: Vec<String>,
+    pub failure_modes: Vec<String>,
+    pub ordering: Vec<String>,
+    /// Platform name → how this state plays out there.
+    pub platform_variations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Invariant {
+    pub id: String,
+    /// The invariant as the team says it, quoted in findings.
+    pub text: String,
+    pub states: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleSymbol {
+    /// Go type or field names (`Machine`, `NodePool`, `MaxUnavailable`) and YAML keys
+    /// (`maxUnavailable`) this entry describes.
+    pub names: Vec<String>,
+    pub states: Vec<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlatformMatrix {
+    /// Platform names in column order.
+    pub platforms: Vec<String>,
+    /// Row name → platform → value.
+    pub rows: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct KustomizeModel {
+    pub deprecated_fields: Vec<DeprecatedField>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeprecatedField {
+    pub field: String,
+    pub replacement: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CodeActions {
+    pub annotation_bridge: Option<AnnotationBridge>,
+    /// Title of the quick fix that inserts a suppression comment.
+    pub suppress_title: Option<String>,
+    /// Placeholder written where the reason goes in an inserted suppression.
+    pub suppress_reason_placeholder: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnnotationBridge {
+    /// The quick fix's title.
+    pub title: String,
+    /// Annotation keys start with this prefix, e.g. `hypershift.openshift.io/`.
+    pub key_prefix: String,
+    /// Go constant name for the key; `{Kind}` is the provider Machine kind without its
+    /// `Machine` suffix, `{Field}` the field read (`Status` when unknown).
+    pub constant_name: String,
+    /// The annotation key after the prefix, with the same placeholders, kebab-cased.
+    pub key_name: String,
+    /// Go source appended to the platform controller file. Placeholders: `{Constant}`,
+    /// `{Key}`, `{Kind}`, `{KindVar}`, `{ProviderAlias}`, `{ProviderImport}`, `{CapiAlias}`,
+    /// `{CapiImport}`, `{Function}`.
+    pub writer_template: String,
+    /// Name of the writer function; same placeholders as `constant_name`.
+    pub writer_function: String,
+    /// Go expression that replaces the provider read in the generic file. Placeholders:
+    /// `{Constant}`, `{MachineVar}`.
+    pub reader_expression: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoverEntry {
+    /// Go identifiers (types, fields, functions) or YAML keys this entry explains.
+    pub names: Vec<String>,
+    /// `go`, `yaml` or absent for both.
+    pub language: Option<String>,
+    pub markdown: String,
+}
+
+/// Severity of a finding. `off` disables a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Off,
+    Hint,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Hint => "hint",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDoc {
+    /// `family/name`.
+    pub code: String,
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub title: String,
+    /// The finding's message, with `{placeholders}` the rule fills in (each rule's doc lists
+    /// them). Keeps the wording, and the advice, in the model.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// Markdown: why it matters and what to do, printed by `invariant-lsp explain`.
+    pub explanation: String,
+}

@@ -1,0 +1,114 @@
+//! `capi-boundary/*`: platform-agnostic management-side code must read generic Cluster API
+//! `Machine`s, never provider-specific Machines, and must not reach into the hosted cluster.
+//!
+//! - `provider-read`: a reference to a provider Machine kind (`capz.AzureMachine`,
+//!   `AWSMachineList`, through any alias or a dot import) in a generic component. Template
+//!   kinds and GVK symbols are how the NodePool controller owns templates: not findings.
+//! - `provider-import`: a provider package imported by a generic file for something the model
+//!   does not allow there (neither a template kind nor a GVK/scheme symbol).
+//! - `hosted-cluster-reach`: a management-side component calls a constructor the model lists as
+//!   building a client or REST config for another cluster's API server.
+
+use std::collections::BTreeMap;
+
+use super::{Finding, Fix, FixKind, GoContext};
+use crate::facts::go::{ImportKind, PkgRef};
+use crate::model::{Provider, Side};
+
+pub const PROVIDER_READ: &str = "capi-boundary/provider-read";
+pub const PROVIDER_IMPORT: &str = "capi-boundary/provider-import";
+pub const HOSTED_CLUSTER_REACH: &str = "capi-boundary/hosted-cluster-reach";
+
+/// The provider a package reference belongs to: by its import path, or for a dot-import
+/// candidate by any dot-imported provider package that declares the kind.
+fn provider_of<'m>(cx: &GoContext<'m>, r: &PkgRef) -> Option<(&'m Provider, String)> {
+    match &r.import {
+        Some(path) => cx.model.provider_for_import(path).map(|p| (p, path.clone())),
+        None => cx.facts.dot_imports().find_map(|i| {
+            let p = cx.model.provider_for_import(&i.path)?;
+            p.machine_kinds.iter().chain(&p.template_kinds).chain(&p.allowed_symbols).any(|k| *k == r.name).then(|| (p, i.path.clone()))
+        }),
+    }
+}
+
+fn may_read(cx: &GoContext<'_>, provider: &Provider) -> bool {
+    cx.component.is_some_and(|c| c.may_read_providers.iter().any(|p| p == "*" || *p == provider.id))
+}
+
+pub fn check(cx: &GoContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(component) = cx.component else { return out };
+    if component.generic {
+        check_provider_reads(cx, &mut out);
+    }
+    if component.side == Some(Side::Management) && !component.may_reach_hosted_cluster {
+        check_hosted_cluster_reach(cx, &mut out);
+    }
+    out
+}
+
+fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let machine = &cx.model.model.capi.machine_kind;
+    // Per provider import: the symbols used that the model does not explain.
+    let mut unexplained: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &cx.facts.pkg_refs {
+        let Some((provider, import)) = provider_of(cx, r) else { continue };
+        if may_read(cx, provider) {
+            continue;
+        }
+        if provider.machine_kinds.contains(&r.name) {
+            let alias = cx.facts.imports.iter().find(|i| i.path == import).map(|i| i.local_name.as_str()).unwrap_or(".");
+            let written = if alias == "." { r.name.clone() } else { format!("{alias}.{}", r.name) };
+            let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
+            let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
+            let message = cx.model.message(
+                PROVIDER_READ,
+                &[
+                    ("symbol", &written),
+                    ("provider", &provider.name),
+                    ("component", component),
+                    ("machine", machine),
+                    ("platform_controller", controller),
+                ],
+            );
+            let mut finding = Finding::new(PROVIDER_READ, r.span, message);
+            if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
+                let kind = r.name.trim_end_matches("List").to_string();
+                finding.fixes.push(Fix { title: bridge.title.clone(), kind: FixKind::AnnotationBridge { provider: provider.id.clone(), kind } });
+            }
+            out.push(finding);
+        } else if !provider.template_kinds.contains(&r.name)
+            && !provider.allowed_symbols.contains(&r.name)
+            && !cx.model.model.capi.gvk_symbols.contains(&r.name)
+        {
+            let names = unexplained.entry(import).or_default();
+            if !names.contains(&r.name) {
+                names.push(r.name.clone());
+            }
+        }
+    }
+    for (import_path, names) in unexplained {
+        let Some(import) = cx.facts.imports.iter().find(|i| i.path == import_path && i.kind != ImportKind::Blank) else { continue };
+        let provider = cx.model.provider_for_import(&import_path).map(|p| p.name.as_str()).unwrap_or("a provider");
+        let symbols = names.join("`, `");
+        let message = cx.model.message(PROVIDER_IMPORT, &[("provider", provider), ("import", &import_path), ("symbols", &symbols)]);
+        out.push(Finding::new(PROVIDER_IMPORT, import.span, message));
+    }
+}
+
+fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let reach = &cx.model.model.hosted_cluster_reach;
+    for call in &cx.facts.calls {
+        let Some(import) = &call.import else { continue };
+        let Some(function) = call.callee.last() else { continue };
+        let Some(pattern) = reach.constructors.iter().find(|p| crate::model::CompiledModel::call_pattern_matches(p, import, function))
+        else {
+            continue;
+        };
+        let callee = call.callee.join(".");
+        let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
+        let note = pattern.note.as_deref().unwrap_or("");
+        let message = cx.model.message(HOSTED_CLUSTER_REACH, &[("call", &callee), ("component", component), ("note", note)]);
+        out.push(Finding::new(HOSTED_CLUSTER_REACH, call.callee_span, message));
+    }
+}

@@ -1,0 +1,163 @@
+//! `condition-naming/*`: condition types and reasons are CamelCase constants, and messages
+//! summarise ("3 of 10 machines are not healthy") rather than list every item.
+//!
+//! - `type-not-camelcase` / `reason-not-camelcase`: a condition type or reason constant (by the
+//!   model's name patterns or declared types) whose value is not CamelCase; a `domain.io/`
+//!   prefix before the CamelCase name is allowed by the default pattern.
+//! - `reason-literal`: a string literal as the `Reason` of a condition literal.
+//! - `message-list`: a condition `Message` built from a variable that grows per item in a loop,
+//!   without a leading count.
+
+use super::{Finding, Fix, FixKind, GoContext};
+use crate::facts::go::{first_string_literal, CompositeLiteral, GoFacts, KeyedField, StringWrite, TypeRef};
+
+pub const TYPE_NOT_CAMELCASE: &str = "condition-naming/type-not-camelcase";
+pub const REASON_NOT_CAMELCASE: &str = "condition-naming/reason-not-camelcase";
+pub const REASON_LITERAL: &str = "condition-naming/reason-literal";
+pub const MESSAGE_LIST: &str = "condition-naming/message-list";
+
+/// `capacity_error` → `CapacityError`, `not ready` → `NotReady`; keeps a `domain.io/` prefix.
+pub fn camel_case(value: &str) -> String {
+    let (prefix, name) = match value.rsplit_once('/') {
+        Some((p, n)) if p.contains('.') => (format!("{p}/"), n),
+        _ => (String::new(), value),
+    };
+    let mut out = prefix;
+    let mut upper = true;
+    for ch in name.chars() {
+        if ch.is_alphanumeric() {
+            if upper {
+                out.extend(ch.to_uppercase());
+            } else {
+                out.push(ch);
+            }
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+fn named_type_is(ty: &Option<TypeRef>, names: &[String]) -> bool {
+    ty.as_ref().is_some_and(|t| names.iter().any(|n| n == &t.name || n.rsplit_once('.').is_some_and(|(_, short)| short == t.name)))
+}
+
+fn is_condition_literal(cx: &GoContext<'_>, literal: &CompositeLiteral) -> bool {
+    let conventions = &cx.model.model.conditions;
+    let by_type = literal.ty.as_ref().is_some_and(|t| {
+        conventions.condition_types.iter().any(|c| match (c.rsplit_once('.'), &t.import) {
+            (Some((path, name)), Some(import)) => path == import && name == t.name,
+            _ => false,
+        })
+    });
+    let structural = !conventions.structural_keys.is_empty()
+        && conventions.structural_keys.iter().all(|k| literal.fields.iter().any(|f| &f.key == k));
+    by_type || structural
+}
+
+/// Do `a` and `b` (function indexes) lie in the same named function?
+fn same_named_function(facts: &GoFacts, a: Option<u32>, b: Option<u32>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => facts.named_function(a) == facts.named_function(b),
+        _ => false,
+    }
+}
+
+pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let model = cx.model;
+    let conventions = &model.model.conditions;
+    let condition_file = model.is_condition_const_file(cx.path);
+    for constant in &cx.facts.consts {
+        let (Some(value), Some(value_span)) = (&constant.value, constant.value_span) else { continue };
+        if model.condition_value.is_match(value) {
+            continue;
+        }
+        let is_type = model.condition_type_const.as_ref().is_some_and(|r| r.is_match(&constant.name))
+            || named_type_is(&constant.ty, &conventions.type_const_types);
+        let is_reason = model.condition_reason_const.as_ref().is_some_and(|r| r.is_match(&constant.name))
+            || named_type_is(&constant.ty, &conventions.reason_const_types);
+        let exempt = model.condition_exempt_const.as_ref().is_some_and(|r| r.is_match(&constant.name));
+        // In an API's conditions file every other string constant is a reason.
+        let is_reason = is_reason || (condition_file && !is_type && !exempt);
+        if !(is_type || is_reason) {
+            continue;
+        }
+        let code = if is_type { TYPE_NOT_CAMELCASE } else { REASON_NOT_CAMELCASE };
+        let suggestion = camel_case(value);
+        let message = model.message(code, &[("name", &constant.name), ("value", value), ("suggestion", &suggestion)]);
+        out.push(Finding::new(code, value_span, message));
+    }
+    for literal in &cx.facts.literals {
+        if !is_condition_literal(cx, literal) {
+            continue;
+        }
+        for field in &literal.fields {
+            if field.key == "Reason" {
+                if let Some(value) = &field.string_value {
+                    let suggestion = camel_case(value);
+                    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
+                    let mut finding = Finding::new(REASON_LITERAL, field.value_span, message);
+                    finding.fixes.push(Fix {
+                        title: format!("Use a `{suggestion}Reason` constant"),
+                        kind: FixKind::ReasonConstant { value: suggestion },
+                    });
+                    out.push(finding);
+                }
+            }
+            if field.key == "Message" {
+                if let Some(finding) = message_list(cx, literal, field) {
+                    out.push(finding);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A `Message` built from a variable that grows per item in a loop, where neither the message
+/// nor the variable's first write starts with a count.
+fn message_list(cx: &GoContext<'_>, literal: &CompositeLiteral, field: &KeyedField) -> Option<Finding> {
+    let model = cx.model;
+    let writes = &cx.facts.string_writes;
+    let in_scope = |w: &&StringWrite| field.idents.contains(&w.var) && same_named_function(cx.facts, w.function, literal.function);
+    let grown = writes.iter().filter(in_scope).find(|w| w.in_loop)?;
+    let summarises = |s: Option<&str>| s.is_some_and(|s| model.count_summary.is_match(s));
+    if summarises(first_string_literal(&field.value_text)) {
+        return None;
+    }
+    let first_write = writes.iter().filter(in_scope).find(|w| w.var == grown.var)?;
+    if summarises(first_write.first_literal.as_deref()) {
+        return None;
+    }
+    let example = &model.model.conditions.summary_example;
+    let message = model.message(MESSAGE_LIST, &[("var", &grown.var), ("example", example)]);
+    let mut finding = Finding::new(MESSAGE_LIST, field.value_span, message);
+    finding.related.push(super::Related {
+        path: cx.path.to_string(),
+        span: grown.span,
+        message: format!("`{}` grows once per item here", grown.var),
+    });
+    Some(finding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn camel_cases() {
+        assert_eq!(camel_case("capacity_error"), "CapacityError");
+        assert_eq!(camel_case("not ready"), "NotReady");
+        assert_eq!(camel_case("AsExpected"), "AsExpected");
+        assert_eq!(camel_case("hypershift.openshift.io/foo-bar"), "hypershift.openshift.io/FooBar");
+    }
+
+    #[test]
+    fn first_literal() {
+        assert_eq!(first_string_literal(r#"fmt.Sprintf("%d of %d", a, b)"#), Some("%d of %d"));
+        assert_eq!(first_string_literal(r#"strings.Join(msgs, ", ")"#), Some(", "));
+        assert_eq!(first_string_literal("msg"), None);
+    }
+}

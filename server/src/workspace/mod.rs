@@ -1,0 +1,222 @@
+//! The workspace: where its root is, which files belong to it, and an `Engine` that holds the
+//! database with those files loaded. The CLI and the language server both drive an `Engine`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use salsa::Setter;
+
+use crate::config::{load_workspace, Config, CONFIG_FILE};
+use crate::db::{Database, FileNote, SourceFile, Workspace};
+use crate::model::{CompiledModel, ModelError};
+use crate::rules::Finding;
+use crate::syntax::Lang;
+use crate::text::{decode, Decoded};
+
+/// Directories skipped unless a path given on the command line names them.
+pub const SKIPPED_DIRS: &[&str] = &["vendor", "testdata", "node_modules"];
+
+/// The workspace root for `start`: the nearest ancestor with `.invariant.yaml`, else the
+/// nearest with `.git`, else the outermost with `go.mod`, else `start` itself.
+pub fn find_root(start: &Path) -> PathBuf {
+    let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
+    let dir = if start.is_file() { start.parent().map(Path::to_path_buf).unwrap_or(start.clone()) } else { start.clone() };
+    if let Some(found) = dir.ancestors().find(|d| d.join(CONFIG_FILE).is_file()) {
+        return found.to_path_buf();
+    }
+    if let Some(found) = dir.ancestors().find(|d| d.join(".git").exists()) {
+        return found.to_path_buf();
+    }
+    if let Some(found) = dir.ancestors().filter(|d| d.join("go.mod").is_file()).last() {
+        return found.to_path_buf();
+    }
+    dir
+}
+
+/// `path` relative to `root` with `/` separators, if it lies inside.
+pub fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    Some(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+}
+
+fn glob_set(patterns: &[String]) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    for p in patterns {
+        if let Ok(g) = GlobBuilder::new(p).literal_separator(true).build() {
+            builder.add(g);
+        }
+    }
+    builder.build().unwrap_or_else(|_| GlobSet::empty())
+}
+
+/// Finds the Go and YAML files under `paths` (files or directories), honouring `.gitignore`,
+/// skipping `vendor/`, `testdata/` and `node_modules/` unless a path names them, and the
+/// configuration's include/exclude globs. Returns workspace-relative paths, sorted.
+pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> {
+    let include = glob_set(&config.include);
+    let exclude = glob_set(&config.exclude);
+    let mut out = Vec::new();
+    for path in paths {
+        let path = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if !path.starts_with(root) {
+            tracing::warn!(path = %path.display(), root = %root.display(), "path is outside the workspace root; skipped");
+            continue;
+        }
+        let named_skip = path.components().any(|c| SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()));
+        let walker = ignore::WalkBuilder::new(&path)
+            .require_git(false)
+            .follow_links(false)
+            .filter_entry(move |entry| {
+                named_skip
+                    || entry.depth() == 0
+                    || !(entry.file_type().is_some_and(|t| t.is_dir()) && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
+            })
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let Some(rel) = relative(root, entry.path()) else { continue };
+            if Lang::from_path(&rel).is_none() {
+                continue;
+            }
+            if (!config.include.is_empty() && !include.is_match(&rel)) || exclude.is_match(&rel) {
+                continue;
+            }
+            out.push(rel);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Reads a file into text for the database, with the note that explains anything unusual.
+pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    let meta = std::fs::metadata(path)?;
+    if meta.len() as usize > crate::text::MAX_FILE_BYTES {
+        return Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: meta.len() as usize })));
+    }
+    Ok(from_bytes(std::fs::read(path)?))
+}
+
+pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
+    match decode(bytes) {
+        Decoded::Text(text) => (Arc::from(text), None),
+        Decoded::Lossy { text, first_invalid } => (Arc::from(text), Some(FileNote::Lossy { first_invalid })),
+        Decoded::Binary => (Arc::from(""), Some(FileNote::Binary)),
+        Decoded::TooLarge { bytes } => (Arc::from(""), Some(FileNote::TooLarge { bytes })),
+    }
+}
+
+/// A database with one workspace loaded.
+pub struct Engine {
+    pub db: Database,
+    pub ws: Workspace,
+    pub root: PathBuf,
+    pub files: HashMap<String, SourceFile>,
+    /// Problems in `.invariant.yaml` or model files met while loading.
+    pub model_errors: Vec<ModelError>,
+}
+
+impl Engine {
+    /// A workspace rooted at `root` with its configuration and model loaded, and no files yet.
+    pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
+        let loaded = load_workspace(&root, extra_models);
+        let ws = Workspace::new(&db, root.clone(), Arc::new(Vec::new()), loaded.model, loaded.config);
+        Engine { db, ws, root, files: HashMap::new(), model_errors: loaded.errors }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.ws.config(&self.db).clone()
+    }
+
+    pub fn model(&self) -> Arc<CompiledModel> {
+        self.ws.model(&self.db).clone()
+    }
+
+    /// Reads `rels` from disk in parallel and adds them (or updates their text).
+    pub fn load(&mut self, rels: &[String]) {
+        let root = &self.root;
+        let read: Vec<(String, Arc<str>, Option<FileNote>)> = rels
+            .par_iter()
+            .filter_map(|rel| match read_source(&root.join(rel)) {
+                Ok((text, note)) => Some((rel.clone(), text, note)),
+                Err(e) => {
+                    tracing::warn!(path = %rel, error = %e, "cannot read file; skipped");
+                    None
+                }
+            })
+            .collect();
+        for (rel, text, note) in read {
+            self.set_text(&rel, text, note);
+        }
+        self.sync_file_set();
+    }
+
+    /// Sets a file's text, creating the input when the file is new. Call `sync_file_set`
+    /// after adding files.
+    pub fn set_text(&mut self, rel: &str, text: Arc<str>, note: Option<FileNote>) -> Option<SourceFile> {
+        let lang = Lang::from_path(rel)?;
+        match self.files.get(rel) {
+            Some(&file) => {
+                if file.text(&self.db).as_ref() != text.as_ref() {
+                    file.set_text(&mut self.db).to(text);
+                }
+                if file.note(&self.db) != note {
+                    file.set_note(&mut self.db).to(note);
+                }
+                Some(file)
+            }
+            None => {
+                let file = SourceFile::new(&self.db, rel.to_string(), lang, text, note);
+                self.files.insert(rel.to_string(), file);
+                Some(file)
+            }
+        }
+    }
+
+    pub fn remove(&mut self, rel: &str) {
+        if self.files.remove(rel).is_some() {
+            self.sync_file_set();
+        }
+    }
+
+    /// Publishes the current file set to the workspace input (sorted by path, so results are
+    /// deterministic whatever the order files arrived in).
+    pub fn sync_file_set(&mut self) {
+        let mut files: Vec<(String, SourceFile)> = self.files.iter().map(|(k, &v)| (k.clone(), v)).collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let files: Vec<SourceFile> = files.into_iter().map(|(_, f)| f).collect();
+        if self.ws.files(&self.db).as_slice() != files.as_slice() {
+            self.ws.set_files(&mut self.db).to(Arc::new(files));
+        }
+    }
+
+    pub fn set_model(&mut self, model: Arc<CompiledModel>, config: Arc<Config>) {
+        self.ws.set_model(&mut self.db).to(model);
+        self.ws.set_config(&mut self.db).to(config);
+    }
+
+    /// Findings for `files`, computed in parallel on database clones; output order follows
+    /// the input order.
+    pub fn check_files(&self, files: &[SourceFile]) -> Vec<(SourceFile, Arc<Vec<Finding>>)> {
+        let ws = self.ws;
+        // The database is Send but not Sync: each worker gets its own clone, made here.
+        let chunk = files.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+        let work: Vec<(Database, &[SourceFile])> = files.chunks(chunk).map(|c| (self.db.clone(), c)).collect();
+        let results: Vec<Vec<(SourceFile, Arc<Vec<Finding>>)>> = work
+            .into_par_iter()
+            .map(|(db, files)| files.iter().map(|&file| (file, crate::rules::findings(&db, ws, file))).collect())
+            .collect();
+        results.into_iter().flatten().collect()
+    }
+
+    /// Every loaded file, sorted by path.
+    pub fn all_files(&self) -> Vec<SourceFile> {
+        self.ws.files(&self.db).as_ref().clone()
+    }
+}
