@@ -436,8 +436,9 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     let mut raw_consts: Vec<(String, Option<(Option<String>, String)>, Option<String>, Span, Option<Span>)> = Vec::new();
     let mut raw_params: Vec<Vec<(Option<String>, Option<(Option<String>, String)>)>> = Vec::new();
     let mut raw_assigns: Vec<(Vec<(Vec<String>, Span)>, Span, Option<Vec<String>>, String, Option<String>)> = Vec::new();
-    // (var, span, first literal) for declarations and writer calls; loop membership is decided later.
-    let mut raw_writes: Vec<(String, Span, Option<String>)> = Vec::new();
+    // (var, span, first literal, grows) for declarations (which never grow a variable) and writer
+    // calls (which do when inside a loop); loop membership is decided later.
+    let mut raw_writes: Vec<(String, Span, Option<String>, bool)> = Vec::new();
     let mut locals_at: Vec<(u32, String)> = Vec::new();
     let mut loop_bodies: Vec<Span> = Vec::new();
 
@@ -528,13 +529,13 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             let callee_chain = chain_of(callee, text);
             let args_text = node_text(get(c_call_args).unwrap_or(node), text);
             if callee_chain.len() == 2 && callee_chain[1] == "WriteString" {
-                raw_writes.push((callee_chain[0].clone(), span(node), first_string_literal(args_text).map(str::to_string)));
+                raw_writes.push((callee_chain[0].clone(), span(node), first_string_literal(args_text).map(str::to_string), true));
             } else if callee_chain == ["fmt", "Fprintf"] {
                 // fmt.Fprintf(w, "format", ..): the writer is the first argument (`&b` or `b`).
                 let writer = get(c_call_args).and_then(|a| a.named_child(0)).map(|w| chain_of(w, text));
                 if let Some(writer) = writer.filter(|w| w.len() == 1 && w[0] != "?") {
                     let rest = &args_text[args_text.find(',').unwrap_or(0)..];
-                    raw_writes.push((writer[0].clone(), span(node), first_string_literal(rest).map(str::to_string)));
+                    raw_writes.push((writer[0].clone(), span(node), first_string_literal(rest).map(str::to_string), true));
                 }
             }
             raw_calls.push(RawCall { callee: callee_chain, args, span: span(node), callee_span: span(callee) });
@@ -610,7 +611,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                         let var = node_text(name, text).to_string();
                         if let Some(value) = values.get(i) {
                             let literal = first_string_literal(node_text(*value, text)).map(str::to_string);
-                            raw_writes.push((var.clone(), span(node), literal));
+                            raw_writes.push((var.clone(), span(node), literal, false));
                         }
                         locals_at.push((start, var));
                     }
@@ -723,9 +724,9 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         }
         facts.assignments.push(Assignment { targets: resolved, span: assign_span, function });
     }
-    for (var, write_span, first_literal) in raw_writes {
+    for (var, write_span, first_literal, grows) in raw_writes {
         let function = facts.function_at(write_span.start);
-        let grows_in_loop = in_loop(write_span.start) && first_literal.as_deref() != Some("");
+        let grows_in_loop = grows && in_loop(write_span.start);
         facts.string_writes.push(StringWrite { var, span: write_span, function, in_loop: grows_in_loop, first_literal });
     }
     facts.string_writes.sort_by_key(|w| w.span.start);

@@ -28,6 +28,7 @@ pub struct CompiledModel {
     pub count_summary: Regex,
     pub condition_exempt_const: Option<Regex>,
     condition_const_files: GlobSet,
+    rule_excludes: HashMap<String, GlobSet>,
     rules: HashMap<String, usize>,
 }
 
@@ -85,6 +86,12 @@ impl CompiledModel {
         let condition_exempt_const =
             model.conditions.exempt_const_pattern.as_deref().map(|p| regex("conditions.exempt_const_pattern", p)).transpose()?;
         let condition_const_files = glob_set(&model.conditions.const_files).map_err(|e| format!("conditions.const_files: {e}"))?;
+        let mut rule_excludes = HashMap::new();
+        for rule in &model.rules {
+            if !rule.exclude.is_empty() {
+                rule_excludes.insert(rule.code.clone(), glob_set(&rule.exclude).map_err(|e| format!("rule `{}`: {e}", rule.code))?);
+            }
+        }
         let rules = model.rules.iter().enumerate().map(|(i, r)| (r.code.clone(), i)).collect();
         Ok(CompiledModel {
             model,
@@ -99,6 +106,7 @@ impl CompiledModel {
             count_summary,
             condition_exempt_const,
             condition_const_files,
+            rule_excludes,
             rules,
         })
     }
@@ -135,6 +143,11 @@ impl CompiledModel {
             .providers
             .iter()
             .find(|p| p.machine_kinds.iter().chain(&p.template_kinds).any(|k| k == kind))
+    }
+
+    /// Does the rule's `exclude` list cover this path?
+    pub fn rule_excluded(&self, code: &str, rel_path: &str) -> bool {
+        self.rule_excludes.get(code).is_some_and(|set| set.is_match(rel_path))
     }
 
     pub fn rule(&self, code: &str) -> Option<&RuleDoc> {

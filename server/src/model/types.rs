@@ -122,8 +122,14 @@ pub struct CapiCore {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct HostedClusterReach {
-    /// Functions whose call builds a client or REST config for another cluster's API server.
+    /// Functions whose call alone builds a client for another cluster's API server.
     pub constructors: Vec<CallPattern>,
+    /// Functions that turn a kubeconfig into a REST config. Only a finding when the same
+    /// function also builds a client (`client_constructors`): parsing a kubeconfig for its
+    /// host name reaches nothing.
+    pub config_loaders: Vec<CallPattern>,
+    /// Functions that build an API client from a REST config.
+    pub client_constructors: Vec<CallPattern>,
     /// Markdown explaining the split-brain rule, shown in messages and hovers.
     pub explanation: Option<String>,
 }
@@ -344,6 +350,9 @@ pub struct RuleDoc {
     pub severity: Severity,
     /// One line: what the rule finds.
     pub title: String,
+    /// Path globs where this rule does not apply (e.g. tests that fabricate conditions).
+    #[serde(default)]
+    pub exclude: Vec<String>,
     /// The finding's message, with `{placeholders}` the rule fills in (each rule's doc lists
     /// them). Keeps the wording, and the advice, in the model.
     #[serde(default)]

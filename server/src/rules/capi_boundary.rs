@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::{Finding, Fix, FixKind, GoContext};
-use crate::facts::go::{ImportKind, PkgRef};
-use crate::model::{Provider, Side};
+use crate::facts::go::{Call, ImportKind, PkgRef};
+use crate::model::{CallPattern, CompiledModel, Provider, Side};
 
 pub const PROVIDER_READ: &str = "capi-boundary/provider-read";
 pub const PROVIDER_IMPORT: &str = "capi-boundary/provider-import";
@@ -96,19 +96,41 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+fn matching<'a>(patterns: &'a [CallPattern], call: &Call) -> Option<&'a CallPattern> {
+    let import = call.import.as_ref()?;
+    let function = call.callee.last()?;
+    patterns.iter().find(|p| CompiledModel::call_pattern_matches(p, import, function))
+}
+
 fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
     let reach = &cx.model.model.hosted_cluster_reach;
+    let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
     for call in &cx.facts.calls {
-        let Some(import) = &call.import else { continue };
-        let Some(function) = call.callee.last() else { continue };
-        let Some(pattern) = reach.constructors.iter().find(|p| crate::model::CompiledModel::call_pattern_matches(p, import, function))
-        else {
-            continue;
+        let direct = matching(&reach.constructors, call);
+        let loader = matching(&reach.config_loaders, call);
+        // A loaded REST config counts when the same function builds a client from it.
+        let client = loader.and_then(|_| {
+            let named = call.function.map(|f| cx.facts.named_function(f));
+            cx.facts.calls.iter().find(|other| {
+                other.function.map(|f| cx.facts.named_function(f)) == named && matching(&reach.client_constructors, other).is_some()
+            })
+        });
+        let pattern = match (direct, loader, client) {
+            (Some(p), _, _) => p,
+            (None, Some(p), Some(_)) => p,
+            _ => continue,
         };
         let callee = call.callee.join(".");
-        let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
         let note = pattern.note.as_deref().unwrap_or("");
         let message = cx.model.message(HOSTED_CLUSTER_REACH, &[("call", &callee), ("component", component), ("note", note)]);
-        out.push(Finding::new(HOSTED_CLUSTER_REACH, call.callee_span, message));
+        let mut finding = Finding::new(HOSTED_CLUSTER_REACH, call.callee_span, message);
+        if let Some(client) = client {
+            finding.related.push(super::Related {
+                path: cx.path.to_string(),
+                span: client.callee_span,
+                message: format!("`{}` builds a client from it", client.callee.join(".")),
+            });
+        }
+        out.push(finding);
     }
 }

@@ -130,7 +130,7 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
         let default = model.rule(&finding.code).map(|r| r.severity).unwrap_or_else(|| builtin_severity(&finding.code));
         finding.severity = config.severity_for(&finding.code, default);
     }
-    findings.retain(|f| f.severity != Severity::Off);
+    findings.retain(|f| f.severity != Severity::Off && !model.rule_excluded(&f.code, path));
     findings.sort_by(|a, b| (a.span.start, &a.code, &a.message).cmp(&(b.span.start, &b.code, &b.message)));
     findings.dedup();
     findings
