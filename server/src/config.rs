@@ -63,7 +63,10 @@ pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
     if canonical.starts_with(&canonical_root) {
         Ok(canonical)
     } else {
-        Err(format!("{rel} resolves outside the workspace root ({})", canonical.display()))
+        Err(format!(
+            "{rel} resolves outside the workspace root ({})",
+            canonical.display()
+        ))
     }
 }
 
@@ -73,7 +76,11 @@ fn read_small(path: &Path, display: &str) -> Result<String, ModelError> {
         return Err(ModelError::new(
             display,
             "model/too-large",
-            format!("file is {} bytes; limit is {}", meta.len(), crate::model::load::MAX_MODEL_BYTES),
+            format!(
+                "file is {} bytes; limit is {}",
+                meta.len(),
+                crate::model::load::MAX_MODEL_BYTES
+            ),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| ModelError::new(display, "model/unreadable", e.to_string()))?;
@@ -115,7 +122,8 @@ pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
         sources.push(DEFAULT_MODEL_PATH.to_string());
         load_default_model()
     };
-    let mut files: Vec<(String, Result<PathBuf, String>)> = config.models.iter().map(|m| (m.clone(), confined(root, m))).collect();
+    let mut files: Vec<(String, Result<PathBuf, String>)> =
+        config.models.iter().map(|m| (m.clone(), confined(root, m))).collect();
     files.extend(extra.iter().map(|p| (p.display().to_string(), Ok(p.clone()))));
     for (display, path) in files {
         let path = match path {
@@ -141,8 +149,13 @@ pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
                 "model/invalid",
                 message,
             ));
-            CompiledModel::compile(load_default_model(), vec![DEFAULT_MODEL_PATH.to_string()]).expect("the default model compiles")
+            CompiledModel::compile(load_default_model(), vec![DEFAULT_MODEL_PATH.to_string()])
+                .expect("the default model compiles")
         }
     };
-    Loaded { config: Arc::new(config), model: Arc::new(compiled), errors }
+    Loaded {
+        config: Arc::new(config),
+        model: Arc::new(compiled),
+        errors,
+    }
 }

@@ -21,7 +21,11 @@ pub fn display_path(base: &Path, path: &Path) -> String {
     let target: Vec<_> = path.components().collect();
     let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = std::iter::repeat_n("..".to_string(), base.len() - common).collect();
-    parts.extend(target[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.extend(
+        target[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     if parts.is_empty() {
         ".".into()
     } else {
@@ -32,7 +36,11 @@ pub fn display_path(base: &Path, path: &Path) -> String {
 /// Runs a check and returns the report (without printing); used by the CLI and by tests.
 pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let paths: Vec<PathBuf> = if paths.is_empty() { vec![cwd.clone()] } else { paths.iter().map(|p| cwd.join(p)).collect() };
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![cwd.clone()]
+    } else {
+        paths.iter().map(|p| cwd.join(p)).collect()
+    };
     for p in &paths {
         if !p.exists() {
             return Err(format!("{}: no such file or directory", p.display()));
@@ -48,14 +56,28 @@ pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
     Ok(build_report(&engine, &cwd, results))
 }
 
-fn build_report(engine: &Engine, cwd: &Path, results: Vec<(crate::db::SourceFile, Arc<Vec<crate::rules::Finding>>)>) -> Report {
+fn build_report(
+    engine: &Engine,
+    cwd: &Path,
+    results: Vec<(crate::db::SourceFile, Arc<Vec<crate::rules::Finding>>)>,
+) -> Report {
     let db = &engine.db;
     let model = engine.model();
     let show = |rel: &str| display_path(cwd, &engine.root.join(rel));
-    let mut report = Report { files_checked: results.len(), ..Report::default() };
+    let mut report = Report {
+        files_checked: results.len(),
+        ..Report::default()
+    };
     for error in &engine.model_errors {
-        let path = if error.path.starts_with('<') { error.path.clone() } else { display_path(cwd, &engine.root.join(&error.path)) };
-        report.model_errors.push(output::ModelProblem { path, error: error.clone() });
+        let path = if error.path.starts_with('<') {
+            error.path.clone()
+        } else {
+            display_path(cwd, &engine.root.join(&error.path))
+        };
+        report.model_errors.push(output::ModelProblem {
+            path,
+            error: error.clone(),
+        });
     }
     for (file, findings) in results {
         if findings.is_empty() {
@@ -73,19 +95,37 @@ fn build_report(engine: &Engine, cwd: &Path, results: Vec<(crate::db::SourceFile
                     let (range, source) = match engine.files.get(&r.path) {
                         Some(&other) => {
                             let other_text = other.text(db);
-                            (line_index(db, other).range(other_text, r.span.start as usize, r.span.end as usize, Encoding::Utf16), Some(other_text.clone()))
+                            (
+                                line_index(db, other).range(
+                                    other_text,
+                                    r.span.start as usize,
+                                    r.span.end as usize,
+                                    Encoding::Utf16,
+                                ),
+                                Some(other_text.clone()),
+                            )
                         }
                         None => (Default::default(), None),
                     };
                     if let Some(source) = source {
                         report.sources.entry(show(&r.path)).or_insert(source);
                     }
-                    output::ReportedRelated { path: show(&r.path), range, span: r.span, message: r.message.clone() }
+                    output::ReportedRelated {
+                        path: show(&r.path),
+                        range,
+                        span: r.span,
+                        message: r.message.clone(),
+                    }
                 })
                 .collect();
             report.findings.push(ReportedFinding {
                 path: show(rel),
-                range: lines.range(text, finding.span.start as usize, finding.span.end as usize, Encoding::Utf16),
+                range: lines.range(
+                    text,
+                    finding.span.start as usize,
+                    finding.span.end as usize,
+                    Encoding::Utf16,
+                ),
                 finding: finding.clone(),
                 related,
             });

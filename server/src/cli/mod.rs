@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "invariant-lsp", version, about = "Guards the architecture of Kubernetes operator code: a language server and a CI checker")]
+#[command(
+    name = "invariant-lsp",
+    version,
+    about = "Guards the architecture of Kubernetes operator code: a language server and a CI checker"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -82,14 +86,22 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
             0
         }
         Some(code) => {
-            let matching: Vec<_> =
-                rules.iter().filter(|r| r.code == code || r.code.strip_prefix(code).is_some_and(|rest| rest.starts_with('/'))).collect();
+            let matching: Vec<_> = rules
+                .iter()
+                .filter(|r| r.code == code || r.code.strip_prefix(code).is_some_and(|rest| rest.starts_with('/')))
+                .collect();
             if matching.is_empty() {
                 eprintln!("error: no rule `{code}`; `invariant-lsp explain` lists them");
                 return 2;
             }
             for rule in matching {
-                println!("# {} ({})\n\n{}\n\n{}", rule.code, rule.severity.as_str(), rule.title, rule.explanation.trim_end());
+                println!(
+                    "# {} ({})\n\n{}\n\n{}",
+                    rule.code,
+                    rule.severity.as_str(),
+                    rule.title,
+                    rule.explanation.trim_end()
+                );
                 println!();
             }
             0

@@ -113,9 +113,7 @@ pub fn sarif_value(report: &Report) -> Value {
         })
         .collect();
     let rule_index = |code: &str| report.rules.iter().position(|r| r.code == code);
-    let location = |path: &str, range: &Range| {
-        json!({"physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}, "region": sarif_region(range)}})
-    };
+    let location = |path: &str, range: &Range| json!({"physicalLocation": {"artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"}, "region": sarif_region(range)}});
     let mut results: Vec<Value> = report
         .findings
         .iter()
@@ -171,7 +169,9 @@ fn color_choice(color: &str) -> termcolor::ColorChoice {
     match color {
         "always" => termcolor::ColorChoice::Always,
         "never" => termcolor::ColorChoice::Never,
-        _ if std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none() => termcolor::ColorChoice::Auto,
+        _ if std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none() => {
+            termcolor::ColorChoice::Auto
+        }
         _ => termcolor::ColorChoice::Never,
     }
 }
@@ -193,7 +193,11 @@ pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Resu
         let d: Diagnostic<usize> = Diagnostic::error()
             .with_code(m.error.code)
             .with_message(m.error.message.clone())
-            .with_notes(vec![format!("in {}{}", m.path, m.error.line.map(|l| format!(":{}", l + 1)).unwrap_or_default())]);
+            .with_notes(vec![format!(
+                "in {}{}",
+                m.path,
+                m.error.line.map(|l| format!(":{}", l + 1)).unwrap_or_default()
+            )]);
         term::emit(&mut buffer, &config, &files, &d).map_err(std::io::Error::other)?;
     }
     let (mut errors, mut warnings, mut others) = (0, 0, 0);
@@ -231,11 +235,21 @@ pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Resu
             notes.push(format!("fix: {} (a quick fix in the editor)", fix.title));
         }
         notes.push(format!("explain: invariant-lsp explain {}", f.finding.code));
-        let d = Diagnostic::new(severity).with_code(f.finding.code.clone()).with_message(f.finding.message.clone()).with_labels(labels).with_notes(notes);
+        let d = Diagnostic::new(severity)
+            .with_code(f.finding.code.clone())
+            .with_message(f.finding.message.clone())
+            .with_labels(labels)
+            .with_notes(notes);
         term::emit(&mut buffer, &config, &files, &d).map_err(std::io::Error::other)?;
     }
     out.write_all(buffer.as_slice())?;
-    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
     writeln!(
         out,
         "{}, {}, {} in {} checked",
@@ -245,7 +259,11 @@ pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Resu
         plural(report.files_checked, "file")
     )?;
     if !report.model_errors.is_empty() {
-        writeln!(out, "{} in the configuration or domain model", plural(report.model_errors.len(), "problem"))?;
+        writeln!(
+            out,
+            "{} in the configuration or domain model",
+            plural(report.model_errors.len(), "problem")
+        )?;
     }
     Ok(())
 }

@@ -58,7 +58,10 @@ pub struct Database {
 
 impl Default for Database {
     fn default() -> Self {
-        Database { storage: salsa::Storage::new(None), executions: None }
+        Database {
+            storage: salsa::Storage::new(None),
+            executions: None,
+        }
     }
 }
 
@@ -77,12 +80,18 @@ impl Database {
                 }
             }
         })));
-        Database { storage, executions: Some(log) }
+        Database {
+            storage,
+            executions: Some(log),
+        }
     }
 
     /// The executions recorded since the last call (empty without an execution log).
     pub fn take_executions(&self) -> Vec<String> {
-        self.executions.as_ref().map(|log| std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner()))).unwrap_or_default()
+        self.executions
+            .as_ref()
+            .map(|log| std::mem::take(&mut *log.lock().unwrap_or_else(|e| e.into_inner())))
+            .unwrap_or_default()
     }
 }
 
@@ -90,7 +99,10 @@ impl Database {
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
     if file.note(db).is_some_and(|n| !matches!(n, FileNote::Lossy { .. })) {
-        return Parsed { tree: None, timed_out: false };
+        return Parsed {
+            tree: None,
+            timed_out: false,
+        };
     }
     crate::syntax::parse(file.lang(db), file.text(db), None)
 }
@@ -125,7 +137,10 @@ pub fn go_packages(db: &dyn salsa::Database, ws: Workspace) -> BTreeMap<String, 
     let mut packages: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
     for &file in ws.files(db).iter() {
         if file.lang(db) == Lang::Go {
-            packages.entry(dir_of(file.path(db)).to_string()).or_default().push(file);
+            packages
+                .entry(dir_of(file.path(db)).to_string())
+                .or_default()
+                .push(file);
         }
     }
     packages
@@ -139,7 +154,10 @@ pub fn package_files(db: &dyn salsa::Database, ws: Workspace, dir: &str) -> Vec<
 /// Package-level variable names of the package in `dir`, across its files.
 #[salsa::tracked(returns(ref))]
 pub fn package_globals(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Vec<String> {
-    let mut globals: Vec<String> = package_files(db, ws, &dir).into_iter().flat_map(|f| go_facts(db, f).globals.clone()).collect();
+    let mut globals: Vec<String> = package_files(db, ws, &dir)
+        .into_iter()
+        .flat_map(|f| go_facts(db, f).globals.clone())
+        .collect();
     globals.sort();
     globals.dedup();
     globals
@@ -149,14 +167,20 @@ pub fn package_globals(db: &dyn salsa::Database, ws: Workspace, dir: String) -> 
 #[salsa::tracked(returns(ref))]
 pub fn file_purity(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<FilePurity> {
     let globals = package_globals(db, ws, dir_of(file.path(db)).to_string());
-    Arc::new(crate::rules::purity::summarize_file(&go_facts(db, file), ws.model(db), globals))
+    Arc::new(crate::rules::purity::summarize_file(
+        go_facts(db, file),
+        ws.model(db),
+        globals,
+    ))
 }
 
 /// The package's call graph folded into "which functions are impure, and through which chain".
 #[salsa::tracked(returns(ref))]
 pub fn package_purity(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<PackagePurity> {
-    let files: Vec<(String, Arc<FilePurity>)> =
-        package_files(db, ws, &dir).into_iter().map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone())).collect();
+    let files: Vec<(String, Arc<FilePurity>)> = package_files(db, ws, &dir)
+        .into_iter()
+        .map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone()))
+        .collect();
     Arc::new(crate::rules::purity::fold_package(&files))
 }
 

@@ -184,7 +184,9 @@ pub struct StringWrite {
 
 impl GoFacts {
     pub fn import_by_name(&self, local: &str) -> Option<&Import> {
-        self.imports.iter().find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+        self.imports
+            .iter()
+            .find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
     }
 
     pub fn dot_imports(&self) -> impl Iterator<Item = &Import> {
@@ -249,7 +251,10 @@ pub fn default_package_name(path: &str) -> String {
 }
 
 fn span(node: Node<'_>) -> Span {
-    Span { start: node.start_byte() as u32, end: node.end_byte() as u32 }
+    Span {
+        start: node.start_byte() as u32,
+        end: node.end_byte() as u32,
+    }
 }
 
 /// The value of a Go string literal (interpreted or raw); escapes are kept as written except
@@ -276,7 +281,9 @@ fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
         return;
     }
     match node.kind() {
-        "identifier" | "field_identifier" | "package_identifier" | "type_identifier" => out.push(node_text(node, text).to_string()),
+        "identifier" | "field_identifier" | "package_identifier" | "type_identifier" => {
+            out.push(node_text(node, text).to_string())
+        }
         "selector_expression" => {
             if let Some(operand) = node.child_by_field_name("operand") {
                 chain(operand, text, out, depth + 1);
@@ -316,7 +323,7 @@ fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
 }
 
 /// A type node as written, with its qualifier alias (resolved later).
-fn raw_type(node: Node<'_>, text: &str) -> Option<(Option<String>, String)> {
+fn raw_type(node: Node<'_>, text: &str) -> Option<RawType> {
     let mut node = node;
     for _ in 0..16 {
         match node.kind() {
@@ -325,7 +332,10 @@ fn raw_type(node: Node<'_>, text: &str) -> Option<(Option<String>, String)> {
             "qualified_type" => {
                 let package = node.child_by_field_name("package")?;
                 let name = node.child_by_field_name("name")?;
-                return Some((Some(node_text(package, text).to_string()), node_text(name, text).to_string()));
+                return Some((
+                    Some(node_text(package, text).to_string()),
+                    node_text(name, text).to_string(),
+                ));
             }
             "type_identifier" => return Some((None, node_text(node, text).to_string())),
             _ => return None,
@@ -393,9 +403,38 @@ pub fn parse_suppression(comment: &str) -> Option<(Vec<String>, Option<String>)>
         Some((codes, reason)) => (codes, Some(reason.trim().to_string()).filter(|r| !r.is_empty())),
         None => (rest, None),
     };
-    let codes = codes.split([',', ' ', '\t']).filter(|c| !c.is_empty()).map(str::to_string).collect();
+    // Codes are `family` or `family/name`; anything else (a trailing `// note`) ends the list.
+    let is_code = |c: &str| {
+        c.split('/').count() <= 2
+            && c.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            })
+    };
+    let codes = codes
+        .split([',', ' ', '\t'])
+        .filter(|c| !c.is_empty())
+        .take_while(|c| is_code(c))
+        .map(str::to_string)
+        .collect();
     Some((codes, reason))
 }
+
+/// A type as written: (qualifier alias, name).
+type RawType = (Option<String>, String);
+/// (type, keyed fields, span)
+type RawLiteral = (Option<RawType>, Vec<KeyedField>, Span);
+/// (name, type, string value, name span, value span)
+type RawConst = (String, Option<RawType>, Option<String>, Span, Option<Span>);
+/// (targets as chains with spans, span, `append` first argument, operator, first literal on the right)
+type RawAssign = (
+    Vec<(Vec<String>, Span)>,
+    Span,
+    Option<Vec<String>>,
+    String,
+    Option<String>,
+);
 
 struct RawCall {
     callee: Vec<String>,
@@ -411,19 +450,29 @@ enum RawArg {
 
 /// Extracts the facts of one Go file.
 pub fn extract(tree: &Tree, text: &str) -> GoFacts {
-    let mut facts = GoFacts { has_syntax_errors: tree.root_node().has_error(), ..GoFacts::default() };
+    let mut facts = GoFacts {
+        has_syntax_errors: tree.root_node().has_error(),
+        ..GoFacts::default()
+    };
     let query = &*GO_FACTS;
     let names = query.capture_names();
     let index_of = |name: &str| names.iter().position(|n| *n == name).map(|i| i as u32);
     let cap = |name: &str| index_of(name).expect("capture exists in facts.scm");
-    let (c_package_name, c_import, c_import_alias, c_import_path) =
-        (cap("package.name"), cap("import"), cap("import.alias"), cap("import.path"));
-    let (c_func, c_func_name, c_func_params, c_func_receiver) = (cap("func"), cap("func.name"), cap("func.params"), cap("func.receiver"));
+    let (c_package_name, c_import, c_import_alias, c_import_path) = (
+        cap("package.name"),
+        cap("import"),
+        cap("import.alias"),
+        cap("import.path"),
+    );
+    let (c_func, c_func_name, c_func_params, c_func_receiver) =
+        (cap("func"), cap("func.name"), cap("func.params"), cap("func.receiver"));
     let (c_call, c_call_callee, c_call_args) = (cap("call"), cap("call.callee"), cap("call.args"));
-    let (c_qualified, c_qualified_package, c_qualified_name) = (cap("qualified"), cap("qualified.package"), cap("qualified.name"));
+    let (c_qualified, c_qualified_package, c_qualified_name) =
+        (cap("qualified"), cap("qualified.package"), cap("qualified.name"));
     let (c_member, c_member_package, c_member_name) = (cap("member"), cap("member.package"), cap("member.name"));
     let (c_literal, c_literal_type, c_literal_body) = (cap("literal"), cap("literal.type"), cap("literal.body"));
-    let (c_const, c_const_name, c_const_type, c_const_value) = (cap("const"), cap("const.name"), cap("const.type"), cap("const.value"));
+    let (c_const, c_const_name, c_const_type, c_const_value) =
+        (cap("const"), cap("const.name"), cap("const.type"), cap("const.value"));
     let c_global = cap("global.name");
     let (c_assign, c_assign_left, c_assign_right) = (cap("assign"), cap("assign.left"), cap("assign.right"));
     let (c_local, c_local_names, c_local_values) = (cap("local"), cap("local.names"), cap("local.values"));
@@ -432,10 +481,10 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
 
     let mut raw_calls: Vec<RawCall> = Vec::new();
     let mut raw_refs: Vec<(String, String, Span, bool)> = Vec::new();
-    let mut raw_literals: Vec<(Option<(Option<String>, String)>, Vec<KeyedField>, Span)> = Vec::new();
-    let mut raw_consts: Vec<(String, Option<(Option<String>, String)>, Option<String>, Span, Option<Span>)> = Vec::new();
-    let mut raw_params: Vec<Vec<(Option<String>, Option<(Option<String>, String)>)>> = Vec::new();
-    let mut raw_assigns: Vec<(Vec<(Vec<String>, Span)>, Span, Option<Vec<String>>, String, Option<String>)> = Vec::new();
+    let mut raw_literals: Vec<RawLiteral> = Vec::new();
+    let mut raw_consts: Vec<RawConst> = Vec::new();
+    let mut raw_params: Vec<Vec<(Option<String>, Option<RawType>)>> = Vec::new();
+    let mut raw_assigns: Vec<RawAssign> = Vec::new();
     // (var, span, first literal, grows) for declarations (which never grow a variable) and writer
     // calls (which do when inside a loop); loop membership is decided later.
     let mut raw_writes: Vec<(String, Span, Option<String>, bool)> = Vec::new();
@@ -447,8 +496,22 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     while let Some(m) = matches.next() {
         let get = |index: u32| m.captures().iter().find(|c| c.index == index).map(|c| c.node);
         let outer = m.captures().iter().map(|c| c.index).find(|i| {
-            [c_package_name, c_import, c_func, c_call, c_qualified, c_member, c_literal, c_const, c_global, c_assign, c_local, c_loop, c_comment]
-                .contains(i)
+            [
+                c_package_name,
+                c_import,
+                c_func,
+                c_call,
+                c_qualified,
+                c_member,
+                c_literal,
+                c_const,
+                c_global,
+                c_assign,
+                c_local,
+                c_loop,
+                c_comment,
+            ]
+            .contains(i)
         });
         let Some(outer) = outer else { continue };
         if outer == c_package_name {
@@ -456,7 +519,9 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 facts.package = Some(node_text(node, text).to_string());
             }
         } else if outer == c_import {
-            let (Some(node), Some(path_node)) = (get(c_import), get(c_import_path)) else { continue };
+            let (Some(node), Some(path_node)) = (get(c_import), get(c_import_path)) else {
+                continue;
+            };
             let path = string_literal(path_node, text).unwrap_or_default();
             let (kind, local_name) = match get(c_import_alias) {
                 Some(alias) if alias.kind() == "dot" => (ImportKind::Dot, ".".to_string()),
@@ -464,16 +529,26 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 Some(alias) => (ImportKind::Named, node_text(alias, text).to_string()),
                 None => (ImportKind::Plain, default_package_name(&path)),
             };
-            facts.imports.push(Import { path, local_name, kind, span: span(node) });
+            facts.imports.push(Import {
+                path,
+                local_name,
+                kind,
+                span: span(node),
+            });
         } else if outer == c_func {
             let Some(node) = get(c_func) else { continue };
             let name = get(c_func_name).map(|n| node_text(n, text).to_string());
             let name_span = match get(c_func_name) {
                 Some(n) => span(n),
-                None => Span { start: node.start_byte() as u32, end: (node.start_byte() + 4).min(node.end_byte()) as u32 },
+                None => Span {
+                    start: node.start_byte() as u32,
+                    end: (node.start_byte() + 4).min(node.end_byte()) as u32,
+                },
             };
             let receiver = get(c_func_receiver).and_then(|list| {
-                let decl = list.named_children(&mut list.walk()).find(|c| c.kind() == "parameter_declaration")?;
+                let decl = list
+                    .named_children(&mut list.walk())
+                    .find(|c| c.kind() == "parameter_declaration")?;
                 let var = decl.child_by_field_name("name").map(|n| node_text(n, text).to_string());
                 let ty = raw_type(decl.child_by_field_name("type")?, text)?;
                 Some((var, ty.1))
@@ -513,7 +588,9 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 locals,
             });
         } else if outer == c_call {
-            let (Some(node), Some(callee), Some(args)) = (get(c_call), get(c_call_callee), get(c_call_args)) else { continue };
+            let (Some(node), Some(callee), Some(args)) = (get(c_call), get(c_call_callee), get(c_call_args)) else {
+                continue;
+            };
             let args = args
                 .named_children(&mut args.walk())
                 .map(|arg| match arg.kind() {
@@ -529,33 +606,69 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             let callee_chain = chain_of(callee, text);
             let args_text = node_text(get(c_call_args).unwrap_or(node), text);
             if callee_chain.len() == 2 && callee_chain[1] == "WriteString" {
-                raw_writes.push((callee_chain[0].clone(), span(node), first_string_literal(args_text).map(str::to_string), true));
+                raw_writes.push((
+                    callee_chain[0].clone(),
+                    span(node),
+                    first_string_literal(args_text).map(str::to_string),
+                    true,
+                ));
             } else if callee_chain == ["fmt", "Fprintf"] {
                 // fmt.Fprintf(w, "format", ..): the writer is the first argument (`&b` or `b`).
-                let writer = get(c_call_args).and_then(|a| a.named_child(0)).map(|w| chain_of(w, text));
+                let writer = get(c_call_args)
+                    .and_then(|a| a.named_child(0))
+                    .map(|w| chain_of(w, text));
                 if let Some(writer) = writer.filter(|w| w.len() == 1 && w[0] != "?") {
                     let rest = &args_text[args_text.find(',').unwrap_or(0)..];
-                    raw_writes.push((writer[0].clone(), span(node), first_string_literal(rest).map(str::to_string), true));
+                    raw_writes.push((
+                        writer[0].clone(),
+                        span(node),
+                        first_string_literal(rest).map(str::to_string),
+                        true,
+                    ));
                 }
             }
-            raw_calls.push(RawCall { callee: callee_chain, args, span: span(node), callee_span: span(callee) });
+            raw_calls.push(RawCall {
+                callee: callee_chain,
+                args,
+                span: span(node),
+                callee_span: span(callee),
+            });
         } else if outer == c_qualified {
-            let (Some(node), Some(package), Some(name)) = (get(c_qualified), get(c_qualified_package), get(c_qualified_name)) else {
+            let (Some(node), Some(package), Some(name)) =
+                (get(c_qualified), get(c_qualified_package), get(c_qualified_name))
+            else {
                 continue;
             };
-            raw_refs.push((node_text(package, text).to_string(), node_text(name, text).to_string(), span(node), true));
+            raw_refs.push((
+                node_text(package, text).to_string(),
+                node_text(name, text).to_string(),
+                span(node),
+                true,
+            ));
         } else if outer == c_member {
-            let (Some(node), Some(package), Some(name)) = (get(c_member), get(c_member_package), get(c_member_name)) else { continue };
-            raw_refs.push((node_text(package, text).to_string(), node_text(name, text).to_string(), span(node), false));
+            let (Some(node), Some(package), Some(name)) = (get(c_member), get(c_member_package), get(c_member_name))
+            else {
+                continue;
+            };
+            raw_refs.push((
+                node_text(package, text).to_string(),
+                node_text(name, text).to_string(),
+                span(node),
+                false,
+            ));
         } else if outer == c_literal {
-            let (Some(node), Some(body)) = (get(c_literal), get(c_literal_body)) else { continue };
+            let (Some(node), Some(body)) = (get(c_literal), get(c_literal_body)) else {
+                continue;
+            };
             let ty = get(c_literal_type).and_then(|t| raw_type(t, text));
             let mut fields = Vec::new();
             for element in body.named_children(&mut body.walk()) {
                 if element.kind() != "keyed_element" {
                     continue;
                 }
-                let (Some(key), Some(value)) = (element.child_by_field_name("key"), element.child_by_field_name("value")) else {
+                let (Some(key), Some(value)) =
+                    (element.child_by_field_name("key"), element.child_by_field_name("value"))
+                else {
                     continue;
                 };
                 let value_expr = value.named_child(0).unwrap_or(value);
@@ -572,40 +685,68 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             }
             raw_literals.push((ty, fields, span(node)));
         } else if outer == c_const {
-            let (Some(_), Some(name)) = (get(c_const), get(c_const_name)) else { continue };
+            let (Some(_), Some(name)) = (get(c_const), get(c_const_name)) else {
+                continue;
+            };
             let ty = get(c_const_type).and_then(|t| raw_type(t, text));
-            let value_node = get(c_const_value).filter(|list| list.named_child_count() == 1).and_then(|list| list.named_child(0));
+            let value_node = get(c_const_value)
+                .filter(|list| list.named_child_count() == 1)
+                .and_then(|list| list.named_child(0));
             let value = value_node.and_then(|v| string_literal(v, text));
-            raw_consts.push((node_text(name, text).to_string(), ty, value, span(name), value_node.map(span)));
+            raw_consts.push((
+                node_text(name, text).to_string(),
+                ty,
+                value,
+                span(name),
+                value_node.map(span),
+            ));
         } else if outer == c_global {
             if let Some(name) = get(c_global) {
                 facts.globals.push(node_text(name, text).to_string());
             }
         } else if outer == c_assign {
-            let (Some(node), Some(left)) = (get(c_assign), get(c_assign_left)) else { continue };
-            let targets_nodes: Vec<Node<'_>> =
-                if left.kind() == "expression_list" { left.named_children(&mut left.walk()).collect() } else { vec![left] };
-            let targets = targets_nodes.into_iter().map(|t| (chain_of(t, text), span(t))).collect();
+            let (Some(node), Some(left)) = (get(c_assign), get(c_assign_left)) else {
+                continue;
+            };
+            let targets_nodes: Vec<Node<'_>> = if left.kind() == "expression_list" {
+                left.named_children(&mut left.walk()).collect()
+            } else {
+                vec![left]
+            };
+            let targets = targets_nodes
+                .into_iter()
+                .map(|t| (chain_of(t, text), span(t)))
+                .collect();
             // For `x = append(x, ..)`: the callee and first argument of the right side.
             let append_of = get(c_assign_right).and_then(|right| {
                 let call = right.named_child(0)?;
-                if call.kind() != "call_expression" || node_text(call.child_by_field_name("function")?, text) != "append" {
+                if call.kind() != "call_expression"
+                    || node_text(call.child_by_field_name("function")?, text) != "append"
+                {
                     return None;
                 }
                 let first = call.child_by_field_name("arguments")?.named_child(0)?;
                 Some(chain_of(first, text))
             });
-            let operator = node.child_by_field_name("operator").map(|o| node_text(o, text).to_string()).unwrap_or_default();
-            let literal = get(c_assign_right).and_then(|r| first_string_literal(node_text(r, text))).map(str::to_string);
+            let operator = node
+                .child_by_field_name("operator")
+                .map(|o| node_text(o, text).to_string())
+                .unwrap_or_default();
+            let literal = get(c_assign_right)
+                .and_then(|r| first_string_literal(node_text(r, text)))
+                .map(str::to_string);
             raw_assigns.push((targets, span(node), append_of, operator, literal));
         } else if outer == c_local {
-            let (Some(node), Some(names)) = (get(c_local), get(c_local_names)) else { continue };
+            let (Some(node), Some(names)) = (get(c_local), get(c_local_names)) else {
+                continue;
+            };
             let start = node.start_byte() as u32;
             if names.kind() == "identifier" {
                 locals_at.push((start, node_text(names, text).to_string()));
             } else {
-                let values: Vec<Node<'_>> =
-                    get(c_local_values).map(|v| v.named_children(&mut v.walk()).collect()).unwrap_or_default();
+                let values: Vec<Node<'_>> = get(c_local_values)
+                    .map(|v| v.named_children(&mut v.walk()).collect())
+                    .unwrap_or_default();
                 for (i, name) in names.named_children(&mut names.walk()).enumerate() {
                     if name.kind() == "identifier" {
                         let var = node_text(name, text).to_string();
@@ -625,7 +766,11 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             if let Some(node) = get(c_comment) {
                 let comment = node_text(node, text);
                 if let Some((codes, reason)) = parse_suppression(comment) {
-                    facts.suppressions.push(Suppression { span: span(node), codes, reason });
+                    facts.suppressions.push(Suppression {
+                        span: span(node),
+                        codes,
+                        reason,
+                    });
                 }
             }
         }
@@ -641,15 +786,24 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         let start = functions[i].span.start;
         functions[i].parent = innermost(&functions[..i], start);
     }
-    let resolve = |facts: &GoFacts, raw: Option<(Option<String>, String)>| -> Option<TypeRef> {
+    let resolve = |facts: &GoFacts, raw: Option<RawType>| -> Option<TypeRef> {
         let (qualifier, name) = raw?;
         match qualifier {
-            Some(alias) => Some(TypeRef { import: facts.import_by_name(&alias).map(|i| i.path.clone()), name }),
+            Some(alias) => Some(TypeRef {
+                import: facts.import_by_name(&alias).map(|i| i.path.clone()),
+                name,
+            }),
             None => Some(TypeRef { import: None, name }),
         }
     };
     for (function, raw) in functions.iter_mut().zip(params.iter_mut()) {
-        function.params = raw.drain(..).map(|(name, ty)| Param { name, ty: resolve(&facts, ty) }).collect();
+        function.params = raw
+            .drain(..)
+            .map(|(name, ty)| Param {
+                name,
+                ty: resolve(&facts, ty),
+            })
+            .collect();
     }
     for (start, name) in locals_at {
         if let Some(f) = innermost(&functions, start) {
@@ -677,10 +831,20 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             .into_iter()
             .map(|a| match a {
                 RawArg::Ready(arg) => arg,
-                RawArg::FuncLitAt(start) => func_lit_index.get(&start).map(|&i| Arg::FuncLit(i)).unwrap_or(Arg::Other),
+                RawArg::FuncLitAt(start) => func_lit_index
+                    .get(&start)
+                    .map(|&i| Arg::FuncLit(i))
+                    .unwrap_or(Arg::Other),
             })
             .collect();
-        facts.calls.push(Call { callee: raw.callee, import, args, span: raw.span, callee_span: raw.callee_span, function });
+        facts.calls.push(Call {
+            callee: raw.callee,
+            import,
+            args,
+            span: raw.span,
+            callee_span: raw.callee_span,
+            function,
+        });
     }
     for (alias, name, ref_span, is_type) in raw_refs {
         let function = facts.function_at(ref_span.start);
@@ -688,28 +852,50 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
             continue;
         }
         if let Some(import) = facts.import_by_name(&alias) {
-            facts.pkg_refs.push(PkgRef { import: Some(import.path.clone()), name, span: ref_span, function, is_type });
+            facts.pkg_refs.push(PkgRef {
+                import: Some(import.path.clone()),
+                name,
+                span: ref_span,
+                function,
+                is_type,
+            });
         }
     }
     for (ty, fields, lit_span) in raw_literals {
         let function = facts.function_at(lit_span.start);
-        facts.literals.push(CompositeLiteral { ty: resolve(&facts, ty), fields, span: lit_span, function });
+        facts.literals.push(CompositeLiteral {
+            ty: resolve(&facts, ty),
+            fields,
+            span: lit_span,
+            function,
+        });
     }
     for (name, ty, value, name_span, value_span) in raw_consts {
         let ty = resolve(&facts, ty);
-        facts.consts.push(Const { name, ty, value, name_span, value_span });
+        facts.consts.push(Const {
+            name,
+            ty,
+            value,
+            name_span,
+            value_span,
+        });
     }
     let in_loop = |offset: u32| loop_bodies.iter().any(|b| b.contains(offset));
     for (targets, assign_span, append_of, operator, literal) in raw_assigns {
         let function = facts.function_at(assign_span.start);
         let mut resolved = Vec::new();
         for (chain, target_span) in targets {
-            let Some(root) = chain.first().cloned() else { continue };
+            let Some(root) = chain.first().cloned() else {
+                continue;
+            };
             if root == "?" || root == "_" {
                 continue;
             }
-            let qualified_import =
-                if chain.len() >= 2 && !facts.is_local(function, &root) { facts.import_by_name(&root).map(|i| i.path.clone()) } else { None };
+            let qualified_import = if chain.len() >= 2 && !facts.is_local(function, &root) {
+                facts.import_by_name(&root).map(|i| i.path.clone())
+            } else {
+                None
+            };
             if chain.len() == 1 {
                 let grows = operator == "+=" || append_of.as_ref().is_some_and(|a| a.len() == 1 && a[0] == root);
                 facts.string_writes.push(StringWrite {
@@ -720,14 +906,28 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                     first_literal: literal.clone(),
                 });
             }
-            resolved.push(AssignTarget { root, qualified_import, span: target_span });
+            resolved.push(AssignTarget {
+                root,
+                qualified_import,
+                span: target_span,
+            });
         }
-        facts.assignments.push(Assignment { targets: resolved, span: assign_span, function });
+        facts.assignments.push(Assignment {
+            targets: resolved,
+            span: assign_span,
+            function,
+        });
     }
     for (var, write_span, first_literal, grows) in raw_writes {
         let function = facts.function_at(write_span.start);
         let grows_in_loop = grows && in_loop(write_span.start);
-        facts.string_writes.push(StringWrite { var, span: write_span, function, in_loop: grows_in_loop, first_literal });
+        facts.string_writes.push(StringWrite {
+            var,
+            span: write_span,
+            function,
+            in_loop: grows_in_loop,
+            first_literal,
+        });
     }
     facts.string_writes.sort_by_key(|w| w.span.start);
     facts.declared_types = collect_declared_types(tree, text);
@@ -757,8 +957,28 @@ fn collect_declared_types(tree: &Tree, text: &str) -> Vec<String> {
 /// dot-imported packages: record them as candidates.
 fn collect_dot_import_types(tree: &Tree, text: &str, facts: &mut GoFacts) {
     const BUILTIN: &[&str] = &[
-        "bool", "byte", "complex64", "complex128", "error", "float32", "float64", "int", "int8", "int16", "int32", "int64", "rune",
-        "string", "uint", "uint8", "uint16", "uint32", "uint64", "uintptr", "any", "comparable",
+        "bool",
+        "byte",
+        "complex64",
+        "complex128",
+        "error",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+        "any",
+        "comparable",
     ];
     let mut cursor = QueryCursor::new();
     let mut captures = cursor.captures(&GO_DOT_IMPORT_TYPES, tree.root_node(), text.as_bytes());
@@ -766,7 +986,10 @@ fn collect_dot_import_types(tree: &Tree, text: &str, facts: &mut GoFacts) {
     while let Some((m, index)) = captures.next() {
         let node = m.captures()[*index].node;
         let parent_kind = node.parent().map(|p| p.kind());
-        if matches!(parent_kind, Some("qualified_type") | Some("type_spec") | Some("type_parameter_declaration")) {
+        if matches!(
+            parent_kind,
+            Some("qualified_type") | Some("type_spec") | Some("type_parameter_declaration")
+        ) {
             continue;
         }
         let name = node_text(node, text);
@@ -777,7 +1000,13 @@ fn collect_dot_import_types(tree: &Tree, text: &str, facts: &mut GoFacts) {
     }
     for (name, ref_span) in found {
         let function = facts.function_at(ref_span.start);
-        facts.pkg_refs.push(PkgRef { import: None, name, span: ref_span, function, is_type: true });
+        facts.pkg_refs.push(PkgRef {
+            import: None,
+            name,
+            span: ref_span,
+            function,
+            is_type: true,
+        });
     }
 }
 
@@ -793,7 +1022,10 @@ mod tests {
 
     #[test]
     fn default_package_names() {
-        assert_eq!(default_package_name("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"), "v1beta2");
+        assert_eq!(
+            default_package_name("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2"),
+            "v1beta2"
+        );
         assert_eq!(default_package_name("github.com/foo/bar/v3"), "bar");
         assert_eq!(default_package_name("gopkg.in/yaml.v2"), "yaml");
         assert_eq!(default_package_name("net/http"), "http");
@@ -835,15 +1067,26 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client) error {
         assert_eq!(f.functions[1].parent, Some(0));
         assert!(f.functions[0].locals.contains(&"m".to_string()));
         assert!(f.functions[0].locals.contains(&"c".to_string()));
-        let get = f.calls.iter().find(|c| c.callee.last().map(String::as_str) == Some("Get")).unwrap();
+        let get = f
+            .calls
+            .iter()
+            .find(|c| c.callee.last().map(String::as_str) == Some("Get"))
+            .unwrap();
         assert_eq!(get.callee, vec!["r", "Client", "Get"]);
         assert_eq!(get.args.len(), 3);
         let now = f.calls.iter().find(|c| c.callee == vec!["time", "Now"]).unwrap();
         assert_eq!(now.import.as_deref(), Some("time"));
-        assert!(f.pkg_refs.iter().any(|r| r.name == "AWSMachine" && r.import.as_deref() == Some("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2")));
-        assert!(f.pkg_refs.iter().any(|r| r.name == "AWSMachineList" && r.import.is_none()));
+        assert!(f.pkg_refs.iter().any(|r| r.name == "AWSMachine"
+            && r.import.as_deref() == Some("sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2")));
+        assert!(f
+            .pkg_refs
+            .iter()
+            .any(|r| r.name == "AWSMachineList" && r.import.is_none()));
         assert_eq!(f.globals, vec!["counter"]);
-        assert!(f.assignments.iter().any(|a| a.targets[0].root == "counter" && a.function == Some(1)));
+        assert!(f
+            .assignments
+            .iter()
+            .any(|a| a.targets[0].root == "counter" && a.function == Some(1)));
         let adapt = f.calls.iter().find(|c| c.callee == vec!["WithAdaptFunction"]).unwrap();
         assert!(matches!(adapt.args[0], Arg::FuncLit(2)));
     }
@@ -867,9 +1110,19 @@ const (
 //invariant:ignore capi-boundary -- generated code
 "#;
         let f = facts(src);
-        let grown: Vec<_> = f.string_writes.iter().filter(|w| w.in_loop).map(|w| w.var.as_str()).collect();
+        let grown: Vec<_> = f
+            .string_writes
+            .iter()
+            .filter(|w| w.in_loop)
+            .map(|w| w.var.as_str())
+            .collect();
         assert_eq!(grown, vec!["msgs", "msg"]);
-        let initial: Vec<_> = f.string_writes.iter().filter(|w| !w.in_loop).map(|w| w.var.as_str()).collect();
+        let initial: Vec<_> = f
+            .string_writes
+            .iter()
+            .filter(|w| !w.in_loop)
+            .map(|w| w.var.as_str())
+            .collect();
         assert_eq!(initial, vec!["msg"]);
         let lit = &f.literals[0];
         assert_eq!(lit.ty.as_ref().unwrap().name, "Condition");
@@ -884,9 +1137,19 @@ const (
 
     #[test]
     fn suppression_parsing() {
-        assert_eq!(parse_suppression("//invariant:ignore a/b -- why"), Some((vec!["a/b".into()], Some("why".into()))));
-        assert_eq!(parse_suppression("# invariant:ignore kustomize"), Some((vec!["kustomize".into()], None)));
+        assert_eq!(
+            parse_suppression("//invariant:ignore a/b -- why"),
+            Some((vec!["a/b".into()], Some("why".into())))
+        );
+        assert_eq!(
+            parse_suppression("# invariant:ignore kustomize"),
+            Some((vec!["kustomize".into()], None))
+        );
         assert_eq!(parse_suppression("// invariant:ignored x"), None);
         assert_eq!(parse_suppression("// unrelated"), None);
+        assert_eq!(
+            parse_suppression("//invariant:ignore a/b // note"),
+            Some((vec!["a/b".into()], None))
+        );
     }
 }

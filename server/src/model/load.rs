@@ -29,7 +29,15 @@ pub struct ModelError {
 impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}:{}:{}: {} [{}]", self.path, line + 1, self.column.unwrap_or(0) + 1, self.message, self.code),
+            Some(line) => write!(
+                f,
+                "{}:{}:{}: {} [{}]",
+                self.path,
+                line + 1,
+                self.column.unwrap_or(0) + 1,
+                self.message,
+                self.code
+            ),
             None => write!(f, "{}: {} [{}]", self.path, self.message, self.code),
         }
     }
@@ -39,7 +47,13 @@ impl std::error::Error for ModelError {}
 
 impl ModelError {
     pub fn new(path: &str, code: &'static str, message: impl Into<String>) -> Self {
-        ModelError { path: path.to_string(), line: None, column: None, code, message: message.into() }
+        ModelError {
+            path: path.to_string(),
+            line: None,
+            column: None,
+            code,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn from_yaml(path: &str, err: &serde_yaml_ng::Error) -> Self {
@@ -61,7 +75,10 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Res
         return Err(ModelError::new(
             path,
             "model/too-large",
-            format!("file is {} bytes; model and configuration files are limited to {MAX_MODEL_BYTES} bytes", text.len()),
+            format!(
+                "file is {} bytes; model and configuration files are limited to {MAX_MODEL_BYTES} bytes",
+                text.len()
+            ),
         ));
     }
     if text.trim().is_empty() {

@@ -72,27 +72,63 @@ impl CompiledModel {
         }
         let mut provider_packages = Vec::new();
         for provider in &model.providers {
-            provider_packages.push(glob_set(&provider.packages).map_err(|e| format!("provider `{}`: {e}", provider.id))?);
+            provider_packages
+                .push(glob_set(&provider.packages).map_err(|e| format!("provider `{}`: {e}", provider.id))?);
         }
         let capi_packages = glob_set(&model.capi.packages).map_err(|e| format!("capi: {e}"))?;
-        let adapt_name = model.adapt.name_pattern.as_deref().map(|p| regex("adapt.name_pattern", p)).transpose()?;
-        let value = if model.conditions.value_pattern.is_empty() { "^[A-Z][A-Za-z0-9]*$" } else { &model.conditions.value_pattern };
+        let adapt_name = model
+            .adapt
+            .name_pattern
+            .as_deref()
+            .map(|p| regex("adapt.name_pattern", p))
+            .transpose()?;
+        let value = if model.conditions.value_pattern.is_empty() {
+            "^[A-Z][A-Za-z0-9]*$"
+        } else {
+            &model.conditions.value_pattern
+        };
         let condition_value = regex("conditions.value_pattern", value)?;
-        let condition_type_const = model.conditions.type_const_pattern.as_deref().map(|p| regex("conditions.type_const_pattern", p)).transpose()?;
-        let condition_reason_const =
-            model.conditions.reason_const_pattern.as_deref().map(|p| regex("conditions.reason_const_pattern", p)).transpose()?;
-        let summary = if model.conditions.count_summary_pattern.is_empty() { "^%d" } else { &model.conditions.count_summary_pattern };
+        let condition_type_const = model
+            .conditions
+            .type_const_pattern
+            .as_deref()
+            .map(|p| regex("conditions.type_const_pattern", p))
+            .transpose()?;
+        let condition_reason_const = model
+            .conditions
+            .reason_const_pattern
+            .as_deref()
+            .map(|p| regex("conditions.reason_const_pattern", p))
+            .transpose()?;
+        let summary = if model.conditions.count_summary_pattern.is_empty() {
+            "^%d"
+        } else {
+            &model.conditions.count_summary_pattern
+        };
         let count_summary = regex("conditions.count_summary_pattern", summary)?;
-        let condition_exempt_const =
-            model.conditions.exempt_const_pattern.as_deref().map(|p| regex("conditions.exempt_const_pattern", p)).transpose()?;
-        let condition_const_files = glob_set(&model.conditions.const_files).map_err(|e| format!("conditions.const_files: {e}"))?;
+        let condition_exempt_const = model
+            .conditions
+            .exempt_const_pattern
+            .as_deref()
+            .map(|p| regex("conditions.exempt_const_pattern", p))
+            .transpose()?;
+        let condition_const_files =
+            glob_set(&model.conditions.const_files).map_err(|e| format!("conditions.const_files: {e}"))?;
         let mut rule_excludes = HashMap::new();
         for rule in &model.rules {
             if !rule.exclude.is_empty() {
-                rule_excludes.insert(rule.code.clone(), glob_set(&rule.exclude).map_err(|e| format!("rule `{}`: {e}", rule.code))?);
+                rule_excludes.insert(
+                    rule.code.clone(),
+                    glob_set(&rule.exclude).map_err(|e| format!("rule `{}`: {e}", rule.code))?,
+                );
             }
         }
-        let rules = model.rules.iter().enumerate().map(|(i, r)| (r.code.clone(), i)).collect();
+        let rules = model
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.code.clone(), i))
+            .collect();
         Ok(CompiledModel {
             model,
             sources,
@@ -121,7 +157,10 @@ impl CompiledModel {
 
     /// The provider whose API packages include this import path.
     pub fn provider_for_import(&self, import_path: &str) -> Option<&Provider> {
-        self.provider_packages.iter().position(|set| set.is_match(import_path)).map(|i| &self.model.providers[i])
+        self.provider_packages
+            .iter()
+            .position(|set| set.is_match(import_path))
+            .map(|i| &self.model.providers[i])
     }
 
     /// Is every string constant in this file a condition type or reason?
@@ -174,7 +213,9 @@ impl CompiledModel {
     /// `true` when `pattern` (a glob over import paths) matches.
     pub fn call_pattern_matches(pattern: &CallPattern, import_path: &str, function: &str) -> bool {
         let package_ok = if pattern.package.contains(['*', '?', '[']) {
-            glob(&pattern.package).map(|g| g.compile_matcher().is_match(import_path)).unwrap_or(false)
+            glob(&pattern.package)
+                .map(|g| g.compile_matcher().is_match(import_path))
+                .unwrap_or(false)
         } else {
             pattern.package == import_path
         };

@@ -26,18 +26,26 @@ fn provider_of<'m>(cx: &GoContext<'m>, r: &PkgRef) -> Option<(&'m Provider, Stri
         Some(path) => cx.model.provider_for_import(path).map(|p| (p, path.clone())),
         None => cx.facts.dot_imports().find_map(|i| {
             let p = cx.model.provider_for_import(&i.path)?;
-            p.machine_kinds.iter().chain(&p.template_kinds).chain(&p.allowed_symbols).any(|k| *k == r.name).then(|| (p, i.path.clone()))
+            p.machine_kinds
+                .iter()
+                .chain(&p.template_kinds)
+                .chain(&p.allowed_symbols)
+                .any(|k| *k == r.name)
+                .then(|| (p, i.path.clone()))
         }),
     }
 }
 
 fn may_read(cx: &GoContext<'_>, provider: &Provider) -> bool {
-    cx.component.is_some_and(|c| c.may_read_providers.iter().any(|p| p == "*" || *p == provider.id))
+    cx.component
+        .is_some_and(|c| c.may_read_providers.iter().any(|p| p == "*" || *p == provider.id))
 }
 
 pub fn check(cx: &GoContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let Some(component) = cx.component else { return out };
+    let Some(component) = cx.component else {
+        return out;
+    };
     if component.generic {
         check_provider_reads(cx, &mut out);
     }
@@ -52,13 +60,25 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
     // Per provider import: the symbols used that the model does not explain.
     let mut unexplained: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &cx.facts.pkg_refs {
-        let Some((provider, import)) = provider_of(cx, r) else { continue };
+        let Some((provider, import)) = provider_of(cx, r) else {
+            continue;
+        };
         if may_read(cx, provider) {
             continue;
         }
         if provider.machine_kinds.contains(&r.name) {
-            let alias = cx.facts.imports.iter().find(|i| i.path == import).map(|i| i.local_name.as_str()).unwrap_or(".");
-            let written = if alias == "." { r.name.clone() } else { format!("{alias}.{}", r.name) };
+            let alias = cx
+                .facts
+                .imports
+                .iter()
+                .find(|i| i.path == import)
+                .map(|i| i.local_name.as_str())
+                .unwrap_or(".");
+            let written = if alias == "." {
+                r.name.clone()
+            } else {
+                format!("{alias}.{}", r.name)
+            };
             let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
             let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
             let message = cx.model.message(
@@ -74,7 +94,13 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             let mut finding = Finding::new(PROVIDER_READ, r.span, message);
             if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
                 let kind = r.name.trim_end_matches("List").to_string();
-                finding.fixes.push(Fix { title: bridge.title.clone(), kind: FixKind::AnnotationBridge { provider: provider.id.clone(), kind } });
+                finding.fixes.push(Fix {
+                    title: bridge.title.clone(),
+                    kind: FixKind::AnnotationBridge {
+                        provider: provider.id.clone(),
+                        kind,
+                    },
+                });
             }
             out.push(finding);
         } else if !provider.template_kinds.contains(&r.name)
@@ -88,10 +114,24 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
         }
     }
     for (import_path, names) in unexplained {
-        let Some(import) = cx.facts.imports.iter().find(|i| i.path == import_path && i.kind != ImportKind::Blank) else { continue };
-        let provider = cx.model.provider_for_import(&import_path).map(|p| p.name.as_str()).unwrap_or("a provider");
+        let Some(import) = cx
+            .facts
+            .imports
+            .iter()
+            .find(|i| i.path == import_path && i.kind != ImportKind::Blank)
+        else {
+            continue;
+        };
+        let provider = cx
+            .model
+            .provider_for_import(&import_path)
+            .map(|p| p.name.as_str())
+            .unwrap_or("a provider");
         let symbols = names.join("`, `");
-        let message = cx.model.message(PROVIDER_IMPORT, &[("provider", provider), ("import", &import_path), ("symbols", &symbols)]);
+        let message = cx.model.message(
+            PROVIDER_IMPORT,
+            &[("provider", provider), ("import", &import_path), ("symbols", &symbols)],
+        );
         out.push(Finding::new(PROVIDER_IMPORT, import.span, message));
     }
 }
@@ -99,7 +139,9 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
 fn matching<'a>(patterns: &'a [CallPattern], call: &Call) -> Option<&'a CallPattern> {
     let import = call.import.as_ref()?;
     let function = call.callee.last()?;
-    patterns.iter().find(|p| CompiledModel::call_pattern_matches(p, import, function))
+    patterns
+        .iter()
+        .find(|p| CompiledModel::call_pattern_matches(p, import, function))
 }
 
 fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
@@ -112,7 +154,8 @@ fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
         let client = loader.and_then(|_| {
             let named = call.function.map(|f| cx.facts.named_function(f));
             cx.facts.calls.iter().find(|other| {
-                other.function.map(|f| cx.facts.named_function(f)) == named && matching(&reach.client_constructors, other).is_some()
+                other.function.map(|f| cx.facts.named_function(f)) == named
+                    && matching(&reach.client_constructors, other).is_some()
             })
         });
         let pattern = match (direct, loader, client) {
@@ -122,7 +165,10 @@ fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
         };
         let callee = call.callee.join(".");
         let note = pattern.note.as_deref().unwrap_or("");
-        let message = cx.model.message(HOSTED_CLUSTER_REACH, &[("call", &callee), ("component", component), ("note", note)]);
+        let message = cx.model.message(
+            HOSTED_CLUSTER_REACH,
+            &[("call", &callee), ("component", component), ("note", note)],
+        );
         let mut finding = Finding::new(HOSTED_CLUSTER_REACH, call.callee_span, message);
         if let Some(client) = client {
             finding.related.push(super::Related {

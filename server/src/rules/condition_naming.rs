@@ -40,19 +40,29 @@ pub fn camel_case(value: &str) -> String {
 }
 
 fn named_type_is(ty: &Option<TypeRef>, names: &[String]) -> bool {
-    ty.as_ref().is_some_and(|t| names.iter().any(|n| n == &t.name || n.rsplit_once('.').is_some_and(|(_, short)| short == t.name)))
+    ty.as_ref().is_some_and(|t| {
+        names
+            .iter()
+            .any(|n| n == &t.name || n.rsplit_once('.').is_some_and(|(_, short)| short == t.name))
+    })
 }
 
 fn is_condition_literal(cx: &GoContext<'_>, literal: &CompositeLiteral) -> bool {
     let conventions = &cx.model.model.conditions;
     let by_type = literal.ty.as_ref().is_some_and(|t| {
-        conventions.condition_types.iter().any(|c| match (c.rsplit_once('.'), &t.import) {
-            (Some((path, name)), Some(import)) => path == import && name == t.name,
-            _ => false,
-        })
+        conventions
+            .condition_types
+            .iter()
+            .any(|c| match (c.rsplit_once('.'), &t.import) {
+                (Some((path, name)), Some(import)) => path == import && name == t.name,
+                _ => false,
+            })
     });
     let structural = !conventions.structural_keys.is_empty()
-        && conventions.structural_keys.iter().all(|k| literal.fields.iter().any(|f| &f.key == k));
+        && conventions
+            .structural_keys
+            .iter()
+            .all(|k| literal.fields.iter().any(|f| &f.key == k));
     by_type || structural
 }
 
@@ -70,23 +80,41 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
     let conventions = &model.model.conditions;
     let condition_file = model.is_condition_const_file(cx.path);
     for constant in &cx.facts.consts {
-        let (Some(value), Some(value_span)) = (&constant.value, constant.value_span) else { continue };
+        let (Some(value), Some(value_span)) = (&constant.value, constant.value_span) else {
+            continue;
+        };
         if model.condition_value.is_match(value) {
             continue;
         }
-        let is_type = model.condition_type_const.as_ref().is_some_and(|r| r.is_match(&constant.name))
+        let is_type = model
+            .condition_type_const
+            .as_ref()
+            .is_some_and(|r| r.is_match(&constant.name))
             || named_type_is(&constant.ty, &conventions.type_const_types);
-        let is_reason = model.condition_reason_const.as_ref().is_some_and(|r| r.is_match(&constant.name))
+        let is_reason = model
+            .condition_reason_const
+            .as_ref()
+            .is_some_and(|r| r.is_match(&constant.name))
             || named_type_is(&constant.ty, &conventions.reason_const_types);
-        let exempt = model.condition_exempt_const.as_ref().is_some_and(|r| r.is_match(&constant.name));
+        let exempt = model
+            .condition_exempt_const
+            .as_ref()
+            .is_some_and(|r| r.is_match(&constant.name));
         // In an API's conditions file every other string constant is a reason.
         let is_reason = is_reason || (condition_file && !is_type && !exempt);
         if !(is_type || is_reason) {
             continue;
         }
-        let code = if is_type { TYPE_NOT_CAMELCASE } else { REASON_NOT_CAMELCASE };
+        let code = if is_type {
+            TYPE_NOT_CAMELCASE
+        } else {
+            REASON_NOT_CAMELCASE
+        };
         let suggestion = camel_case(value);
-        let message = model.message(code, &[("name", &constant.name), ("value", value), ("suggestion", &suggestion)]);
+        let message = model.message(
+            code,
+            &[("name", &constant.name), ("value", value), ("suggestion", &suggestion)],
+        );
         out.push(Finding::new(code, value_span, message));
     }
     for literal in &cx.facts.literals {
@@ -121,14 +149,20 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
 fn message_list(cx: &GoContext<'_>, literal: &CompositeLiteral, field: &KeyedField) -> Option<Finding> {
     let model = cx.model;
     let writes = &cx.facts.string_writes;
-    let in_scope = |w: &&StringWrite| field.idents.contains(&w.var) && same_named_function(cx.facts, w.function, literal.function);
+    let in_scope =
+        |w: &&StringWrite| field.idents.contains(&w.var) && same_named_function(cx.facts, w.function, literal.function);
     let grown = writes.iter().filter(in_scope).find(|w| w.in_loop)?;
     let summarises = |s: Option<&str>| s.is_some_and(|s| model.count_summary.is_match(s));
     if summarises(first_string_literal(&field.value_text)) {
         return None;
     }
-    let first_write = writes.iter().filter(in_scope).find(|w| w.var == grown.var)?;
-    if summarises(first_write.first_literal.as_deref()) {
+    // The first write that puts text in (a `b := &strings.Builder{}` puts none).
+    let first_text = writes
+        .iter()
+        .filter(in_scope)
+        .filter(|w| w.var == grown.var)
+        .find_map(|w| w.first_literal.as_deref());
+    if summarises(first_text) {
         return None;
     }
     let example = &model.model.conditions.summary_example;
@@ -151,12 +185,18 @@ mod tests {
         assert_eq!(camel_case("capacity_error"), "CapacityError");
         assert_eq!(camel_case("not ready"), "NotReady");
         assert_eq!(camel_case("AsExpected"), "AsExpected");
-        assert_eq!(camel_case("hypershift.openshift.io/foo-bar"), "hypershift.openshift.io/FooBar");
+        assert_eq!(
+            camel_case("hypershift.openshift.io/foo-bar"),
+            "hypershift.openshift.io/FooBar"
+        );
     }
 
     #[test]
     fn first_literal() {
-        assert_eq!(first_string_literal(r#"fmt.Sprintf("%d of %d", a, b)"#), Some("%d of %d"));
+        assert_eq!(
+            first_string_literal(r#"fmt.Sprintf("%d of %d", a, b)"#),
+            Some("%d of %d")
+        );
         assert_eq!(first_string_literal(r#"strings.Join(msgs, ", ")"#), Some(", "));
         assert_eq!(first_string_literal("msg"), None);
     }

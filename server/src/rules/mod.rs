@@ -51,7 +51,14 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: &str, span: Span, message: impl Into<String>) -> Self {
-        Finding { code: code.to_string(), severity: Severity::Error, span, message: message.into(), related: vec![], fixes: vec![] }
+        Finding {
+            code: code.to_string(),
+            severity: Severity::Error,
+            span,
+            message: message.into(),
+            related: vec![],
+            fixes: vec![],
+        }
     }
 
     pub fn family(&self) -> &str {
@@ -86,7 +93,10 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
         let message = match note {
             FileNote::Binary => "binary file (NUL byte in the first 8 KiB): not checked".to_string(),
             FileNote::TooLarge { bytes } => {
-                format!("file is {bytes} bytes, over the {} byte limit: not checked", crate::text::MAX_FILE_BYTES)
+                format!(
+                    "file is {bytes} bytes, over the {} byte limit: not checked",
+                    crate::text::MAX_FILE_BYTES
+                )
             }
             FileNote::Lossy { first_invalid } => {
                 format!("invalid UTF-8 at byte {first_invalid}: checked with invalid bytes replaced by U+FFFD")
@@ -101,7 +111,12 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
         if file.lang(db) == Lang::Go {
             let facts = go_facts(db, file);
             let component = model.component_for(path);
-            let cx = GoContext { path, facts, model, component };
+            let cx = GoContext {
+                path,
+                facts,
+                model,
+                component,
+            };
             out.extend(capi_boundary::check(&cx));
             out.extend(condition_naming::check_go(&cx));
             out.extend(purity::check(db, ws, file, &cx));
@@ -123,11 +138,18 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             tracing::error!(path = %path, panic = %what, "a rule panicked");
-            findings.push(Finding::new("internal/rule-panic", Span::default(), format!("a rule failed on this file: {what}")));
+            findings.push(Finding::new(
+                "internal/rule-panic",
+                Span::default(),
+                format!("a rule failed on this file: {what}"),
+            ));
         }
     }
     for finding in &mut findings {
-        let default = model.rule(&finding.code).map(|r| r.severity).unwrap_or_else(|| builtin_severity(&finding.code));
+        let default = model
+            .rule(&finding.code)
+            .map(|r| r.severity)
+            .unwrap_or_else(|| builtin_severity(&finding.code));
         finding.severity = config.severity_for(&finding.code, default);
     }
     findings.retain(|f| f.severity != Severity::Off && !model.rule_excluded(&f.code, path));

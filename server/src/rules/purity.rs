@@ -80,7 +80,11 @@ fn classify_call(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go
     let function = call.callee.last()?;
     for category in &model.model.adapt.impure {
         if let Some(import) = &call.import {
-            if category.calls.iter().any(|p| CompiledModel::call_pattern_matches(p, import, function)) {
+            if category
+                .calls
+                .iter()
+                .any(|p| CompiledModel::call_pattern_matches(p, import, function))
+            {
                 return Some((category.id.clone(), category.description.clone()));
             }
         }
@@ -93,7 +97,9 @@ fn classify_call(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go
                 while let Some(i) = scope {
                     let f = &facts.functions[i as usize];
                     if let Some(p) = f.params.iter().find(|p| p.name.as_deref() == Some(receiver.as_str())) {
-                        found = p.ty.as_ref().is_some_and(|t| category.client_types.iter().any(|w| type_matches(t, w)));
+                        found =
+                            p.ty.as_ref()
+                                .is_some_and(|t| category.client_types.iter().any(|w| type_matches(t, w)));
                         break;
                     }
                     scope = f.parent;
@@ -110,13 +116,18 @@ fn classify_call(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go
 
 fn is_adapt_by_signature(facts: &GoFacts, model: &CompiledModel, index: usize) -> bool {
     let f = &facts.functions[index];
-    let (Some(name), Some(pattern)) = (&f.name, &model.adapt_name) else { return false };
+    let (Some(name), Some(pattern)) = (&f.name, &model.adapt_name) else {
+        return false;
+    };
     if !pattern.is_match(name) {
         return false;
     }
     let contexts = &model.model.adapt.context_types;
     contexts.is_empty()
-        || f.params.first().and_then(|p| p.ty.as_ref()).is_some_and(|t| contexts.iter().any(|c| type_matches(t, c)))
+        || f.params
+            .first()
+            .and_then(|p| p.ty.as_ref())
+            .is_some_and(|t| contexts.iter().any(|c| type_matches(t, c)))
 }
 
 fn function_key(facts: &GoFacts, index: usize) -> String {
@@ -157,7 +168,10 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
                 Arg::Selector(chain) if chain.len() == 2 => {
                     let receiver_type = call.function.and_then(|f| {
                         let f = &facts.functions[facts.named_function(f) as usize];
-                        f.receiver.as_ref().filter(|(var, _)| var.as_deref() == Some(chain[0].as_str())).map(|(_, ty)| ty.clone())
+                        f.receiver
+                            .as_ref()
+                            .filter(|(var, _)| var.as_deref() == Some(chain[0].as_str()))
+                            .map(|(_, ty)| ty.clone())
                     });
                     match receiver_type {
                         Some(ty) => registered.push(format!("{ty}.{}", chain[1])),
@@ -205,7 +219,16 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
         if let Some((category, description)) = classify_call(facts, model, call) {
             let what = call.callee.join(".");
             summary_for(&mut summaries, owner_index);
-            summaries.get_mut(&owner_index).expect("just inserted").ops.push(ImpureOp { category, what, description, span: call.callee_span });
+            summaries
+                .get_mut(&owner_index)
+                .expect("just inserted")
+                .ops
+                .push(ImpureOp {
+                    category,
+                    what,
+                    description,
+                    span: call.callee_span,
+                });
             continue;
         }
         // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver.
@@ -213,13 +236,21 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
             [name] if !facts.is_local(Some(f), name) => Some(name.clone()),
             [var, method] => {
                 let named = &facts.functions[facts.named_function(f) as usize];
-                named.receiver.as_ref().filter(|(v, _)| v.as_deref() == Some(var.as_str())).map(|(_, ty)| format!("{ty}.{method}"))
+                named
+                    .receiver
+                    .as_ref()
+                    .filter(|(v, _)| v.as_deref() == Some(var.as_str()))
+                    .map(|(_, ty)| format!("{ty}.{method}"))
             }
             _ => None,
         };
         if let Some(callee) = callee {
             summary_for(&mut summaries, owner_index);
-            summaries.get_mut(&owner_index).expect("just inserted").calls.push((callee, call.callee_span));
+            summaries
+                .get_mut(&owner_index)
+                .expect("just inserted")
+                .calls
+                .push((callee, call.callee_span));
         }
     }
     if let Some(category_id) = &adapt.global_write_category {
@@ -230,15 +261,24 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
             .map(|c| c.description.clone())
             .unwrap_or_else(|| "writes a package-level variable".into());
         for assignment in &facts.assignments {
-            let Some(f) = assignment.function else { continue };
+            let Some(f) = assignment.function else {
+                continue;
+            };
             for target in &assignment.targets {
                 let written = match &target.qualified_import {
                     Some(path) => Some(format!("{path}.{}", target.root)),
-                    None if globals.contains(&target.root) && !facts.is_local(Some(f), &target.root) => Some(target.root.clone()),
+                    None if globals.contains(&target.root) && !facts.is_local(Some(f), &target.root) => {
+                        Some(target.root.clone())
+                    }
                     None => None,
                 };
                 if let Some(what) = written {
-                    let op = ImpureOp { category: category_id.clone(), what, description: description.clone(), span: target.span };
+                    let op = ImpureOp {
+                        category: category_id.clone(),
+                        what,
+                        description: description.clone(),
+                        span: target.span,
+                    };
                     let owner_index = owner(f);
                     summary_for(&mut summaries, owner_index);
                     summaries.get_mut(&owner_index).expect("just inserted").ops.push(op);
@@ -248,7 +288,11 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
     }
     let mut functions: Vec<FnSummary> = summaries.into_values().collect();
     functions.sort_by_key(|s| s.name_span.start);
-    FilePurity { functions, registered, registered_methods }
+    FilePurity {
+        functions,
+        registered,
+        registered_methods,
+    }
 }
 
 /// Folds a package's file summaries into which functions are impure, and why.
@@ -275,7 +319,10 @@ pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)]) -> PackagePu
     for key in keys {
         resolve(key, &by_key, &mut impure, &mut HashSet::new(), 0);
     }
-    PackagePurity { impure: impure.into_iter().filter_map(|(k, v)| v.map(|c| (k, c))).collect(), registered }
+    PackagePurity {
+        impure: impure.into_iter().filter_map(|(k, v)| v.map(|c| (k, c))).collect(),
+        registered,
+    }
 }
 
 /// Depth-first search with memo; a function already on the stack counts as pure for the
@@ -299,7 +346,11 @@ fn resolve(
         let chain = Chain {
             op: op.clone(),
             op_path: path.to_string(),
-            steps: vec![Related { path: path.to_string(), span: op.span, message: format!("`{}` {}: `{}`", summary.display, op.description, op.what) }],
+            steps: vec![Related {
+                path: path.to_string(),
+                span: op.span,
+                message: format!("`{}` {}: `{}`", summary.display, op.description, op.what),
+            }],
         };
         memo.insert(key.to_string(), Some(chain.clone()));
         return Some(chain);
@@ -308,10 +359,21 @@ fn resolve(
     let mut found = None;
     for (callee, site) in &summary.calls {
         if let Some(inner) = resolve(callee, by_key, memo, on_stack, depth + 1) {
-            let callee_display = by_key.get(callee.as_str()).map(|(_, s)| s.display.clone()).unwrap_or_else(|| callee.clone());
-            let mut steps = vec![Related { path: path.to_string(), span: *site, message: format!("`{}` calls `{callee_display}`", summary.display) }];
+            let callee_display = by_key
+                .get(callee.as_str())
+                .map(|(_, s)| s.display.clone())
+                .unwrap_or_else(|| callee.clone());
+            let mut steps = vec![Related {
+                path: path.to_string(),
+                span: *site,
+                message: format!("`{}` calls `{callee_display}`", summary.display),
+            }];
             steps.extend(inner.steps.iter().cloned());
-            found = Some(Chain { op: inner.op.clone(), op_path: inner.op_path.clone(), steps });
+            found = Some(Chain {
+                op: inner.op.clone(),
+                op_path: inner.op_path.clone(),
+                steps,
+            });
             break;
         }
     }
@@ -339,17 +401,30 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
         }
         for op in &function.ops {
             let code = format!("adapt-purity/{}", op.category);
-            let message = cx.model.message(&code, &[("function", &function.display), ("what", &op.what), ("description", &op.description)]);
+            let message = cx.model.message(
+                &code,
+                &[
+                    ("function", &function.display),
+                    ("what", &op.what),
+                    ("description", &op.description),
+                ],
+            );
             out.push(Finding::new(&code, op.span, message));
         }
         for (callee, site) in &function.calls {
-            let Some(chain) = package.impure.get(callee) else { continue };
+            let Some(chain) = package.impure.get(callee) else {
+                continue;
+            };
             let code = format!("adapt-purity/{}", chain.op.category);
             let callee_display = callee.rsplit('.').next().unwrap_or(callee);
             let via = format!("{callee_display} → {}", chain.op.what);
             let message = cx.model.message(
                 &code,
-                &[("function", &function.display), ("what", &via), ("description", &chain.op.description)],
+                &[
+                    ("function", &function.display),
+                    ("what", &via),
+                    ("description", &chain.op.description),
+                ],
             );
             let mut finding = Finding::new(&code, *site, message);
             finding.related = chain.steps.clone();

@@ -19,7 +19,12 @@ pub fn apply(findings: Vec<Finding>, suppressions: &[Suppression], line_of: impl
     for finding in findings {
         let line = line_of(finding.span);
         let hit = suppressions.iter().enumerate().find(|(_, s)| {
-            line_of(Span { start: s.span.end.saturating_sub(1), end: s.span.end }) + 1 == line && s.codes.iter().any(|c| matches(&finding.code, c))
+            line_of(Span {
+                start: s.span.end.saturating_sub(1),
+                end: s.span.end,
+            }) + 1
+                == line
+                && s.codes.iter().any(|c| matches(&finding.code, c))
         });
         match hit {
             Some((i, _)) => used[i] = true,
@@ -28,21 +33,31 @@ pub fn apply(findings: Vec<Finding>, suppressions: &[Suppression], line_of: impl
     }
     for (suppression, used) in suppressions.iter().zip(used) {
         if suppression.codes.is_empty() {
-            kept.push(Finding::new(UNUSED, suppression.span, "`invariant:ignore` names no rule code or family: write `invariant:ignore <code> -- <reason>`"));
+            kept.push(Finding::new(
+                UNUSED,
+                suppression.span,
+                "`invariant:ignore` names no rule code or family: write `invariant:ignore <code> -- <reason>`",
+            ));
             continue;
         }
         if suppression.reason.is_none() {
             kept.push(Finding::new(
                 MISSING_REASON,
                 suppression.span,
-                format!("suppression of `{}` gives no reason: add ` -- <why this is fine>`", suppression.codes.join(", ")),
+                format!(
+                    "suppression of `{}` gives no reason: add ` -- <why this is fine>`",
+                    suppression.codes.join(", ")
+                ),
             ));
         }
         if !used {
             kept.push(Finding::new(
                 UNUSED,
                 suppression.span,
-                format!("suppression of `{}` matches no finding on the next line: remove it", suppression.codes.join(", ")),
+                format!(
+                    "suppression of `{}` matches no finding on the next line: remove it",
+                    suppression.codes.join(", ")
+                ),
             ));
         }
     }

@@ -56,7 +56,10 @@ pub struct Parsed {
 
 impl std::fmt::Debug for Parsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Parsed").field("has_tree", &self.tree.is_some()).field("timed_out", &self.timed_out).finish()
+        f.debug_struct("Parsed")
+            .field("has_tree", &self.tree.is_some())
+            .field("timed_out", &self.timed_out)
+            .finish()
     }
 }
 
@@ -72,7 +75,9 @@ pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
         let slot = &mut parsers[lang as usize];
         let parser = slot.get_or_insert_with(|| {
             let mut parser = Parser::new();
-            parser.set_language(&lang.language()).expect("grammar ABI matches the tree-sitter crate");
+            parser
+                .set_language(&lang.language())
+                .expect("grammar ABI matches the tree-sitter crate");
             parser
         });
         let started = Instant::now();
@@ -88,7 +93,13 @@ pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
         };
         let options = tree_sitter::ParseOptions::new().progress_callback(&mut progress);
         let tree = parser.parse_with_options(
-            &mut |offset, _| if offset < bytes.len() { &bytes[offset..] } else { &[] as &[u8] },
+            &mut |offset, _| {
+                if offset < bytes.len() {
+                    &bytes[offset..]
+                } else {
+                    &[] as &[u8]
+                }
+            },
             old,
             Some(options),
         );
@@ -104,10 +115,19 @@ fn query(lang: Lang, source: &str, name: &str) -> Query {
     Query::new(&lang.language(), source).unwrap_or_else(|e| panic!("grammars-queries/{name} is invalid: {e}"))
 }
 
-pub static GO_FACTS: LazyLock<Query> =
-    LazyLock::new(|| query(Lang::Go, include_str!("../../../grammars-queries/go/facts.scm"), "go/facts.scm"));
+pub static GO_FACTS: LazyLock<Query> = LazyLock::new(|| {
+    query(
+        Lang::Go,
+        include_str!("../../../grammars-queries/go/facts.scm"),
+        "go/facts.scm",
+    )
+});
 pub static GO_DOT_IMPORT_TYPES: LazyLock<Query> = LazyLock::new(|| {
-    query(Lang::Go, include_str!("../../../grammars-queries/go/dot-import-types.scm"), "go/dot-import-types.scm")
+    query(
+        Lang::Go,
+        include_str!("../../../grammars-queries/go/dot-import-types.scm"),
+        "go/dot-import-types.scm",
+    )
 });
 
 /// The text of a node, or "" if its range is not valid in `text` (never panics).

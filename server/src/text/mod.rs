@@ -46,7 +46,9 @@ impl LineIndex {
 
     /// The 0-based line containing byte `offset`.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).saturating_sub(1)
+        self.line_starts
+            .partition_point(|&start| start <= offset)
+            .saturating_sub(1)
     }
 
     pub fn line_start(&self, line: usize) -> Option<usize> {
@@ -72,11 +74,17 @@ impl LineIndex {
             Encoding::Utf8 => prefix.len(),
             Encoding::Utf16 => prefix.encode_utf16().count(),
         };
-        Position { line: line as u32, character: character as u32 }
+        Position {
+            line: line as u32,
+            character: character as u32,
+        }
     }
 
     pub fn range(&self, text: &str, start: usize, end: usize, encoding: Encoding) -> Range {
-        Range { start: self.position(text, start, encoding), end: self.position(text, end, encoding) }
+        Range {
+            start: self.position(text, start, encoding),
+            end: self.position(text, end, encoding),
+        }
     }
 
     /// The byte offset of an LSP position, or `None` when the line is out of range. A character
@@ -115,11 +123,16 @@ pub fn clamp_to_char_boundary(text: &str, mut offset: usize) -> usize {
 pub enum Decoded {
     Text(String),
     /// Not valid UTF-8: decoded lossily, with the byte offset of the first invalid sequence.
-    Lossy { text: String, first_invalid: usize },
+    Lossy {
+        text: String,
+        first_invalid: usize,
+    },
     /// A NUL byte in the first 8 KiB: treated as binary and not parsed.
     Binary,
     /// Over [`MAX_FILE_BYTES`]: not parsed.
-    TooLarge { bytes: usize },
+    TooLarge {
+        bytes: usize,
+    },
 }
 
 pub fn decode(bytes: Vec<u8>) -> Decoded {
@@ -133,7 +146,10 @@ pub fn decode(bytes: Vec<u8>) -> Decoded {
         Ok(text) => Decoded::Text(text),
         Err(err) => {
             let first_invalid = err.utf8_error().valid_up_to();
-            Decoded::Lossy { text: String::from_utf8_lossy(err.as_bytes()).into_owned(), first_invalid }
+            Decoded::Lossy {
+                text: String::from_utf8_lossy(err.as_bytes()).into_owned(),
+                first_invalid,
+            }
         }
     }
 }
@@ -153,16 +169,28 @@ mod tests {
         assert_eq!(index.offset(text, pos, Encoding::Utf16), Some(x));
         let utf8 = index.position(text, x, Encoding::Utf8);
         assert_eq!(utf8.character as usize, x);
-        assert_eq!(index.offset(text, Position { line: 1, character: 99 }, Encoding::Utf16), Some(text.len()));
-        assert_eq!(index.offset(text, Position { line: 7, character: 0 }, Encoding::Utf16), None);
+        assert_eq!(
+            index.offset(text, Position { line: 1, character: 99 }, Encoding::Utf16),
+            Some(text.len())
+        );
+        assert_eq!(
+            index.offset(text, Position { line: 7, character: 0 }, Encoding::Utf16),
+            None
+        );
     }
 
     #[test]
     fn position_inside_a_surrogate_pair_clamps_to_the_character() {
         let text = "😀x";
         let index = LineIndex::new(text);
-        assert_eq!(index.offset(text, Position { line: 0, character: 1 }, Encoding::Utf16), Some(0));
-        assert_eq!(index.offset(text, Position { line: 0, character: 2 }, Encoding::Utf16), Some(4));
+        assert_eq!(
+            index.offset(text, Position { line: 0, character: 1 }, Encoding::Utf16),
+            Some(0)
+        );
+        assert_eq!(
+            index.offset(text, Position { line: 0, character: 2 }, Encoding::Utf16),
+            Some(4)
+        );
     }
 
     #[test]
@@ -175,6 +203,9 @@ mod tests {
             }
             other => panic!("expected lossy, got {other:?}"),
         }
-        assert!(matches!(decode(vec![b'a'; MAX_FILE_BYTES + 1]), Decoded::TooLarge { .. }));
+        assert!(matches!(
+            decode(vec![b'a'; MAX_FILE_BYTES + 1]),
+            Decoded::TooLarge { .. }
+        ));
     }
 }

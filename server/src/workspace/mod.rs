@@ -23,7 +23,11 @@ pub const SKIPPED_DIRS: &[&str] = &["vendor", "testdata", "node_modules"];
 /// nearest with `.git`, else the outermost with `go.mod`, else `start` itself.
 pub fn find_root(start: &Path) -> PathBuf {
     let start = start.canonicalize().unwrap_or_else(|_| start.to_path_buf());
-    let dir = if start.is_file() { start.parent().map(Path::to_path_buf).unwrap_or(start.clone()) } else { start.clone() };
+    let dir = if start.is_file() {
+        start.parent().map(Path::to_path_buf).unwrap_or(start.clone())
+    } else {
+        start.clone()
+    };
     if let Some(found) = dir.ancestors().find(|d| d.join(CONFIG_FILE).is_file()) {
         return found.to_path_buf();
     }
@@ -39,7 +43,12 @@ pub fn find_root(start: &Path) -> PathBuf {
 /// `path` relative to `root` with `/` separators, if it lies inside.
 pub fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
-    Some(rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"))
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }
 
 fn glob_set(patterns: &[String]) -> GlobSet {
@@ -65,21 +74,26 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
             tracing::warn!(path = %path.display(), root = %root.display(), "path is outside the workspace root; skipped");
             continue;
         }
-        let named_skip = path.components().any(|c| SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()));
+        let named_skip = path
+            .components()
+            .any(|c| SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()));
         let walker = ignore::WalkBuilder::new(&path)
             .require_git(false)
             .follow_links(false)
             .filter_entry(move |entry| {
                 named_skip
                     || entry.depth() == 0
-                    || !(entry.file_type().is_some_and(|t| t.is_dir()) && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
+                    || !(entry.file_type().is_some_and(|t| t.is_dir())
+                        && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
             })
             .build();
         for entry in walker.flatten() {
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
-            let Some(rel) = relative(root, entry.path()) else { continue };
+            let Some(rel) = relative(root, entry.path()) else {
+                continue;
+            };
             if Lang::from_path(&rel).is_none() {
                 continue;
             }
@@ -98,7 +112,12 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
 pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     let meta = std::fs::metadata(path)?;
     if meta.len() as usize > crate::text::MAX_FILE_BYTES {
-        return Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: meta.len() as usize })));
+        return Ok((
+            Arc::from(""),
+            Some(FileNote::TooLarge {
+                bytes: meta.len() as usize,
+            }),
+        ));
     }
     Ok(from_bytes(std::fs::read(path)?))
 }
@@ -127,7 +146,13 @@ impl Engine {
     pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
         let loaded = load_workspace(&root, extra_models);
         let ws = Workspace::new(&db, root.clone(), Arc::new(Vec::new()), loaded.model, loaded.config);
-        Engine { db, ws, root, files: HashMap::new(), model_errors: loaded.errors }
+        Engine {
+            db,
+            ws,
+            root,
+            files: HashMap::new(),
+            model_errors: loaded.errors,
+        }
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -210,7 +235,12 @@ impl Engine {
         let work: Vec<(Database, &[SourceFile])> = files.chunks(chunk).map(|c| (self.db.clone(), c)).collect();
         let results: Vec<Vec<(SourceFile, Arc<Vec<Finding>>)>> = work
             .into_par_iter()
-            .map(|(db, files)| files.iter().map(|&file| (file, crate::rules::findings(&db, ws, file))).collect())
+            .map(|(db, files)| {
+                files
+                    .iter()
+                    .map(|&file| (file, crate::rules::findings(&db, ws, file)))
+                    .collect()
+            })
             .collect();
         results.into_iter().flatten().collect()
     }

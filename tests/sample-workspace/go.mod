@@ -1,0 +1,3 @@
+module github.com/openshift/hypershift
+
+go 1.24
