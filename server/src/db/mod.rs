@@ -33,6 +33,27 @@ pub struct SourceFile {
     pub text: Arc<str>,
     #[returns(copy)]
     pub note: Option<FileNote>,
+    /// The previous syntax tree, already adjusted with `Tree::edit` for the latest change, so
+    /// the next parse is incremental (set by the language server; `None` from disk).
+    #[returns(ref)]
+    pub prior_tree: Option<PriorTree>,
+}
+
+/// A syntax tree handed from one revision to the next for incremental parsing. Never equal to
+/// another: a new prior tree always means a new parse.
+#[derive(Clone)]
+pub struct PriorTree(pub tree_sitter::Tree);
+
+impl std::fmt::Debug for PriorTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PriorTree")
+    }
+}
+
+impl PartialEq for PriorTree {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
 }
 
 #[salsa::input]
@@ -104,7 +125,8 @@ pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
             timed_out: false,
         };
     }
-    crate::syntax::parse(file.lang(db), file.text(db), None)
+    let prior = file.prior_tree(db).as_ref().map(|p| &p.0);
+    crate::syntax::parse(file.lang(db), file.text(db), prior)
 }
 
 /// The facts of a Go file (empty for other languages or unparsable input).
@@ -193,4 +215,123 @@ pub fn file_findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) 
 /// Builds a map from workspace-relative path to file, for lookups by path.
 pub fn files_by_path(db: &dyn salsa::Database, ws: Workspace) -> HashMap<String, SourceFile> {
     ws.files(db).iter().map(|&f| (f.path(db).clone(), f)).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// YAML: per-file facts, and the cross-file kustomize graph (separate queries, so editing one
+// base re-derives only what reads it).
+// ---------------------------------------------------------------------------------------------
+
+/// The facts of a YAML file (empty for other languages or unparsable input).
+#[salsa::tracked(returns(ref))]
+pub fn yaml_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<crate::facts::yaml::YamlFacts> {
+    if file.lang(db) != Lang::Yaml {
+        return Arc::default();
+    }
+    match &parse_file(db, file).tree {
+        Some(tree) => Arc::new(crate::facts::yaml::extract(tree, file.text(db))),
+        None => Arc::default(),
+    }
+}
+
+/// The Kubernetes objects of a YAML file: (document index, identity). Backdated when an
+/// edit leaves them as they were, so readers of identities only (kustomize reach) do not re-run.
+#[salsa::tracked(returns(ref))]
+pub fn yaml_objects(db: &dyn salsa::Database, file: SourceFile) -> Arc<Vec<(u32, crate::facts::yaml::ObjectId)>> {
+    let facts = yaml_facts(db, file);
+    Arc::new(
+        facts
+            .docs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| facts.object_id(d).map(|id| (i as u32, id)))
+            .collect(),
+    )
+}
+
+/// Loaded files by workspace-relative path, and every directory that holds one.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct FileIndex {
+    pub paths: HashMap<String, SourceFile>,
+    pub dirs: std::collections::HashSet<String>,
+}
+
+/// The file index; reads only the file set and paths.
+#[salsa::tracked(returns(ref))]
+pub fn file_index(db: &dyn salsa::Database, ws: Workspace) -> Arc<FileIndex> {
+    let mut index = FileIndex::default();
+    for &file in ws.files(db).iter() {
+        let path = file.path(db);
+        let mut dir = dir_of(path);
+        while index.dirs.insert(dir.to_string()) && !dir.is_empty() {
+            dir = dir_of(dir);
+        }
+        index.dirs.insert(String::new());
+        index.paths.insert(path.clone(), file);
+    }
+    Arc::new(index)
+}
+
+/// A kustomization's references (resources, components, patches, generator files).
+#[salsa::tracked(returns(ref))]
+pub fn kustomization(
+    db: &dyn salsa::Database,
+    _ws: Workspace,
+    file: SourceFile,
+) -> Arc<crate::rules::kustomize::Kustomization> {
+    Arc::new(crate::rules::kustomize::extract(yaml_facts(db, file)))
+}
+
+/// What each reference of a kustomization resolves to (in the order of its `refs`).
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_resolved(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    file: SourceFile,
+) -> Arc<Vec<crate::rules::kustomize::Target>> {
+    Arc::new(crate::rules::kustomize::resolve_all(
+        file_index(db, ws),
+        ws.root(db),
+        ws.model(db),
+        file.path(db),
+        kustomization(db, ws, file),
+    ))
+}
+
+/// The objects a kustomization reaches, and its cycles.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_reach(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    file: SourceFile,
+) -> Arc<crate::rules::kustomize::Reach> {
+    Arc::new(crate::rules::kustomize::reach(db, ws, file))
+}
+
+/// Patch file path → the kustomizations that apply it.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_patch_owners(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
+    Arc::new(crate::rules::kustomize::patch_owners(db, ws))
+}
+
+/// The control-plane objects (e.g. HostedClusters) one file declares, for version skew.
+#[salsa::tracked(returns(ref))]
+pub fn control_planes_in(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    file: SourceFile,
+) -> Arc<Vec<crate::rules::lifecycle::ControlPlane>> {
+    Arc::new(crate::rules::lifecycle::control_planes_in(db, ws, file))
+}
+
+/// Every control-plane object of the workspace.
+#[salsa::tracked(returns(ref))]
+pub fn control_planes(db: &dyn salsa::Database, ws: Workspace) -> Arc<Vec<crate::rules::lifecycle::ControlPlane>> {
+    let mut all = Vec::new();
+    for &file in ws.files(db).iter() {
+        if file.lang(db) == Lang::Yaml {
+            all.extend(control_planes_in(db, ws, file).iter().cloned());
+        }
+    }
+    Arc::new(all)
 }

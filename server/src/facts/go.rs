@@ -1086,7 +1086,7 @@ func (r *Reconciler) reconcile(ctx context.Context, c client.Client) error {
         assert!(f
             .assignments
             .iter()
-            .any(|a| a.targets[0].root == "counter" && a.function == Some(1)));
+            .any(|a| a.targets.first().is_some_and(|t| t.root == "counter") && a.function == Some(1)));
         let adapt = f.calls.iter().find(|c| c.callee == vec!["WithAdaptFunction"]).unwrap();
         assert!(matches!(adapt.args[0], Arg::FuncLit(2)));
     }

@@ -26,6 +26,8 @@ pub struct CompiledModel {
     pub condition_type_const: Option<Regex>,
     pub condition_reason_const: Option<Regex>,
     pub count_summary: Regex,
+    /// `conditions.yaml_count_summary_pattern` (a leading count, by default).
+    pub yaml_count_summary: Regex,
     pub condition_exempt_const: Option<Regex>,
     condition_const_files: GlobSet,
     rule_excludes: HashMap<String, GlobSet>,
@@ -106,6 +108,14 @@ impl CompiledModel {
             &model.conditions.count_summary_pattern
         };
         let count_summary = regex("conditions.count_summary_pattern", summary)?;
+        let yaml_count_summary = regex(
+            "conditions.yaml_count_summary_pattern",
+            model
+                .conditions
+                .yaml_count_summary_pattern
+                .as_deref()
+                .unwrap_or(r"^\s*\d+\b"),
+        )?;
         let condition_exempt_const = model
             .conditions
             .exempt_const_pattern
@@ -140,6 +150,7 @@ impl CompiledModel {
             condition_type_const,
             condition_reason_const,
             count_summary,
+            yaml_count_summary,
             condition_exempt_const,
             condition_const_files,
             rule_excludes,

@@ -117,6 +117,10 @@ pub struct CapiCore {
     pub machine_kind: String,
     /// Symbols that every package may use to compute GVKs without reading objects.
     pub gvk_symbols: Vec<String>,
+    /// The import path code actions add when a file needs the generic Machine.
+    pub default_import: Option<String>,
+    /// The alias used with `default_import`.
+    pub default_alias: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -207,6 +211,12 @@ pub struct ConditionConventions {
     pub count_summary_pattern: String,
     /// Example of a good summary message, quoted in findings.
     pub summary_example: String,
+    /// In YAML (`status.conditions[]`), a message that starts with a count matching this
+    /// regular expression is a summary.
+    pub yaml_count_summary_pattern: Option<String>,
+    /// In YAML, a message of at least this many comma-, semicolon- or line-separated items
+    /// (without a leading count) lists instead of summarising. 0 turns the check off.
+    pub yaml_list_min_items: u32,
     /// Markdown shown on hover over condition constants.
     pub hover: Option<String>,
 }
@@ -219,6 +229,41 @@ pub struct Lifecycle {
     pub invariants: Vec<Invariant>,
     /// Which symbols or fields take part in which states, for hover.
     pub symbols: Vec<LifecycleSymbol>,
+    /// Manifest kinds the `lifecycle/*` rules check, with the field paths each invariant reads.
+    pub manifests: Vec<LifecycleManifest>,
+}
+
+/// A manifest kind checked by the `lifecycle/*` rules. Paths are dotted from the document
+/// root (`spec.autoScaling.min`); `[]` visits every item of a list. A rule runs on a kind only
+/// when the paths it reads are given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleManifest {
+    /// `kind:` of the manifest, e.g. `NodePool`.
+    pub kind: String,
+    /// API groups (`apiVersion` before the `/`) the kind is recognised in; empty: any.
+    pub api_groups: Vec<String>,
+    /// Maps holding `maxSurge` and `maxUnavailable` of a rolling update (`rollout-progress`).
+    pub rolling_updates: Vec<String>,
+    /// The replica count (`replicas-xor-autoscaling`).
+    pub replicas: Option<String>,
+    /// The autoscaling block (`replicas-xor-autoscaling`), with `min`/`max` inside (`autoscaling-bounds`).
+    pub autoscaling: Option<String>,
+    /// The upgrade type field and the value that selects in-place upgrades (`inplace-no-replace`).
+    pub upgrade_type: Option<String>,
+    pub in_place_value: Option<String>,
+    /// Fields that only matter for replace upgrades.
+    pub replace_fields: Vec<String>,
+    /// The platform type field (`platform-type-matches-block`).
+    pub platform_type: Option<String>,
+    /// The map holding the per-platform blocks, and platform type → block key.
+    pub platform_blocks_in: Option<String>,
+    pub platform_blocks: BTreeMap<String, String>,
+    /// The release image (`version-skew`): its tag carries the version.
+    pub release_image: Option<String>,
+    /// The field naming the control-plane object this one belongs to, and that object's kind.
+    pub control_plane_name: Option<String>,
+    pub control_plane_kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -266,6 +311,27 @@ pub struct PlatformMatrix {
 #[serde(default, deny_unknown_fields)]
 pub struct KustomizeModel {
     pub deprecated_fields: Vec<DeprecatedField>,
+    /// File names kustomize reads as a kustomization in a directory.
+    pub kustomization_files: Vec<String>,
+    /// Reference prefixes that name remote resources (never resolved on disk).
+    pub remote_prefixes: Vec<String>,
+    /// ArgoCD applications whose source paths must point at something deployable.
+    pub argocd: ArgoCdModel,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArgoCdModel {
+    /// API groups of ArgoCD kinds.
+    pub api_groups: Vec<String>,
+    /// Kind → paths (dotted, `[]` for list items) of repository directories it deploys.
+    pub path_fields: BTreeMap<String, Vec<String>>,
+    /// Sibling keys that make a source something other than a repository directory (`chart`).
+    pub skip_when_sibling: Vec<String>,
+    /// Files that make a directory deployable (a kustomization, a Helm chart).
+    pub deployable_files: Vec<String>,
+    /// File extensions of plain manifests that make a directory deployable.
+    pub manifest_extensions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -274,6 +340,8 @@ pub struct DeprecatedField {
     pub field: String,
     pub replacement: String,
     pub note: Option<String>,
+    /// The value keeps its shape under the new key, so the quick fix renames the key.
+    pub rename_fix: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -293,14 +361,15 @@ pub struct AnnotationBridge {
     pub title: String,
     /// Annotation keys start with this prefix, e.g. `hypershift.openshift.io/`.
     pub key_prefix: String,
-    /// Go constant name for the key; `{Kind}` is the provider Machine kind without its
-    /// `Machine` suffix, `{Field}` the field read (`Status` when unknown).
+    /// Go constant name for the key; `{Kind}` is the provider Machine kind, `{Field}` the last
+    /// field read (`Status` when unknown).
     pub constant_name: String,
-    /// The annotation key after the prefix, with the same placeholders, kebab-cased.
+    /// The annotation key after the prefix; `{kind}` and `{field}` are kebab-cased.
     pub key_name: String,
     /// Go source appended to the platform controller file. Placeholders: `{Constant}`,
-    /// `{Key}`, `{Kind}`, `{KindVar}`, `{ProviderAlias}`, `{ProviderImport}`, `{CapiAlias}`,
-    /// `{CapiImport}`, `{Function}`.
+    /// `{Key}`, `{Kind}`, `{KindVar}`, `{ProviderAlias}`, `{CapiAlias}`, `{Function}`,
+    /// `{FieldPath}` (`Status.FailureMessage`), `{ValueExpr}` (the value to write, dereferenced
+    /// when the generic code treated it as a pointer) and `{Guard}` (when to write it).
     pub writer_template: String,
     /// Name of the writer function; same placeholders as `constant_name`.
     pub writer_function: String,

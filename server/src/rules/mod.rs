@@ -1,12 +1,16 @@
 //! Rules: pure functions over facts and the domain model, one module per family. Each rule
 //! returns findings as values; `check_file` runs them, applies suppressions and severities.
 
+pub mod argocd;
 pub mod capi_boundary;
 pub mod condition_naming;
+pub mod condition_yaml;
+pub mod kustomize;
+pub mod lifecycle;
 pub mod purity;
 pub mod suppression;
 
-use crate::db::{file_findings, go_facts, line_index, FileNote, SourceFile, Workspace};
+use crate::db::{file_findings, file_index, go_facts, line_index, yaml_facts, FileNote, SourceFile, Workspace};
 use crate::facts::go::GoFacts;
 use crate::facts::Span;
 use crate::model::{CompiledModel, Component, Severity};
@@ -123,6 +127,9 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
             let lines = line_index(db, file);
             out = suppression::apply(out, &facts.suppressions, |span| lines.line_of(span.start as usize));
         }
+        if file.lang(db) == Lang::Yaml {
+            out.extend(check_yaml(db, ws, file));
+        }
         out
     }));
     match run {
@@ -156,6 +163,44 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
     findings.sort_by(|a, b| (a.span.start, &a.code, &a.message).cmp(&(b.span.start, &b.code, &b.message)));
     findings.dedup();
     findings
+}
+
+/// Does any YAML rule concern this text? A cheap scan, so that the bulk of a tree's YAML
+/// (CRDs, RBAC, test data) is never parsed.
+pub fn yaml_concerns(model: &CompiledModel, text: &str) -> bool {
+    if text.contains("invariant:ignore") || (text.contains("conditions") && text.contains("status")) {
+        return true;
+    }
+    let kinds = model
+        .model
+        .lifecycle
+        .manifests
+        .iter()
+        .map(|m| m.kind.as_str())
+        .chain(model.model.kustomize.argocd.path_fields.keys().map(String::as_str));
+    text.contains("kind:") && kinds.into_iter().any(|k| !k.is_empty() && text.contains(k))
+}
+
+/// The YAML rule families over one file's facts.
+fn check_yaml(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<Finding> {
+    let model = ws.model(db);
+    let path = file.path(db);
+    let is_kustomization = kustomize::is_kustomization_path(model, path);
+    if !is_kustomization && !yaml_concerns(model, file.text(db)) {
+        return Vec::new();
+    }
+    let facts = yaml_facts(db, file);
+    let mut out = Vec::new();
+    if is_kustomization {
+        out.extend(kustomize::check(db, ws, file));
+    }
+    out.extend(lifecycle::check(db, ws, file, facts));
+    if !model.model.kustomize.argocd.path_fields.is_empty() {
+        out.extend(argocd::check(file_index(db, ws), ws.root(db), model, facts));
+    }
+    out.extend(condition_yaml::check(model, facts));
+    let lines = line_index(db, file);
+    suppression::apply(out, &facts.suppressions, |span| lines.line_of(span.start as usize))
 }
 
 /// Findings of a file through the database (memoized).
