@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod facts;
+pub mod ide;
+pub mod lsp;
 pub mod model;
 pub mod rules;
 pub mod syntax;

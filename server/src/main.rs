@@ -10,10 +10,7 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let code = match cli.command {
-        None | Some(Command::Lsp) => {
-            eprintln!("the language server is not part of this build yet");
-            2
-        }
+        None | Some(Command::Lsp) => invariant_lsp::lsp::serve(),
         Some(Command::Check(args)) => cli::check::command(&args),
         Some(Command::Explain { code, model }) => cli::explain(code.as_deref(), model),
         Some(Command::Schema { kind }) => {

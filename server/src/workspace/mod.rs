@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use salsa::Setter;
 
 use crate::config::{load_workspace, Config, CONFIG_FILE};
-use crate::db::{Database, FileNote, SourceFile, Workspace};
+use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
 use crate::syntax::Lang;
@@ -185,10 +185,24 @@ impl Engine {
     /// Sets a file's text, creating the input when the file is new. Call `sync_file_set`
     /// after adding files.
     pub fn set_text(&mut self, rel: &str, text: Arc<str>, note: Option<FileNote>) -> Option<SourceFile> {
+        self.set_text_with_tree(rel, text, note, None)
+    }
+
+    /// Like `set_text`, with the previous tree already edited to match, for an incremental parse.
+    pub fn set_text_with_tree(
+        &mut self,
+        rel: &str,
+        text: Arc<str>,
+        note: Option<FileNote>,
+        prior: Option<tree_sitter::Tree>,
+    ) -> Option<SourceFile> {
         let lang = Lang::from_path(rel)?;
         match self.files.get(rel) {
             Some(&file) => {
                 if file.text(&self.db).as_ref() != text.as_ref() {
+                    if file.prior_tree(&self.db).is_some() || prior.is_some() {
+                        file.set_prior_tree(&mut self.db).to(prior.map(PriorTree));
+                    }
                     file.set_text(&mut self.db).to(text);
                 }
                 if file.note(&self.db) != note {
@@ -197,7 +211,7 @@ impl Engine {
                 Some(file)
             }
             None => {
-                let file = SourceFile::new(&self.db, rel.to_string(), lang, text, note);
+                let file = SourceFile::new(&self.db, rel.to_string(), lang, text, note, None);
                 self.files.insert(rel.to_string(), file);
                 Some(file)
             }

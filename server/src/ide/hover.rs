@@ -1,0 +1,207 @@
+//! Hover: what the domain model says about the symbol under the cursor. Every sentence comes
+//! from the model; this module only chooses the entries and lays them out as markdown.
+
+use crate::db::{dir_of, go_facts, package_purity, SourceFile, Workspace};
+use crate::model::{CompiledModel, LifecycleSymbol, Provider};
+use crate::syntax::Lang;
+
+/// The identifier-ish word at `offset` (letters, digits, `_`, `.` not included).
+pub fn word_at(text: &str, offset: usize) -> Option<(usize, &str)> {
+    let offset = crate::text::clamp_to_char_boundary(text, offset.min(text.len()));
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let start = text[..offset]
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| is_word(*c))
+        .last()
+        .map(|(i, _)| i)
+        .unwrap_or(offset);
+    let end = text[offset..]
+        .char_indices()
+        .find(|(_, c)| !is_word(*c))
+        .map(|(i, _)| offset + i)
+        .unwrap_or(text.len());
+    (start < end).then(|| (start, &text[start..end]))
+}
+
+fn provider_section(model: &CompiledModel, provider: &Provider, kind: &str) -> String {
+    let mut out = String::new();
+    if let Some(hover) = &provider.hover {
+        out.push_str(hover.trim_end());
+        out.push_str("\n\n");
+    }
+    if provider.machine_kinds.iter().any(|k| k == kind) {
+        if let Some(rule) = model.rule("capi-boundary/provider-read") {
+            out.push_str(&format!(
+                "**{}** — {}\n\n",
+                rule.title,
+                first_paragraph(&rule.explanation)
+            ));
+        }
+    }
+    if let Some(platform) = &provider.platform {
+        out.push_str(&platform_row(model, platform));
+    }
+    out
+}
+
+fn first_paragraph(text: &str) -> String {
+    text.split("\n\n").next().unwrap_or(text).replace('\n', " ")
+}
+
+/// The platform matrix column of one platform, as a table.
+fn platform_row(model: &CompiledModel, platform: &str) -> String {
+    let matrix = &model.model.platforms;
+    let rows: Vec<String> = matrix
+        .rows
+        .iter()
+        .filter_map(|(row, values)| values.get(platform).map(|v| format!("| {row} | {v} |")))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!("| {platform} | |\n|---|---|\n{}\n\n", rows.join("\n"))
+}
+
+fn lifecycle_section(model: &CompiledModel, symbol: &LifecycleSymbol) -> String {
+    let mut out = format!("{}\n\n", symbol.summary);
+    for state_name in &symbol.states {
+        let Some(state) = model.model.lifecycle.states.iter().find(|s| &s.name == state_name) else {
+            continue;
+        };
+        out.push_str(&format!("**{}**", state.name));
+        if !state.sub_states.is_empty() {
+            out.push_str(&format!(": {}", state.sub_states.join(" → ")));
+        }
+        out.push('\n');
+        for line in state.invariants.iter().chain(&state.constraints).chain(&state.ordering) {
+            out.push_str(&format!("- {line}\n"));
+        }
+        if !state.platform_variations.is_empty() {
+            let variations: Vec<String> = state
+                .platform_variations
+                .iter()
+                .map(|(p, v)| format!("{p}: {v}"))
+                .collect();
+            out.push_str(&format!("- platforms — {}\n", variations.join("; ")));
+        }
+        out.push('\n');
+    }
+    let invariants: Vec<&str> = model
+        .model
+        .lifecycle
+        .invariants
+        .iter()
+        .filter(|i| i.states.iter().any(|s| symbol.states.contains(s)))
+        .map(|i| i.text.as_str())
+        .collect();
+    if !invariants.is_empty() {
+        out.push_str("**Invariants checked in manifests**\n");
+        for text in invariants {
+            out.push_str(&format!("- {text}\n"));
+        }
+    }
+    out
+}
+
+/// Markdown from the model's generic entries for a word (lifecycle symbols and hover entries).
+fn by_name(model: &CompiledModel, name: &str, lang: Lang) -> Option<String> {
+    let mut parts = Vec::new();
+    for symbol in &model.model.lifecycle.symbols {
+        if symbol.names.iter().any(|n| n == name) {
+            parts.push(lifecycle_section(model, symbol));
+        }
+    }
+    for entry in &model.model.hover {
+        let language_ok = entry.language.as_deref().is_none_or(|l| l == lang.id());
+        if language_ok && entry.names.iter().any(|n| n == name) {
+            parts.push(entry.markdown.trim_end().to_string());
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+/// Hover markdown for the symbol at byte `offset` of `file`.
+pub fn hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: usize) -> Option<String> {
+    let model = ws.model(db);
+    let text = file.text(db);
+    let lang = file.lang(db);
+    if lang == Lang::Go {
+        if let Some(markdown) = go_hover(db, ws, file, offset as u32) {
+            return Some(markdown);
+        }
+    }
+    let (_, word) = word_at(text, offset)?;
+    by_name(model, word, lang)
+}
+
+fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u32) -> Option<String> {
+    let model = ws.model(db);
+    let facts = go_facts(db, file);
+    for r in facts
+        .pkg_refs
+        .iter()
+        .filter(|r| r.span.contains(offset) || r.span.end == offset)
+    {
+        let provider = match &r.import {
+            Some(path) => model.provider_for_import(path),
+            None => model.provider_for_kind(&r.name),
+        };
+        if let Some(provider) = provider {
+            return Some(provider_section(model, provider, &r.name));
+        }
+        if r.import.as_deref().is_some_and(|p| model.is_capi_import(p)) {
+            if let Some(markdown) = by_name(model, &r.name, Lang::Go) {
+                return Some(markdown);
+            }
+        }
+    }
+    let package = package_purity(db, ws, dir_of(file.path(db)).to_string());
+    let purity = crate::db::file_purity(db, ws, file);
+    if let Some(function) = purity.functions.iter().find(|f| f.name_span.contains(offset)) {
+        if function.is_adapt || package.registered.contains(&function.key) {
+            let mut out = model.model.adapt.hover.clone().unwrap_or_default();
+            let chain = function
+                .ops
+                .first()
+                .map(|op| vec![format!("`{}` {}", op.what, op.description)])
+                .or_else(|| {
+                    function.calls.iter().find_map(|(callee, _)| {
+                        package
+                            .impure
+                            .get(callee)
+                            .map(|c| c.steps.iter().map(|s| s.message.clone()).collect())
+                    })
+                });
+            match chain {
+                Some(steps) => {
+                    out.push_str("\n\n**This adapt function is not pure:**\n");
+                    for step in steps {
+                        out.push_str(&format!("- {step}\n"));
+                    }
+                }
+                None => out.push_str("\n\nNo impure operation found in this function or its same-package helpers."),
+            }
+            return Some(out);
+        }
+    }
+    let condition_const = facts
+        .consts
+        .iter()
+        .find(|c| c.name_span.contains(offset) || c.value_span.is_some_and(|v| v.contains(offset)));
+    if let (Some(constant), Some(hover)) = (condition_const, &model.model.conditions.hover) {
+        let is_condition = model
+            .condition_type_const
+            .as_ref()
+            .is_some_and(|r| r.is_match(&constant.name))
+            || model
+                .condition_reason_const
+                .as_ref()
+                .is_some_and(|r| r.is_match(&constant.name))
+            || model.is_condition_const_file(file.path(db));
+        if is_condition {
+            return Some(hover.clone());
+        }
+    }
+    None
+}

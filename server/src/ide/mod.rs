@@ -1,0 +1,5 @@
+//! IDE features over the engine, independent of the protocol: hover text and code actions.
+//! The LSP layer only converts positions and types.
+
+pub mod actions;
+pub mod hover;

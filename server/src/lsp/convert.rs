@@ -1,0 +1,217 @@
+//! Engine values → protocol values.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::json;
+use tower_lsp_server::ls_types::*;
+
+use crate::db::{line_index, SourceFile, Workspace};
+use crate::ide::actions::Action;
+use crate::model::{CompiledModel, ModelError, Severity};
+use crate::rules::Finding;
+use crate::text::{Encoding, LineIndex};
+
+fn range(index: &LineIndex, text: &str, start: u32, end: u32, encoding: Encoding) -> Range {
+    let r = index.range(text, start as usize, end as usize, encoding);
+    Range {
+        start: Position {
+            line: r.start.line,
+            character: r.start.character,
+        },
+        end: Position {
+            line: r.end.line,
+            character: r.end.character,
+        },
+    }
+}
+
+fn severity(s: Severity) -> DiagnosticSeverity {
+    match s {
+        Severity::Error => DiagnosticSeverity::ERROR,
+        Severity::Warning => DiagnosticSeverity::WARNING,
+        Severity::Info => DiagnosticSeverity::INFORMATION,
+        Severity::Hint | Severity::Off => DiagnosticSeverity::HINT,
+    }
+}
+
+/// The rule's explanation as markdown (also for a family: every rule in it).
+pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
+    let rules: Vec<_> = model
+        .model
+        .rules
+        .iter()
+        .filter(|r| r.code == code || r.code.strip_prefix(code).is_some_and(|rest| rest.starts_with('/')))
+        .collect();
+    if rules.is_empty() {
+        return None;
+    }
+    Some(
+        rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "# {}\n\n*{}* — {}\n\n{}",
+                    r.code,
+                    r.severity.as_str(),
+                    r.title,
+                    r.explanation.trim_end()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    )
+}
+
+/// Where a rule's explanation can be opened: the model's URL, else a markdown file the server
+/// writes under the temp directory (so the link works offline).
+fn rule_doc_uri(model: &CompiledModel, code: &str) -> Option<Uri> {
+    if let Some(url) = model.rule_docs_url(code) {
+        return Uri::from_str(&url).ok();
+    }
+    static WRITTEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let dir = std::env::temp_dir().join("invariant-lsp-rules");
+    let path = dir.join(format!("{}.md", code.replace('/', "--")));
+    let written = WRITTEN.get_or_init(Default::default);
+    let mut written = written.lock().unwrap_or_else(|e| e.into_inner());
+    if !written.contains(code) {
+        let text = explain(model, code)?;
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(&path, text).ok()?;
+        written.insert(code.to_string());
+    }
+    Uri::from_file_path(&path)
+}
+
+fn uri_for(root: &Path, rel: &str) -> Option<Uri> {
+    Uri::from_file_path(root.join(rel))
+}
+
+pub fn diagnostics(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    root: &Path,
+    file: SourceFile,
+    findings: &[Finding],
+    encoding: Encoding,
+) -> Vec<Diagnostic> {
+    let model = ws.model(db);
+    let text = file.text(db);
+    let index = line_index(db, file);
+    let files = crate::db::files_by_path(db, ws);
+    findings
+        .iter()
+        .map(|f| {
+            let related: Vec<DiagnosticRelatedInformation> = f
+                .related
+                .iter()
+                .filter_map(|r| {
+                    let other = files.get(&r.path)?;
+                    let other_text = other.text(db);
+                    let location = Location {
+                        uri: uri_for(root, &r.path)?,
+                        range: range(line_index(db, *other), other_text, r.span.start, r.span.end, encoding),
+                    };
+                    Some(DiagnosticRelatedInformation {
+                        location,
+                        message: r.message.clone(),
+                    })
+                })
+                .collect();
+            Diagnostic {
+                range: range(index, text, f.span.start, f.span.end, encoding),
+                severity: Some(severity(f.severity)),
+                code: Some(NumberOrString::String(f.code.clone())),
+                code_description: rule_doc_uri(model, &f.code).map(|href| CodeDescription { href }),
+                source: Some("invariant".into()),
+                message: f.message.clone(),
+                related_information: (!related.is_empty()).then_some(related),
+                tags: None,
+                data: Some(json!({"fixes": f.fixes.iter().map(|x| x.title.clone()).collect::<Vec<_>>()})),
+            }
+        })
+        .collect()
+}
+
+pub fn model_error(error: &ModelError) -> Diagnostic {
+    let at = Position {
+        line: error.line.unwrap_or(0) as u32,
+        character: error.column.unwrap_or(0) as u32,
+    };
+    Diagnostic {
+        range: Range { start: at, end: at },
+        severity: Some(DiagnosticSeverity::ERROR),
+        code: Some(NumberOrString::String(error.code.to_string())),
+        source: Some("invariant".into()),
+        message: format!("{} (the last good model stays in force)", error.message),
+        ..Default::default()
+    }
+}
+
+/// A code action with one `WorkspaceEdit` across every file it touches.
+pub fn code_action(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    root: &Path,
+    action: Action,
+    diagnostics: &[Diagnostic],
+    versions: &HashMap<String, i32>,
+    encoding: Encoding,
+) -> CodeAction {
+    let files = crate::db::files_by_path(db, ws);
+    let mut operations = Vec::new();
+    for file_edit in &action.files {
+        let Some(uri) = uri_for(root, &file_edit.path) else {
+            continue;
+        };
+        let (text, index) = match files.get(&file_edit.path) {
+            Some(&f) if !file_edit.create => (f.text(db).to_string(), line_index(db, f).clone()),
+            _ => (String::new(), LineIndex::new("")),
+        };
+        if file_edit.create {
+            operations.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
+                uri: uri.clone(),
+                options: Some(CreateFileOptions {
+                    overwrite: Some(false),
+                    ignore_if_exists: Some(true),
+                }),
+                annotation_id: None,
+            })));
+        }
+        let edits = file_edit
+            .edits
+            .iter()
+            .map(|e| {
+                OneOf::Left(TextEdit {
+                    range: range(&index, &text, e.span.start, e.span.end, encoding),
+                    new_text: e.new_text.clone(),
+                })
+            })
+            .collect();
+        operations.push(DocumentChangeOperation::Edit(TextDocumentEdit {
+            text_document: OptionalVersionedTextDocumentIdentifier {
+                uri,
+                version: versions.get(&file_edit.path).copied(),
+            },
+            edits,
+        }));
+    }
+    let related: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.code == Some(NumberOrString::String(action.code.clone())))
+        .cloned()
+        .collect();
+    CodeAction {
+        title: action.title,
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: (!related.is_empty()).then_some(related),
+        edit: Some(WorkspaceEdit {
+            document_changes: Some(DocumentChanges::Operations(operations)),
+            ..Default::default()
+        }),
+        is_preferred: None,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,833 @@
+//! The language server: a thin layer converting the protocol to engine calls.
+//!
+//! Framework: `tower-lsp-server` (the maintained fork of tower-lsp). It may run up to four
+//! handlers at once, so every handler that changes state does it synchronously under one
+//! `std::sync::Mutex` on its first poll (no `.await` between reading and writing), which keeps
+//! `didChange` in arrival order; changes with a version not newer than the stored one are
+//! dropped. Diagnostics are computed on a clone of the salsa database in a blocking task; an
+//! edit cancels the clone (salsa unwinds it), and a result is published only if its document
+//! still has the version it was computed for and nothing newer was published.
+
+mod convert;
+pub mod document;
+pub mod framing;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use futures::FutureExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::config::{load_workspace, CONFIG_FILE, TEAM_FILE};
+use crate::db::{parse_file, Database, SourceFile};
+use crate::facts::Span;
+use crate::text::Encoding;
+use crate::workspace::{discover, relative, Engine};
+use document::{Change, Document};
+
+/// Options an editor may pass in `initializationOptions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct InitOptions {
+    /// Extra model files, relative to each workspace root.
+    pub models: Vec<String>,
+    /// Rule code or family → severity.
+    pub severity: std::collections::BTreeMap<String, crate::model::Severity>,
+}
+
+struct Root {
+    path: PathBuf,
+    engine: Engine,
+    docs: HashMap<String, OpenDoc>,
+    /// Config and model files with problems, for `model/...` diagnostics on them.
+    model_problem_uris: Vec<Uri>,
+}
+
+struct OpenDoc {
+    uri: Uri,
+    doc: Document,
+}
+
+#[derive(Default)]
+struct State {
+    roots: Vec<Root>,
+    encoding: Encoding,
+    options: InitOptions,
+    /// Last version published per document, so a late result never overwrites a newer one.
+    published: HashMap<Uri, i32>,
+}
+
+pub struct Backend {
+    client: Client,
+    state: Arc<Mutex<State>>,
+    /// Serialises publication so that version checks and sends happen in order.
+    publish: Arc<tokio::sync::Mutex<()>>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    // A panic while holding the lock leaves consistent data (edits are applied whole), so a
+    // poisoned lock is recovered rather than taking the server down.
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn internal(message: impl std::fmt::Display) -> RpcError {
+    let mut e = RpcError::internal_error();
+    e.message = message.to_string().into();
+    e
+}
+
+/// Runs a handler body, turning a panic into an error response and a log line.
+async fn guarded<T>(name: &str, fut: impl std::future::Future<Output = RpcResult<T>>) -> RpcResult<T> {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            tracing::error!(handler = name, panic = %what, "handler panicked");
+            Err(internal(format!("{name} failed: {what}")))
+        }
+    }
+}
+
+fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+impl State {
+    /// The root containing `path` (the longest matching one).
+    fn root_index(&self, path: &Path) -> Option<usize> {
+        self.roots
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| path.starts_with(&r.path))
+            .max_by_key(|(_, r)| r.path.as_os_str().len())
+            .map(|(i, _)| i)
+    }
+
+    fn add_root(&mut self, path: PathBuf) -> usize {
+        let models: Vec<PathBuf> = self.options.models.iter().map(|m| path.join(m)).collect();
+        let mut engine = Engine::new(Database::default(), path.clone(), &models);
+        if !self.options.severity.is_empty() {
+            let mut config = (*engine.config()).clone();
+            config.severity.extend(self.options.severity.clone());
+            let model = engine.model();
+            engine.set_model(model, Arc::new(config));
+        }
+        self.roots.push(Root {
+            path,
+            engine,
+            docs: HashMap::new(),
+            model_problem_uris: Vec::new(),
+        });
+        self.roots.len() - 1
+    }
+
+    /// The root for a document, creating one (found like `check` does) for files outside
+    /// every workspace folder.
+    fn root_for(&mut self, path: &Path) -> usize {
+        match self.root_index(path) {
+            Some(i) => i,
+            None => {
+                let root = crate::workspace::find_root(path);
+                self.add_root(root)
+            }
+        }
+    }
+}
+
+/// A snapshot for computing diagnostics off the lock.
+struct DiagnosticJob {
+    db: Database,
+    ws: crate::db::Workspace,
+    root: PathBuf,
+    targets: Vec<(SourceFile, Uri, i32)>,
+    encoding: Encoding,
+}
+
+impl Backend {
+    fn new(client: Client) -> Self {
+        Backend {
+            client,
+            state: Arc::default(),
+            publish: Arc::default(),
+        }
+    }
+
+    fn job(state: &State, root_index: usize) -> DiagnosticJob {
+        let root = &state.roots[root_index];
+        let targets = root
+            .docs
+            .iter()
+            .filter_map(|(rel, d)| root.engine.files.get(rel).map(|&f| (f, d.uri.clone(), d.doc.version)))
+            .collect();
+        DiagnosticJob {
+            db: root.engine.db.clone(),
+            ws: root.engine.ws,
+            root: root.path.clone(),
+            targets,
+            encoding: state.encoding,
+        }
+    }
+
+    /// Computes and publishes diagnostics for every open document of a root.
+    async fn refresh(&self, root_index: usize) {
+        let job = {
+            let state = lock(&self.state);
+            if root_index >= state.roots.len() {
+                return;
+            }
+            Self::job(&state, root_index)
+        };
+        let computed = tokio::task::spawn_blocking(move || {
+            let DiagnosticJob {
+                db,
+                ws,
+                root,
+                targets,
+                encoding,
+            } = job;
+            let result = salsa::Cancelled::catch(AssertUnwindSafe(|| {
+                targets
+                    .iter()
+                    .map(|(file, uri, version)| {
+                        let findings = crate::rules::findings(&db, ws, *file);
+                        let diagnostics = convert::diagnostics(&db, ws, &root, *file, &findings, encoding);
+                        (uri.clone(), *version, diagnostics)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+            // The clone is dropped here, before anything waits on the state lock: a writer
+            // holding that lock may be waiting for every clone to go.
+            drop(db);
+            result
+        })
+        .await;
+        let results = match computed {
+            Ok(Ok(results)) => results,
+            Ok(Err(_cancelled)) => return, // superseded by an edit; the edit schedules its own run
+            Err(join_error) => {
+                tracing::error!(error = %join_error, "diagnostics task failed");
+                return;
+            }
+        };
+        let _order = self.publish.lock().await;
+        for (uri, version, diagnostics) in results {
+            let current = {
+                let state = lock(&self.state);
+                state
+                    .roots
+                    .get(root_index)
+                    .and_then(|r| r.docs.values().find(|d| d.uri == uri))
+                    .map(|d| d.doc.version)
+            };
+            let newer_published = lock(&self.state).published.get(&uri).is_some_and(|&p| p > version);
+            if current != Some(version) || newer_published {
+                continue;
+            }
+            lock(&self.state).published.insert(uri.clone(), version);
+            self.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
+        }
+        self.publish_model_problems(root_index).await;
+    }
+
+    async fn publish_model_problems(&self, root_index: usize) {
+        let (errors, root_path, previous) = {
+            let mut state = lock(&self.state);
+            let Some(root) = state.roots.get_mut(root_index) else {
+                return;
+            };
+            (
+                root.engine.model_errors.clone(),
+                root.path.clone(),
+                std::mem::take(&mut root.model_problem_uris),
+            )
+        };
+        let mut by_uri: HashMap<Uri, Vec<Diagnostic>> = HashMap::new();
+        for uri in previous {
+            by_uri.entry(uri).or_default();
+        }
+        for error in &errors {
+            let path = if Path::new(&error.path).is_absolute() {
+                PathBuf::from(&error.path)
+            } else {
+                root_path.join(&error.path)
+            };
+            let Some(uri) = Uri::from_file_path(&path) else {
+                continue;
+            };
+            by_uri.entry(uri).or_default().push(convert::model_error(error));
+        }
+        let uris: Vec<Uri> = by_uri
+            .iter()
+            .filter(|(_, d)| !d.is_empty())
+            .map(|(u, _)| u.clone())
+            .collect();
+        if let Some(root) = lock(&self.state).roots.get_mut(root_index) {
+            root.model_problem_uris = uris;
+        }
+        for (uri, diagnostics) in by_uri {
+            self.client.publish_diagnostics(uri, diagnostics, None).await;
+        }
+    }
+
+    async fn status(&self, state: &str, root_index: usize) {
+        let (model, files) = {
+            let s = lock(&self.state);
+            match s.roots.get(root_index) {
+                Some(r) => (
+                    r.engine.model().model.name.clone().unwrap_or_default(),
+                    r.engine.files.len(),
+                ),
+                None => (String::new(), 0),
+            }
+        };
+        self.client
+            .send_notification::<StatusNotification>(json!({"state": state, "model": model, "files": files}))
+            .await;
+    }
+
+    /// Loads every checkable file of a root from disk (open documents keep their editor text).
+    async fn index(&self, root_index: usize) {
+        let token = NumberOrString::String(format!("invariant-index-{root_index}"));
+        let progress = match self.client.create_work_done_progress(token.clone()).await {
+            Ok(()) => Some(
+                self.client
+                    .progress(token, "Indexing")
+                    .with_message("reading the workspace")
+                    .begin()
+                    .await,
+            ),
+            Err(_) => None,
+        };
+        self.status("indexing", root_index).await;
+        let (root_path, config) = {
+            let state = lock(&self.state);
+            let Some(root) = state.roots.get(root_index) else {
+                return;
+            };
+            (root.path.clone(), root.engine.config())
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let rels = discover(&root_path, std::slice::from_ref(&root_path), &config);
+            use rayon::prelude::*;
+            rels.into_par_iter()
+                .filter_map(|rel| {
+                    crate::workspace::read_source(&root_path.join(&rel))
+                        .ok()
+                        .map(|(t, n)| (rel, t, n))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        {
+            let mut state = lock(&self.state);
+            if let Some(root) = state.roots.get_mut(root_index) {
+                for (rel, text, note) in read {
+                    if !root.docs.contains_key(&rel) {
+                        root.engine.set_text(&rel, text, note);
+                    }
+                }
+                root.engine.sync_file_set();
+            }
+        }
+        if let Some(progress) = progress {
+            progress.finish_with_message("done").await;
+        }
+        self.status("ready", root_index).await;
+        self.refresh(root_index).await;
+    }
+
+    /// Re-reads configuration and models; on error the last good model stays in force.
+    fn reload_model(state: &mut State, root_index: usize) {
+        let options = state.options.clone();
+        let Some(root) = state.roots.get_mut(root_index) else {
+            return;
+        };
+        let models: Vec<PathBuf> = options.models.iter().map(|m| root.path.join(m)).collect();
+        let loaded = load_workspace(&root.path, &models);
+        if loaded.errors.is_empty() {
+            let mut config = (*loaded.config).clone();
+            config.severity.extend(options.severity.clone());
+            root.engine.set_model(loaded.model, Arc::new(config));
+        }
+        root.engine.model_errors = loaded.errors;
+    }
+
+    fn is_model_file(root: &Root, rel: &str) -> bool {
+        rel == CONFIG_FILE || rel == TEAM_FILE || root.engine.config().models.iter().any(|m| m == rel)
+    }
+}
+
+static SHUTDOWN_REQUESTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `invariant/status`: indexing state and the model in force, for status bars.
+enum StatusNotification {}
+
+impl notification::Notification for StatusNotification {
+    type Params = Value;
+    const METHOD: &'static str = "invariant/status";
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> RpcResult<InitializeResult> {
+        guarded("initialize", async {
+            let options: InitOptions = params
+                .initialization_options
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let utf8 = params
+                .capabilities
+                .general
+                .as_ref()
+                .and_then(|g| g.position_encodings.as_ref())
+                .is_some_and(|encodings| encodings.contains(&PositionEncodingKind::UTF8));
+            let mut folders: Vec<PathBuf> = params
+                .workspace_folders
+                .iter()
+                .flatten()
+                .filter_map(|f| uri_to_path(&f.uri))
+                .collect();
+            #[allow(deprecated)]
+            if folders.is_empty() {
+                if let Some(root) = params.root_uri.as_ref().and_then(uri_to_path) {
+                    folders.push(root);
+                }
+            }
+            {
+                let mut state = lock(&self.state);
+                state.encoding = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
+                state.options = options;
+                for folder in folders {
+                    let folder = folder.canonicalize().unwrap_or(folder);
+                    state.add_root(folder);
+                }
+            }
+            let encoding = if utf8 {
+                PositionEncodingKind::UTF8
+            } else {
+                PositionEncodingKind::UTF16
+            };
+            Ok(InitializeResult {
+                capabilities: ServerCapabilities {
+                    position_encoding: Some(encoding),
+                    text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..Default::default()
+                    })),
+                    hover_provider: Some(HoverProviderCapability::Simple(true)),
+                    code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..Default::default()
+                    })),
+                    execute_command_provider: Some(ExecuteCommandOptions {
+                        commands: vec!["invariant.explain".into()],
+                        ..Default::default()
+                    }),
+                    workspace: Some(WorkspaceServerCapabilities {
+                        workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                            supported: Some(true),
+                            change_notifications: Some(OneOf::Left(true)),
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                server_info: Some(ServerInfo {
+                    name: "invariant-lsp".into(),
+                    version: Some(env!("CARGO_PKG_VERSION").into()),
+                }),
+                ..Default::default()
+            })
+        })
+        .await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        // Watch configuration, models and sources so files not open stay current.
+        let watchers = ["**/*.go", "**/*.yaml", "**/*.yml"]
+            .iter()
+            .map(|g| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(g.to_string()),
+                kind: None,
+            })
+            .collect();
+        let registration = Registration {
+            id: "invariant-watch".into(),
+            method: "workspace/didChangeWatchedFiles".into(),
+            register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
+        };
+        if let Err(e) = self.client.register_capability(vec![registration]).await {
+            tracing::info!(error = %e, "client did not accept file watching");
+        }
+        let roots = lock(&self.state).roots.len();
+        for i in 0..roots {
+            self.index(i).await;
+        }
+    }
+
+    async fn shutdown(&self) -> RpcResult<()> {
+        SHUTDOWN_REQUESTED.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let item = params.text_document;
+        let Some(path) = uri_to_path(&item.uri) else { return };
+        let root_index = {
+            let mut state = lock(&self.state);
+            let i = state.root_for(&path);
+            let root = &mut state.roots[i];
+            let Some(rel) = relative(&root.path, &path) else { return };
+            let text: Arc<str> = Arc::from(item.text.as_str());
+            if root.engine.set_text(&rel, text, None).is_none() {
+                return; // not a language we check
+            }
+            root.engine.sync_file_set();
+            root.docs.insert(
+                rel,
+                OpenDoc {
+                    uri: item.uri.clone(),
+                    doc: Document::new(item.version, &item.text),
+                },
+            );
+            i
+        };
+        self.refresh(root_index).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return;
+        };
+        let version = params.text_document.version;
+        // Everything up to `refresh` happens synchronously on the first poll, under the lock.
+        let root_index = {
+            let mut state = lock(&self.state);
+            let encoding = state.encoding;
+            let Some(i) = state.root_index(&path) else { return };
+            let root = &mut state.roots[i];
+            let Some(rel) = relative(&root.path, &path) else { return };
+            let Some(open) = root.docs.get_mut(&rel) else {
+                tracing::warn!(path = %rel, "change for a document that is not open; ignored");
+                return;
+            };
+            if version <= open.doc.version {
+                tracing::warn!(path = %rel, version, stored = open.doc.version, "stale change dropped");
+                return;
+            }
+            let file = root.engine.files.get(&rel).copied();
+            let mut tree = file.and_then(|f| parse_file(&root.engine.db, f).tree.clone());
+            for change in &params.content_changes {
+                let change = Change {
+                    range: change
+                        .range
+                        .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character))),
+                    text: change.text.clone(),
+                };
+                match open.doc.apply(&change, encoding) {
+                    Some(edit) => {
+                        if let Some(t) = tree.as_mut() {
+                            t.edit(&edit);
+                        }
+                    }
+                    None => tree = None,
+                }
+            }
+            open.doc.version = version;
+            let text: Arc<str> = Arc::from(open.doc.text());
+            root.engine.set_text_with_tree(&rel, text, None, tree);
+            i
+        };
+        self.refresh(root_index).await;
+    }
+
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {}
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let Some(path) = uri_to_path(&params.text_document.uri) else {
+            return;
+        };
+        let root_index = {
+            let mut state = lock(&self.state);
+            let Some(i) = state.root_index(&path) else { return };
+            let root = &mut state.roots[i];
+            let Some(rel) = relative(&root.path, &path) else { return };
+            root.docs.remove(&rel);
+            // The file on disk is the truth again for a closed document.
+            match crate::workspace::read_source(&path) {
+                Ok((text, note)) => {
+                    root.engine.set_text(&rel, text, note);
+                }
+                Err(_) => root.engine.remove(&rel),
+            }
+            state.published.remove(&params.text_document.uri);
+            i
+        };
+        self.client
+            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
+            .await;
+        self.refresh(root_index).await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let mut touched = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            for event in params.changes {
+                let Some(path) = uri_to_path(&event.uri) else { continue };
+                let Some(i) = state.root_index(&path) else { continue };
+                let rel = match relative(&state.roots[i].path, &path) {
+                    Some(r) => r,
+                    None => continue,
+                };
+                if Self::is_model_file(&state.roots[i], &rel) {
+                    Self::reload_model(&mut state, i);
+                } else if !state.roots[i].docs.contains_key(&rel) {
+                    let root = &mut state.roots[i];
+                    if event.typ == FileChangeType::DELETED {
+                        root.engine.remove(&rel);
+                    } else if let Ok((text, note)) = crate::workspace::read_source(&path) {
+                        root.engine.set_text(&rel, text, note);
+                        root.engine.sync_file_set();
+                    }
+                }
+                if !touched.contains(&i) {
+                    touched.push(i);
+                }
+            }
+        }
+        for i in touched {
+            self.refresh(i).await;
+        }
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let added: Vec<usize> = {
+            let mut state = lock(&self.state);
+            for removed in &params.event.removed {
+                if let Some(path) = uri_to_path(&removed.uri) {
+                    state.roots.retain(|r| r.path != path);
+                }
+            }
+            params
+                .event
+                .added
+                .iter()
+                .filter_map(|f| uri_to_path(&f.uri))
+                .map(|p| {
+                    let p = p.canonicalize().unwrap_or(p);
+                    state.add_root(p)
+                })
+                .collect()
+        };
+        for i in added {
+            self.index(i).await;
+        }
+    }
+
+    async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
+        guarded("hover", async {
+            let position = params.text_document_position_params.position;
+            let uri = params.text_document_position_params.text_document.uri;
+            let Some((db, ws, file, offset)) = self.locate(&uri, position)? else {
+                return Ok(None);
+            };
+            let markdown = tokio::task::spawn_blocking(move || {
+                salsa::Cancelled::catch(AssertUnwindSafe(|| crate::ide::hover::hover(&db, ws, file, offset)))
+                    .ok()
+                    .flatten()
+            })
+            .await
+            .map_err(internal)?;
+            Ok(markdown.map(|value| Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value,
+                }),
+                range: None,
+            }))
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
+        guarded("codeAction", async {
+            let uri = params.text_document.uri.clone();
+            let Some((db, ws, file, start)) = self.locate(&uri, params.range.start)? else {
+                return Ok(None);
+            };
+            let end = self.offset_of(&uri, params.range.end).unwrap_or(start);
+            let (root, encoding, versions) = {
+                let state = lock(&self.state);
+                let path = uri_to_path(&uri).unwrap_or_default();
+                let Some(i) = state.root_index(&path) else {
+                    return Ok(None);
+                };
+                let root = &state.roots[i];
+                let versions: HashMap<String, i32> =
+                    root.docs.iter().map(|(k, d)| (k.clone(), d.doc.version)).collect();
+                (root.path.clone(), state.encoding, versions)
+            };
+            let actions = tokio::task::spawn_blocking(move || {
+                salsa::Cancelled::catch(AssertUnwindSafe(|| {
+                    let findings = crate::rules::findings(&db, ws, file);
+                    let actions =
+                        crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
+                    let diagnostics = convert::diagnostics(&db, ws, &root, file, &findings, encoding);
+                    actions
+                        .into_iter()
+                        .map(|a| convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding))
+                        .collect::<Vec<_>>()
+                }))
+                .unwrap_or_default()
+            })
+            .await
+            .map_err(internal)?;
+            Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+        })
+        .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> RpcResult<Option<LSPAny>> {
+        guarded("executeCommand", async {
+            if params.command != "invariant.explain" {
+                return Err(RpcError::method_not_found());
+            }
+            let code = params
+                .arguments
+                .first()
+                .and_then(|a| a.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let model = {
+                let state = lock(&self.state);
+                state.roots.first().map(|r| r.engine.model())
+            };
+            let model = match model {
+                Some(m) => m,
+                None => Arc::new(
+                    crate::model::CompiledModel::compile(crate::model::load_default_model(), vec![])
+                        .map_err(internal)?,
+                ),
+            };
+            let text = convert::explain(&model, &code);
+            match text {
+                Some(t) => Ok(Some(Value::String(t))),
+                None => Err(RpcError::invalid_params(format!("no rule `{code}`"))),
+            }
+        })
+        .await
+    }
+}
+
+impl Backend {
+    /// A message that was not valid JSON: answered with a parse error (when it had an id).
+    async fn malformed(&self, params: Value) -> RpcResult<Value> {
+        let error = params
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or("malformed message")
+            .to_string();
+        self.client
+            .log_message(
+                MessageType::WARNING,
+                format!("invariant-lsp: ignored a malformed message: {error}"),
+            )
+            .await;
+        let mut e = RpcError::parse_error();
+        e.message = error.into();
+        Err(e)
+    }
+
+    /// The database snapshot, file and byte offset for a document position; an error for an
+    /// unknown document, `None` for a file the engine does not read.
+    #[allow(clippy::type_complexity)]
+    fn locate(
+        &self,
+        uri: &Uri,
+        position: Position,
+    ) -> RpcResult<Option<(Database, crate::db::Workspace, SourceFile, usize)>> {
+        let state = lock(&self.state);
+        let path = uri_to_path(uri).ok_or_else(|| RpcError::invalid_params("not a file URI"))?;
+        let i = state
+            .root_index(&path)
+            .ok_or_else(|| RpcError::invalid_params("document is not in a workspace"))?;
+        let root = &state.roots[i];
+        let rel =
+            relative(&root.path, &path).ok_or_else(|| RpcError::invalid_params("document is outside its root"))?;
+        let Some(&file) = root.engine.files.get(&rel) else {
+            return Err(RpcError::invalid_params(format!("unknown document {rel}")));
+        };
+        let offset = self.offset_in(&state, root, &rel, file, position);
+        Ok(Some((root.engine.db.clone(), root.engine.ws, file, offset)))
+    }
+
+    fn offset_in(&self, state: &State, root: &Root, _rel: &str, file: SourceFile, position: Position) -> usize {
+        let db = &root.engine.db;
+        let text = file.text(db);
+        crate::db::line_index(db, file)
+            .offset(
+                text,
+                crate::text::Position {
+                    line: position.line,
+                    character: position.character,
+                },
+                state.encoding,
+            )
+            .unwrap_or(text.len())
+    }
+
+    fn offset_of(&self, uri: &Uri, position: Position) -> Option<usize> {
+        let state = lock(&self.state);
+        let path = uri_to_path(uri)?;
+        let i = state.root_index(&path)?;
+        let root = &state.roots[i];
+        let rel = relative(&root.path, &path)?;
+        let file = *root.engine.files.get(&rel)?;
+        Some(self.offset_in(&state, root, &rel, file, position))
+    }
+}
+
+/// Serves LSP on stdin/stdout until `exit`.
+pub fn serve() -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    runtime.block_on(async {
+        let (service, socket) = LspService::build(Backend::new)
+            .custom_method(framing::MALFORMED_METHOD, Backend::malformed)
+            .finish();
+        // Frames pass through the guard first, so one malformed message cannot end the reader.
+        let (guarded_in, guard_out) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Err(e) = framing::sanitize(tokio::io::stdin(), guard_out).await {
+                tracing::error!(error = %e, "reading stdin failed");
+            }
+        });
+        Server::new(guarded_in, tokio::io::stdout(), socket)
+            .serve(service)
+            .await;
+    });
+    0
+}

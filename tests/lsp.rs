@@ -1,0 +1,460 @@
+//! Protocol-level tests: the real binary, driven over stdio exactly as an editor would.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Value>,
+    next_id: i64,
+    /// Messages read while waiting for something else.
+    backlog: Vec<Value>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+impl Client {
+    fn start(root: &Path, options: Value) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, incoming) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.strip_prefix("Content-Length: ") {
+                        length = v.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+                    return;
+                };
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut client = Client {
+            child,
+            stdin,
+            incoming,
+            next_id: 1,
+            backlog: Vec::new(),
+        };
+        let result = client.request(
+            "initialize",
+            json!({"processId": null, "rootUri": file_uri(root), "capabilities": {},
+                   "workspaceFolders": [{"uri": file_uri(root), "name": "ws"}], "initializationOptions": options}),
+        );
+        assert!(
+            result["result"]["capabilities"]["hoverProvider"]
+                .as_bool()
+                .unwrap_or(false),
+            "{result}"
+        );
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    fn send_raw(&mut self, body: &str) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        let body = json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string();
+        self.send_raw(&body);
+    }
+
+    fn send_request(&mut self, method: &str, params: Value) -> i64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        self.send_raw(&body);
+        id
+    }
+
+    /// Waits for a message matching `pred`, answering server requests on the way.
+    fn wait(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&pred) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = self
+                .incoming
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            if message.get("method").is_some() && message.get("id").is_some() {
+                // A request from the server (progress creation, registration): accept it.
+                let body = json!({"jsonrpc": "2.0", "id": message["id"], "result": null}).to_string();
+                self.send_raw(&body);
+            }
+            if pred(&message) {
+                return message;
+            }
+            self.backlog.push(message);
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send_request(method, params);
+        self.wait(&format!("response to {method}"), |m| {
+            m["id"] == json!(id) && m.get("method").is_none()
+        })
+    }
+
+    fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
+        let m = self.wait(&format!("diagnostics for {uri} v{version}"), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == uri
+                && m["params"]["version"] == json!(version)
+        });
+        m["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn open(&mut self, path: &Path, text: &str) -> String {
+        let uri = file_uri(path);
+        let language = if path.extension().is_some_and(|e| e == "go") {
+            "go"
+        } else {
+            "yaml"
+        };
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}}),
+        );
+        uri
+    }
+
+    fn shutdown(mut self) {
+        let response = self.request("shutdown", Value::Null);
+        assert!(response.get("error").is_none(), "{response}");
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status:?}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    let mut c: Vec<String> = diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+fn sample_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sample-workspace");
+    copy_dir(&src, dir.path());
+    let root = dir.path().canonicalize().unwrap();
+    (dir, root)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn position_of(text: &str, needle: &str) -> (u32, u32) {
+    let offset = text.find(needle).unwrap_or_else(|| panic!("{needle} not in text"));
+    let line = text[..offset].matches('\n').count() as u32;
+    let col = text[..offset].rsplit('\n').next().unwrap().encode_utf16().count() as u32;
+    (line, col)
+}
+
+#[test]
+fn open_edit_hover_and_annotation_bridge() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let path = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    assert!(
+        codes(&diagnostics).contains(&"capi-boundary/provider-read".to_string()),
+        "{diagnostics:?}"
+    );
+    let provider_read = diagnostics
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap()
+        .clone();
+    assert_eq!(provider_read["source"], "invariant");
+    assert!(
+        provider_read["codeDescription"]["href"].as_str().is_some(),
+        "{provider_read}"
+    );
+
+    // An incremental edit (insert a line with non-ASCII text above) moves the finding down.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 19, "character": 0}, "end": {"line": 19, "character": 0}}, "text": "// Ünïcödé 😀 note\n"}]}),
+    );
+    let moved = client.diagnostics(&uri, 2);
+    let moved_read = moved
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap();
+    assert_eq!(
+        moved_read["range"]["start"]["line"],
+        json!(provider_read["range"]["start"]["line"].as_u64().unwrap() + 1)
+    );
+    let mut text = text.clone();
+    let insert_at = text.match_indices('\n').nth(18).unwrap().0 + 1;
+    text.insert_str(insert_at, "// Ünïcödé 😀 note\n");
+
+    // Hover over the provider type explains the provider and the boundary.
+    let (line, col) = position_of(&text, "AzureMachine{}");
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col + 2}}),
+    );
+    let value = hover["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(value.contains("AzureMachine") && value.contains("Machine"), "{hover}");
+
+    // The annotation bridge: one WorkspaceEdit across the generic file and azure.go.
+    let range = moved_read["range"].clone();
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": [moved_read]}}),
+    );
+    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let bridge = actions
+        .iter()
+        .find(|a| a["title"] == "Use the annotation bridge")
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    let operations = bridge["edit"]["documentChanges"].as_array().unwrap();
+    let mut new_texts = std::collections::HashMap::new();
+    for op in operations {
+        let Some(doc) = op.get("textDocument") else { continue };
+        let target = doc["uri"].as_str().unwrap().to_string();
+        let current = if target == uri {
+            text.clone()
+        } else {
+            std::fs::read_to_string(target.trim_start_matches("file://")).unwrap_or_default()
+        };
+        new_texts.insert(target, apply_lsp_edits(&current, op["edits"].as_array().unwrap()));
+    }
+    assert!(new_texts.len() == 2, "edits both files: {:?}", new_texts.keys());
+    let generic = new_texts[&uri].clone();
+    assert!(generic.contains("GetAnnotations()"), "{generic}");
+    assert!(!generic.contains("AzureMachine{}"), "{generic}");
+    // The editor applies the edit: the generic document changes, the platform file is written.
+    for (target, new_text) in &new_texts {
+        if target != &uri {
+            std::fs::write(target.trim_start_matches("file://"), new_text).unwrap();
+            client.notify(
+                "workspace/didChangeWatchedFiles",
+                json!({"changes": [{"uri": target, "type": 2}]}),
+            );
+        }
+    }
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": generic}]}),
+    );
+    let after = client.diagnostics(&uri, 3);
+    assert!(
+        !codes(&after).contains(&"capi-boundary/provider-read".to_string()),
+        "{after:?}"
+    );
+    client.shutdown();
+}
+
+/// Applies LSP text edits (UTF-16 positions) to a text.
+fn apply_lsp_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |pos: &Value| -> usize {
+        let line = pos["line"].as_u64().unwrap() as usize;
+        let character = pos["character"].as_u64().unwrap() as usize;
+        let line_start = if line == 0 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 1)
+                .map(|(i, _)| i + 1)
+                .unwrap_or(text.len())
+        };
+        let mut units = 0;
+        for (i, ch) in text[line_start..].char_indices() {
+            if units >= character || ch == '\n' {
+                return line_start + i;
+            }
+            units += ch.len_utf16();
+        }
+        text.len()
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (start, end, new_text) in spans {
+        out.replace_range(start..end, &new_text);
+    }
+    out
+}
+
+#[test]
+fn cross_file_effects_and_stale_versions() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let dir = root.join("control-plane-operator/controllers/hostedcontrolplane/v2/ingress");
+    let deployment = std::fs::read_to_string(dir.join("deployment.go")).unwrap();
+    let uri = client.open(&dir.join("deployment.go"), &deployment);
+    let before = codes(&client.diagnostics(&uri, 1));
+    assert!(before.contains(&"adapt-purity/clock".to_string()), "{before:?}");
+
+    // Burst of edits: versions 2..=20, each appending a comment; only the last must be current.
+    for v in 2..=20 {
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": v}, "contentChanges": [{"text": format!("{deployment}// edit {v}\n")}]}),
+        );
+    }
+    let last = client.diagnostics(&uri, 20);
+    assert_eq!(codes(&last), before);
+    // A stale version (older than the stored one) is dropped: the next valid edit still works.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"text": "garbage"}]}),
+    );
+    // Make formatStamp pure: the clock finding through the helper chain disappears.
+    let pure = deployment.replace("return time.Now().Format(time.RFC3339)", "return \"fixed\"");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 21}, "contentChanges": [{"text": pure}]}),
+    );
+    let after = codes(&client.diagnostics(&uri, 21));
+    assert!(!after.contains(&"adapt-purity/clock".to_string()), "{after:?}");
+    assert!(after.contains(&"adapt-purity/io".to_string()), "{after:?}");
+    client.shutdown();
+}
+
+#[test]
+fn hostile_requests_get_errors_and_the_server_keeps_serving() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({"severity": {"capi-boundary/provider-import": "off"}}));
+    // Malformed JSON, an unknown method, unknown documents, out-of-range positions.
+    client.send_raw("{not json");
+    let unknown = client.request("invariant/noSuchMethod", json!({}));
+    assert!(unknown.get("error").is_some(), "{unknown}");
+    let missing = root.join("nope.go");
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": file_uri(&missing)}, "position": {"line": 0, "character": 0}}),
+    );
+    assert!(hover.get("error").is_some() || hover["result"].is_null(), "{hover}");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": file_uri(&missing), "version": 2}, "contentChanges": [{"text": "x"}]}),
+    );
+    let path = root.join("hypershift-operator/controllers/nodepool/guest.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    // initializationOptions turned provider-import off.
+    assert!(
+        !codes(&diagnostics).contains(&"capi-boundary/provider-import".to_string()),
+        "{diagnostics:?}"
+    );
+    let far = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 99999, "character": 99999}}),
+    );
+    assert!(far.get("error").is_none(), "{far}");
+    let explain = client.request(
+        "workspace/executeCommand",
+        json!({"command": "invariant.explain", "arguments": ["capi-boundary/provider-read"]}),
+    );
+    assert!(
+        explain["result"].as_str().unwrap_or_default().contains("annotation"),
+        "{explain}"
+    );
+    let bad = client.request(
+        "workspace/executeCommand",
+        json!({"command": "invariant.explain", "arguments": ["no/such-rule"]}),
+    );
+    assert!(bad.get("error").is_some(), "{bad}");
+    // Out-of-range edit ranges clamp; a 5 MB line and half-typed Go do not kill the server.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 500, "character": 3}, "end": {"line": 900, "character": 0}}, "text": "\nfunc broken( {\n"}]}),
+    );
+    client.diagnostics(&uri, 2);
+    let big = format!("package nodepool\nvar s = \"{}\"\n", "x".repeat(5 * 1024 * 1024));
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": big}]}),
+    );
+    client.diagnostics(&uri, 3);
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": text}]}),
+    );
+    let back = client.diagnostics(&uri, 4);
+    assert!(
+        codes(&back).contains(&"capi-boundary/hosted-cluster-reach".to_string()),
+        "{back:?}"
+    );
+    client.shutdown();
+}
