@@ -215,26 +215,44 @@ fn reason_constant(
     }])
 }
 
+/// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `AzureMachine` →
+/// `azureMachine` (a leading acronym is lowered whole).
 fn lower_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    let chars: Vec<char> = s.chars().collect();
+    let upper_run = chars.iter().take_while(|c| c.is_uppercase()).count();
+    let lower_count = match upper_run {
+        0 => 0,
+        n if n == chars.len() => n,
+        1 => 1,
+        // `AWSMachine`: the last capital of the run starts the next word.
+        n => n - 1,
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < lower_count {
+                c.to_lowercase().next().unwrap_or(*c)
+            } else {
+                *c
+            }
+        })
+        .collect()
 }
 
-/// `AzureMachine` → `azure-machine`.
+/// `AzureMachine` → `azure-machine`, `AWSMachine` → `aws-machine`.
 fn kebab(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let after_lower = chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit();
+            let acronym_end = chars[i - 1].is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if after_lower || acronym_end {
                 out.push('-');
             }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
         }
+        out.extend(c.to_lowercase());
     }
     out
 }
@@ -668,4 +686,19 @@ fn all_identifiers(root: Node<'_>) -> Vec<Node<'_>> {
         stack.extend(node.named_children(&mut cursor));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_style_names() {
+        assert_eq!(lower_first("AWSMachine"), "awsMachine");
+        assert_eq!(lower_first("AzureMachine"), "azureMachine");
+        assert_eq!(lower_first("IBMPowerVSMachine"), "ibmPowerVSMachine");
+        assert_eq!(kebab("AWSMachine"), "aws-machine");
+        assert_eq!(kebab("IBMPowerVSMachine"), "ibm-power-vs-machine");
+        assert_eq!(kebab("FailureMessage"), "failure-message");
+    }
 }
