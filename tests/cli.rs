@@ -1,0 +1,175 @@
+//! The command line as CI uses it: exit codes, the JSON contract, SARIF validated against the
+//! official 2.1.0 schema, located model errors, `explain`, and the shipped JSON Schema.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).current_dir(dir).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let (code, stdout, _) = run_in(&repo(), &["check", "tests/sample-workspace", "--format", "json"]);
+    assert_eq!(code, 1, "errors in the sample mean exit 1");
+    let v: Value = serde_json::from_str(&stdout).expect("stdout is only JSON");
+    assert_eq!(v["version"], 1);
+    assert!(v["files_checked"].as_u64().unwrap() >= 7);
+    let diagnostics = v["diagnostics"].as_array().unwrap();
+    let read = diagnostics
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap();
+    assert_eq!(
+        read["path"],
+        "tests/sample-workspace/hypershift-operator/controllers/nodepool/capacity.go"
+    );
+    assert_eq!(read["severity"], "error");
+    assert_eq!(
+        read["range"]["start"]["line"], 22,
+        "0-based line of `&capiazure.AzureMachine{{}}`"
+    );
+    assert_eq!(read["fixes"][0]["title"], "Use the annotation bridge");
+    let chain = diagnostics.iter().find(|d| d["code"] == "adapt-purity/clock").unwrap();
+    assert_eq!(chain["related"].as_array().unwrap().len(), 2, "{chain}");
+    for d in diagnostics {
+        for key in ["path", "range", "severity", "code", "message", "related", "fixes"] {
+            assert!(d.get(key).is_some(), "{key} missing in {d}");
+        }
+    }
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let (code, stdout, _) = run_in(&repo(), &["check", "tests/sample-workspace", "--format", "sarif"]);
+    assert_eq!(code, 1);
+    let sarif: Value = serde_json::from_str(&stdout).expect("stdout is only SARIF");
+    // The schema ships inside the serde-sarif package; find it through cargo metadata.
+    let meta = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
+    let manifest = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "serde-sarif")
+        .and_then(|p| p["manifest_path"].as_str())
+        .expect("serde-sarif is a dev-dependency");
+    let schema_path = Path::new(manifest).parent().unwrap().join("src/schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+    // And it reads as typed SARIF.
+    let typed: serde_sarif::sarif::Sarif = serde_json::from_value(sarif.clone()).unwrap();
+    assert_eq!(typed.runs.len(), 1);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|r| r["ruleId"] == "capi-boundary/provider-read"));
+    // A clean tree still has a results array.
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::write(clean.path().join("x.go"), "package x\n").unwrap();
+    let (code, stdout, _) = run_in(clean.path(), &["check", "--format", "sarif"]);
+    assert_eq!(code, 0);
+    let sarif: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"], Value::Array(vec![]));
+}
+
+#[test]
+fn a_broken_workspace_model_is_a_located_error_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".invariant.yaml"), "models: [team.yaml]\n").unwrap();
+    std::fs::write(
+        dir.path().join("team.yaml"),
+        "name: team\ncomponents:\n  - id: x\n    pathz: [\"a/**\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.go"), "package a\n").unwrap();
+    let (code, stdout, _) = run_in(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(code, 2);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let error = &v["diagnostics"][0];
+    assert_eq!(error["code"], "model/invalid");
+    assert_eq!(error["path"], "team.yaml");
+    assert_eq!(error["range"]["start"]["line"], 3, "{error}");
+    assert!(error["message"].as_str().unwrap().contains("pathz"), "{error}");
+    // Human output names file and line too.
+    let (_, human, _) = run_in(dir.path(), &["check"]);
+    assert!(human.contains("team.yaml:4"), "{human}");
+}
+
+#[test]
+fn model_files_outside_the_workspace_are_refused() {
+    let outer = tempfile::tempdir().unwrap();
+    let ws = outer.path().join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(outer.path().join("secret.yaml"), "name: outside\n").unwrap();
+    std::fs::write(ws.join(".invariant.yaml"), "models: [../secret.yaml]\n").unwrap();
+    let (code, stdout, _) = run_in(&ws, &["check", "--format", "json"]);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("model/outside-workspace"), "{stdout}");
+}
+
+#[test]
+fn human_output_and_explain() {
+    let (code, stdout, _) = run_in(&repo(), &["check", "tests/sample-workspace", "--color", "never"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("error[capi-boundary/provider-read]"), "{stdout}");
+    assert!(stdout.contains("= fix: Use the annotation bridge"), "{stdout}");
+    assert!(
+        stdout.trim_end().lines().last().unwrap().contains("checked"),
+        "a summary line ends the output"
+    );
+    let (code, explain, _) = run_in(&repo(), &["explain", "capi-boundary/provider-read"]);
+    assert_eq!(code, 0);
+    assert!(explain.contains("annotation"), "{explain}");
+    let (code, _, stderr) = run_in(&repo(), &["explain", "no-such/rule"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no rule"), "{stderr}");
+    let (code, list, _) = run_in(&repo(), &["explain"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(
+        "rule_codes",
+        list.lines()
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_shipped_schema_matches_the_model_types() {
+    let shipped = std::fs::read_to_string(repo().join("domain-models/domain-model.schema.json")).unwrap();
+    assert_eq!(
+        shipped,
+        invariant_lsp::cli::schema(invariant_lsp::cli::SchemaKind::Model),
+        "regenerate with `invariant-lsp schema > domain-models/domain-model.schema.json`"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, stderr) = run_in(&repo(), &["check", "no/such/path"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no such file"), "{stderr}");
+}
