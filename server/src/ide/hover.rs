@@ -131,8 +131,43 @@ pub fn hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: 
             return Some(markdown);
         }
     }
+    if lang == Lang::Yaml {
+        if let Some(markdown) = yaml_hover(db, model, file, offset as u32) {
+            return Some(markdown);
+        }
+    }
     let (_, word) = word_at(text, offset)?;
     by_name(model, word, lang)
+}
+
+/// YAML: the key under the cursor, by its dotted path (`spec.platform.type`) so that entries
+/// can name a path suffix (`platform.type`) or a bare key (`maxUnavailable`).
+fn yaml_hover(db: &dyn salsa::Database, model: &CompiledModel, file: SourceFile, offset: u32) -> Option<String> {
+    let facts = crate::db::yaml_facts(db, file);
+    let id = facts
+        .nodes
+        .iter()
+        .position(|n| n.key_span.is_some_and(|k| k.contains(offset) || k.end == offset))?;
+    let mut keys = Vec::new();
+    let mut at = Some(id as u32);
+    while let Some(i) = at {
+        let node = facts.node(i);
+        if let Some(key) = &node.key {
+            keys.push(key.clone());
+        }
+        at = node.parent;
+    }
+    keys.reverse();
+    let path = keys.join(".");
+    let key = keys.last()?;
+    let mut candidates: Vec<&str> = Vec::new();
+    for (i, _) in path.match_indices('.') {
+        candidates.push(&path[i + 1..]);
+    }
+    candidates.insert(0, &path);
+    candidates.retain(|c| c.contains('.'));
+    candidates.push(key);
+    candidates.into_iter().find_map(|name| by_name(model, name, Lang::Yaml))
 }
 
 fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u32) -> Option<String> {
@@ -204,4 +239,49 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::db::Database;
+    use crate::workspace::Engine;
+
+    fn hover_at(rel: &str, text: &str, needle: &str) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = Engine::new(Database::default(), dir.path().to_path_buf(), &[]);
+        let file = engine.set_text(rel, Arc::from(text), None).unwrap();
+        engine.sync_file_set();
+        super::hover(&engine.db, engine.ws, file, text.find(needle).unwrap() + 1)
+    }
+
+    #[test]
+    fn yaml_fields_explain_their_invariants() {
+        let nodepool = "apiVersion: hypershift.openshift.io/v1beta1\nkind: NodePool\nspec:\n  platform:\n    type: AWS\n  management:\n    upgradeType: Replace\n    replace:\n      rollingUpdate:\n        maxUnavailable: 0\n";
+        let max = hover_at("np.yaml", nodepool, "maxUnavailable").unwrap();
+        assert!(max.contains("Never drain more nodes than MaxUnavailable"), "{max}");
+        let platform = hover_at("np.yaml", nodepool, "type: AWS").unwrap();
+        assert!(platform.contains("CAPI provider"), "{platform}");
+        let upgrade = hover_at("np.yaml", nodepool, "upgradeType").unwrap();
+        assert!(upgrade.contains("InPlace"), "{upgrade}");
+        // `type` elsewhere is not the platform type.
+        let condition = "status:\n  conditions:\n  - type: Ready\n";
+        assert!(hover_at("c.yaml", condition, "type").is_none());
+    }
+
+    #[test]
+    fn go_symbols_explain_provider_machine_and_adapt() {
+        let go = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
+        let text = hover_at("hypershift-operator/controllers/nodepool/x.go", go, "AzureMachine{").unwrap();
+        assert!(text.contains("VMSS") && text.contains("Machine"), "{text}");
+        let adapt = "package w\n\nimport (\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\treturn nil\n}\n";
+        let text = hover_at(
+            "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",
+            adapt,
+            "adaptThing",
+        )
+        .unwrap();
+        assert!(text.contains("pure") && text.contains("time.Now"), "{text}");
+    }
 }
