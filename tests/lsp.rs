@@ -458,3 +458,85 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() {
     );
     client.shutdown();
 }
+
+#[test]
+fn a_broken_model_keeps_the_last_good_one_and_says_where() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let path = root.join("hypershift-operator/controllers/nodepool/guest.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    assert!(codes(&client.diagnostics(&uri, 1)).contains(&"capi-boundary/provider-import".to_string()));
+    // A typo in .invariant.yaml: a located model/... diagnostic on the file; the model in force stays.
+    let config = root.join(".invariant.yaml");
+    std::fs::write(
+        &config,
+        "severity:\n  capi-boundary/provider-import: \"off\"\nmodelz: []\n",
+    )
+    .unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&config), "type": 2}]}),
+    );
+    let config_uri = file_uri(&config);
+    let m = client.wait("model diagnostics", |m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == config_uri
+            && !m["params"]["diagnostics"].as_array().unwrap().is_empty()
+    });
+    let problem = &m["params"]["diagnostics"][0];
+    assert_eq!(problem["code"], "model/invalid");
+    assert_eq!(problem["range"]["start"]["line"], 2, "{problem}");
+    // Fixed: the new configuration takes effect (provider-import turned off) and the problem clears.
+    std::fs::write(&config, "severity:\n  capi-boundary/provider-import: \"off\"\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&config), "type": 2}]}),
+    );
+    client.wait("cleared model diagnostics", |m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == config_uri
+            && m["params"]["diagnostics"].as_array().unwrap().is_empty()
+    });
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": text}]}),
+    );
+    let after = codes(&client.diagnostics(&uri, 2));
+    assert!(
+        !after.contains(&"capi-boundary/provider-import".to_string()),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&"capi-boundary/hosted-cluster-reach".to_string()),
+        "{after:?}"
+    );
+    client.shutdown();
+}
+
+#[test]
+fn multi_root_workspaces_use_each_roots_configuration() {
+    let (_a, first) = sample_copy();
+    let (_b, second) = sample_copy();
+    std::fs::write(second.join(".invariant.yaml"), "severity:\n  capi-boundary: \"off\"\n").unwrap();
+    let mut child_client = Client::start(&first, json!({}));
+    child_client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [{"uri": file_uri(&second), "name": "second"}], "removed": []}}),
+    );
+    let rel = "hypershift-operator/controllers/nodepool/capacity.go";
+    let text = std::fs::read_to_string(first.join(rel)).unwrap();
+    let one = child_client.open(&first.join(rel), &text);
+    let two = child_client.open(&second.join(rel), &text);
+    assert!(codes(&child_client.diagnostics(&one, 1)).contains(&"capi-boundary/provider-read".to_string()));
+    let second_codes = codes(&child_client.diagnostics(&two, 1));
+    assert!(
+        !second_codes.iter().any(|c| c.starts_with("capi-boundary/")),
+        "{second_codes:?}"
+    );
+    assert!(
+        second_codes.contains(&"condition-naming/reason-literal".to_string()),
+        "{second_codes:?}"
+    );
+    child_client.shutdown();
+}
