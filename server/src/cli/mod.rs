@@ -17,6 +17,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Accepted and ignored: stdio is the only transport (many clients pass it).
+    #[arg(long, hide = true, global = true)]
+    pub stdio: bool,
 }
 
 #[derive(Subcommand, Debug)]
