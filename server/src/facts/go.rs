@@ -7,7 +7,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, QueryCursor, Tree};
 
 use super::{Span, Suppression};
-use crate::syntax::{node_text, GO_DOT_IMPORT_TYPES, GO_FACTS};
+use crate::syntax::{descendants, node_text, GO_DOT_IMPORT_TYPES, GO_FACTS};
 
 /// Long expression texts are cut to this many bytes: rules look at their start only.
 const MAX_VALUE_TEXT: usize = 240;
@@ -345,28 +345,8 @@ fn raw_type(node: Node<'_>, text: &str) -> Option<RawType> {
 }
 
 fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) {
-    // Iterative walk: deeply nested expressions must not overflow the stack.
-    let mut cursor = node.walk();
-    let mut visited_children = false;
-    loop {
-        if !visited_children {
-            let current = cursor.node();
-            if current.kind() == "identifier" && out.len() < 32 {
-                out.push(node_text(current, text).to_string());
-            }
-            if cursor.goto_first_child() {
-                continue;
-            }
-        }
-        if cursor.goto_next_sibling() {
-            visited_children = false;
-            continue;
-        }
-        if !cursor.goto_parent() || cursor.node() == node {
-            break;
-        }
-        visited_children = true;
-    }
+    let idents = descendants(node).filter(|n| n.kind() == "identifier").take(32);
+    out.extend(idents.map(|n| node_text(n, text).to_string()));
 }
 
 fn cut(s: &str) -> String {

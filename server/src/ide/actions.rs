@@ -10,7 +10,7 @@ use crate::facts::go::ImportKind;
 use crate::facts::Span;
 use crate::model::render;
 use crate::rules::{Finding, FixKind};
-use crate::syntax::{node_text, Lang};
+use crate::syntax::{descendants, node_text, Lang};
 
 /// One replacement: `span` (bytes in the file's current text) becomes `new_text`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,29 +289,9 @@ fn statement_lines(text: &str, node: Node<'_>) -> Span {
 }
 
 fn identifiers<'t>(root: Node<'t>, text: &str, name: &str) -> Vec<Node<'t>> {
-    let mut out = Vec::new();
-    let mut cursor = root.walk();
-    let mut descend = true;
-    loop {
-        if descend {
-            let node = cursor.node();
-            if node.kind() == "identifier" && node_text(node, text) == name {
-                out.push(node);
-            }
-            if cursor.goto_first_child() {
-                continue;
-            }
-        }
-        if cursor.goto_next_sibling() {
-            descend = true;
-            continue;
-        }
-        if !cursor.goto_parent() || cursor.node() == root {
-            break;
-        }
-        descend = false;
-    }
-    out
+    descendants(root)
+        .filter(|n| n.kind() == "identifier" && node_text(*n, text) == name)
+        .collect()
 }
 
 /// The annotation bridge: the generic file reads an annotation on the generic Machine instead
@@ -676,16 +656,7 @@ fn annotation_bridge(
 }
 
 fn all_identifiers(root: Node<'_>) -> Vec<Node<'_>> {
-    let mut out = Vec::new();
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.kind() == "identifier" {
-            out.push(node);
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-    }
-    out
+    descendants(root).filter(|n| n.kind() == "identifier").collect()
 }
 
 #[cfg(test)]

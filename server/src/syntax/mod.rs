@@ -130,6 +130,35 @@ pub static GO_DOT_IMPORT_TYPES: LazyLock<Query> = LazyLock::new(|| {
     )
 });
 
+/// The nodes below `root` (itself included) in document order, without recursion, so that
+/// 20,000 levels of nesting cannot overflow the stack.
+pub fn descendants(root: tree_sitter::Node<'_>) -> impl Iterator<Item = tree_sitter::Node<'_>> {
+    let mut cursor = root.walk();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let node = cursor.node();
+        if !cursor.goto_first_child() {
+            loop {
+                if cursor.node() == root {
+                    done = true;
+                    break;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    done = true;
+                    break;
+                }
+            }
+        }
+        Some(node)
+    })
+}
+
 /// The text of a node, or "" if its range is not valid in `text` (never panics).
 pub fn node_text<'a>(node: tree_sitter::Node<'_>, text: &'a str) -> &'a str {
     text.get(node.start_byte()..node.end_byte()).unwrap_or("")
@@ -143,6 +172,25 @@ mod tests {
     fn queries_compile() {
         assert!(GO_FACTS.pattern_count() > 10);
         assert_eq!(GO_DOT_IMPORT_TYPES.pattern_count(), 1);
+    }
+
+    #[test]
+    fn descendants_visit_every_node_once_in_order() {
+        let text = "package x\nfunc f() { g(a, b) }\n";
+        let tree = parse(Lang::Go, text, None).tree.unwrap();
+        let ids: Vec<&str> = descendants(tree.root_node())
+            .filter(|n| n.kind() == "identifier")
+            .map(|n| node_text(n, text))
+            .collect();
+        assert_eq!(ids, vec!["f", "g", "a", "b"]);
+        let call = descendants(tree.root_node())
+            .find(|n| n.kind() == "call_expression")
+            .unwrap();
+        assert_eq!(
+            descendants(call).filter(|n| n.kind() == "identifier").count(),
+            3,
+            "stays inside the subtree"
+        );
     }
 
     #[test]
