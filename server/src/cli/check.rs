@@ -158,7 +158,11 @@ pub fn command(args: &CheckArgs) -> i32 {
 }
 
 pub fn exit_code(report: &Report) -> i32 {
-    let lost = report.findings.iter().any(|f| f.finding.code == "internal/rule-panic");
+    // A rule that panicked or a parse that ran out of time lost findings: not a clean run.
+    let lost = report
+        .findings
+        .iter()
+        .any(|f| matches!(f.finding.code.as_str(), "internal/rule-panic" | "internal/timeout"));
     if !report.model_errors.is_empty() || lost {
         EXIT_USAGE
     } else if report.findings.iter().any(|f| f.finding.severity == Severity::Error) {

@@ -116,17 +116,48 @@ impl Database {
     }
 }
 
-/// The syntax tree of a file: a value, rebuilt when the text changes.
+/// The syntax tree of a file: a value, rebuilt when the text changes. Memoized, so it holds the
+/// tree: the facts queries go through it only for documents being edited (those with a prior
+/// tree), whose next parse is incremental; see [`with_tree`].
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn parse_file(db: &dyn salsa::Database, file: SourceFile) -> Parsed {
+    let prior = file.prior_tree(db).as_ref().map(|p| &p.0);
+    parse_text(db, file, prior)
+}
+
+fn parse_text(db: &dyn salsa::Database, file: SourceFile, prior: Option<&tree_sitter::Tree>) -> Parsed {
     if file.note(db).is_some_and(|n| !matches!(n, FileNote::Lossy { .. })) {
         return Parsed {
             tree: None,
             timed_out: false,
+            too_deep: false,
         };
     }
-    let prior = file.prior_tree(db).as_ref().map(|p| &p.0);
     crate::syntax::parse(file.lang(db), file.text(db), prior)
+}
+
+/// Extracts a file's facts and records how its parse went. A file being edited (it has a prior
+/// tree) goes through the memoized [`parse_file`], so the editor's next change can reparse
+/// incrementally; any other file is parsed here and its tree dropped as soon as its facts are
+/// out, so a cold check never holds every tree of the workspace at once (memory, page faults
+/// and a long single-threaded drop at exit).
+fn facts_or_outcome<T: Default>(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    extract: impl FnOnce(&tree_sitter::Tree, &str) -> T,
+    set_outcome: impl FnOnce(&mut T, crate::syntax::ParseOutcome),
+) -> T {
+    let text = file.text(db);
+    let (facts, outcome) = if file.prior_tree(db).is_some() {
+        let parsed = parse_file(db, file);
+        (parsed.tree.as_ref().map(|t| extract(t, text)), parsed.outcome())
+    } else {
+        let parsed = parse_text(db, file, None);
+        (parsed.tree.as_ref().map(|t| extract(t, text)), parsed.outcome())
+    };
+    let mut facts = facts.unwrap_or_default();
+    set_outcome(&mut facts, outcome);
+    facts
 }
 
 /// The facts of a Go file (empty for other languages or unparsable input).
@@ -135,10 +166,12 @@ pub fn go_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<GoFacts> {
     if file.lang(db) != Lang::Go {
         return Arc::default();
     }
-    match &parse_file(db, file).tree {
-        Some(tree) => Arc::new(crate::facts::go::extract(tree, file.text(db))),
-        None => Arc::default(),
-    }
+    Arc::new(facts_or_outcome(
+        db,
+        file,
+        crate::facts::go::extract,
+        |facts: &mut GoFacts, outcome| facts.parse = outcome,
+    ))
 }
 
 /// Line starts of a file, for positions.
@@ -228,10 +261,12 @@ pub fn yaml_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<crate::fact
     if file.lang(db) != Lang::Yaml {
         return Arc::default();
     }
-    match &parse_file(db, file).tree {
-        Some(tree) => Arc::new(crate::facts::yaml::extract(tree, file.text(db))),
-        None => Arc::default(),
-    }
+    Arc::new(facts_or_outcome(
+        db,
+        file,
+        crate::facts::yaml::extract,
+        |facts: &mut crate::facts::yaml::YamlFacts, outcome| facts.parse = outcome,
+    ))
 }
 
 /// The Kubernetes objects of a YAML file: (document index, identity). Backdated when an

@@ -72,6 +72,8 @@ pub struct YamlFacts {
     pub has_syntax_errors: bool,
     /// More than `MAX_NODES` nodes: facts cover the beginning of the stream only.
     pub truncated: bool,
+    /// How the parse went (set by the database, which does the parsing).
+    pub parse: crate::syntax::ParseOutcome,
 }
 
 /// Identity of a Kubernetes object in a document.

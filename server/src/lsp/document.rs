@@ -90,6 +90,28 @@ impl Document {
             new_end_position,
         })
     }
+
+    /// Applies `changes` in order, editing `tree` (the last parse of the old text) to match so
+    /// the next parse is incremental; the tree is dropped after a full replacement. This is the
+    /// whole of `didChange` before the text reaches the engine (tests drive it directly).
+    pub fn apply_all(
+        &mut self,
+        changes: &[Change],
+        mut tree: Option<tree_sitter::Tree>,
+        encoding: Encoding,
+    ) -> Option<tree_sitter::Tree> {
+        for change in changes {
+            match self.apply(change, encoding) {
+                Some(edit) => {
+                    if let Some(t) = tree.as_mut() {
+                        t.edit(&edit);
+                    }
+                }
+                None => tree = None,
+            }
+        }
+        tree
+    }
 }
 
 #[cfg(test)]

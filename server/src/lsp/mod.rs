@@ -98,8 +98,33 @@ async fn guarded<T>(name: &str, fut: impl std::future::Future<Output = RpcResult
     }
 }
 
+/// Runs a notification handler, turning a panic into a log line: no reply is owed, and the
+/// server goes on with the next message.
+async fn notification_guard(name: &str, fut: impl std::future::Future<Output = ()>) {
+    if let Err(payload) = AssertUnwindSafe(fut).catch_unwind().await {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        tracing::error!(handler = name, panic = %what, "notification handler panicked");
+    }
+}
+
 fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
-    uri.to_file_path().map(|p| p.into_owned())
+    let path = uri.to_file_path()?.into_owned();
+    // `..` is resolved here, so `file:///root/../elsewhere` never counts as inside `/root`.
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 impl State {
@@ -484,158 +509,171 @@ impl LanguageServer for Backend {
     }
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
-        let item = params.text_document;
-        let Some(path) = uri_to_path(&item.uri) else { return };
-        let root_index = {
-            let mut state = lock(&self.state);
-            let i = state.root_for(&path);
-            let root = &mut state.roots[i];
-            let Some(rel) = relative(&root.path, &path) else { return };
-            let text: Arc<str> = Arc::from(item.text.as_str());
-            if root.engine.set_text(&rel, text, None).is_none() {
-                return; // not a language we check
-            }
-            root.engine.sync_file_set();
-            root.docs.insert(
-                rel,
-                OpenDoc {
-                    uri: item.uri.clone(),
-                    doc: Document::new(item.version, &item.text),
-                },
-            );
-            i
-        };
-        self.refresh(root_index).await;
+        notification_guard("didOpen", async {
+            let item = params.text_document;
+            let Some(path) = uri_to_path(&item.uri) else { return };
+            let root_index = {
+                let mut state = lock(&self.state);
+                let i = state.root_for(&path);
+                let root = &mut state.roots[i];
+                let Some(rel) = relative(&root.path, &path) else { return };
+                let (text, note) = crate::workspace::from_editor(item.text.clone());
+                if root.engine.set_text(&rel, text, note).is_none() {
+                    return; // not a language we check
+                }
+                root.engine.sync_file_set();
+                root.docs.insert(
+                    rel,
+                    OpenDoc {
+                        uri: item.uri.clone(),
+                        doc: Document::new(item.version, &item.text),
+                    },
+                );
+                i
+            };
+            self.refresh(root_index).await;
+        })
+        .await
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let Some(path) = uri_to_path(&params.text_document.uri) else {
-            return;
-        };
-        let version = params.text_document.version;
-        // Everything up to `refresh` happens synchronously on the first poll, under the lock.
-        let root_index = {
-            let mut state = lock(&self.state);
-            let encoding = state.encoding;
-            let Some(i) = state.root_index(&path) else { return };
-            let root = &mut state.roots[i];
-            let Some(rel) = relative(&root.path, &path) else { return };
-            let Some(open) = root.docs.get_mut(&rel) else {
-                tracing::warn!(path = %rel, "change for a document that is not open; ignored");
+        notification_guard("didChange", async {
+            let Some(path) = uri_to_path(&params.text_document.uri) else {
                 return;
             };
-            if version <= open.doc.version {
-                tracing::warn!(path = %rel, version, stored = open.doc.version, "stale change dropped");
-                return;
-            }
-            let file = root.engine.files.get(&rel).copied();
-            let mut tree = file.and_then(|f| parse_file(&root.engine.db, f).tree.clone());
-            for change in &params.content_changes {
-                let change = Change {
-                    range: change
-                        .range
-                        .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character))),
-                    text: change.text.clone(),
+            let version = params.text_document.version;
+            // Everything up to `refresh` happens synchronously on the first poll, under the lock.
+            let root_index = {
+                let mut state = lock(&self.state);
+                let encoding = state.encoding;
+                let Some(i) = state.root_index(&path) else { return };
+                let root = &mut state.roots[i];
+                let Some(rel) = relative(&root.path, &path) else { return };
+                let Some(open) = root.docs.get_mut(&rel) else {
+                    tracing::warn!(path = %rel, "change for a document that is not open; ignored");
+                    return;
                 };
-                match open.doc.apply(&change, encoding) {
-                    Some(edit) => {
-                        if let Some(t) = tree.as_mut() {
-                            t.edit(&edit);
-                        }
-                    }
-                    None => tree = None,
+                if version <= open.doc.version {
+                    tracing::warn!(path = %rel, version, stored = open.doc.version, "stale change dropped");
+                    return;
                 }
-            }
-            open.doc.version = version;
-            let text: Arc<str> = Arc::from(open.doc.text());
-            root.engine.set_text_with_tree(&rel, text, None, tree);
-            i
-        };
-        self.refresh(root_index).await;
+                let file = root.engine.files.get(&rel).copied();
+                let tree = file.and_then(|f| parse_file(&root.engine.db, f).tree.clone());
+                let changes: Vec<Change> = params
+                    .content_changes
+                    .iter()
+                    .map(|change| Change {
+                        range: change
+                            .range
+                            .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character))),
+                        text: change.text.clone(),
+                    })
+                    .collect();
+                crate::rules::injected_fault("edit", &rel);
+                let tree = open.doc.apply_all(&changes, tree, encoding);
+                open.doc.version = version;
+                // Editor text meets the same limits as text from disk (size, binary).
+                let (text, note) = crate::workspace::from_editor(open.doc.text());
+                let tree = if note.is_some() { None } else { tree };
+                root.engine.set_text_with_tree(&rel, text, note, tree);
+                i
+            };
+            self.refresh(root_index).await;
+        })
+        .await
     }
 
     async fn did_save(&self, _: DidSaveTextDocumentParams) {}
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        let Some(path) = uri_to_path(&params.text_document.uri) else {
-            return;
-        };
-        let root_index = {
-            let mut state = lock(&self.state);
-            let Some(i) = state.root_index(&path) else { return };
-            let root = &mut state.roots[i];
-            let Some(rel) = relative(&root.path, &path) else { return };
-            root.docs.remove(&rel);
-            // The file on disk is the truth again for a closed document.
-            match crate::workspace::read_source(&path) {
-                Ok((text, note)) => {
-                    root.engine.set_text(&rel, text, note);
+        notification_guard("didClose", async {
+            let Some(path) = uri_to_path(&params.text_document.uri) else {
+                return;
+            };
+            let root_index = {
+                let mut state = lock(&self.state);
+                let Some(i) = state.root_index(&path) else { return };
+                let root = &mut state.roots[i];
+                let Some(rel) = relative(&root.path, &path) else { return };
+                root.docs.remove(&rel);
+                // The file on disk is the truth again for a closed document.
+                match crate::workspace::read_confined(&root.path, &path) {
+                    Ok((text, note)) => {
+                        root.engine.set_text(&rel, text, note);
+                    }
+                    Err(_) => root.engine.remove(&rel),
                 }
-                Err(_) => root.engine.remove(&rel),
-            }
-            state.published.remove(&params.text_document.uri);
-            i
-        };
-        self.client
-            .publish_diagnostics(params.text_document.uri, Vec::new(), None)
-            .await;
-        self.refresh(root_index).await;
+                state.published.remove(&params.text_document.uri);
+                i
+            };
+            self.client
+                .publish_diagnostics(params.text_document.uri, Vec::new(), None)
+                .await;
+            self.refresh(root_index).await;
+        })
+        .await
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        let mut touched = Vec::new();
-        {
-            let mut state = lock(&self.state);
-            for event in params.changes {
-                let Some(path) = uri_to_path(&event.uri) else { continue };
-                let Some(i) = state.root_index(&path) else { continue };
-                let rel = match relative(&state.roots[i].path, &path) {
-                    Some(r) => r,
-                    None => continue,
-                };
-                if Self::is_model_file(&state.roots[i], &rel) {
-                    Self::reload_model(&mut state, i);
-                } else if !state.roots[i].docs.contains_key(&rel) {
-                    let root = &mut state.roots[i];
-                    if event.typ == FileChangeType::DELETED {
-                        root.engine.remove(&rel);
-                    } else if let Ok((text, note)) = crate::workspace::read_source(&path) {
-                        root.engine.set_text(&rel, text, note);
-                        root.engine.sync_file_set();
+        notification_guard("didChangeWatchedFiles", async {
+            let mut touched = Vec::new();
+            {
+                let mut state = lock(&self.state);
+                for event in params.changes {
+                    let Some(path) = uri_to_path(&event.uri) else { continue };
+                    let Some(i) = state.root_index(&path) else { continue };
+                    let rel = match relative(&state.roots[i].path, &path) {
+                        Some(r) => r,
+                        None => continue,
+                    };
+                    if Self::is_model_file(&state.roots[i], &rel) {
+                        Self::reload_model(&mut state, i);
+                    } else if !state.roots[i].docs.contains_key(&rel) {
+                        let root = &mut state.roots[i];
+                        if event.typ == FileChangeType::DELETED {
+                            root.engine.remove(&rel);
+                        } else if let Ok((text, note)) = crate::workspace::read_confined(&root.path, &path) {
+                            root.engine.set_text(&rel, text, note);
+                            root.engine.sync_file_set();
+                        }
+                    }
+                    if !touched.contains(&i) {
+                        touched.push(i);
                     }
                 }
-                if !touched.contains(&i) {
-                    touched.push(i);
-                }
             }
-        }
-        for i in touched {
-            self.refresh(i).await;
-        }
+            for i in touched {
+                self.refresh(i).await;
+            }
+        })
+        .await
     }
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
-        let added: Vec<usize> = {
-            let mut state = lock(&self.state);
-            for removed in &params.event.removed {
-                if let Some(path) = uri_to_path(&removed.uri) {
-                    state.roots.retain(|r| r.path != path);
+        notification_guard("didChangeWorkspaceFolders", async {
+            let added: Vec<usize> = {
+                let mut state = lock(&self.state);
+                for removed in &params.event.removed {
+                    if let Some(path) = uri_to_path(&removed.uri) {
+                        state.roots.retain(|r| r.path != path);
+                    }
                 }
+                params
+                    .event
+                    .added
+                    .iter()
+                    .filter_map(|f| uri_to_path(&f.uri))
+                    .map(|p| {
+                        let p = p.canonicalize().unwrap_or(p);
+                        state.add_root(p)
+                    })
+                    .collect()
+            };
+            for i in added {
+                self.index(i).await;
             }
-            params
-                .event
-                .added
-                .iter()
-                .filter_map(|f| uri_to_path(&f.uri))
-                .map(|p| {
-                    let p = p.canonicalize().unwrap_or(p);
-                    state.add_root(p)
-                })
-                .collect()
-        };
-        for i in added {
-            self.index(i).await;
-        }
+        })
+        .await
     }
 
     async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
@@ -820,14 +858,28 @@ pub fn serve() -> i32 {
             .finish();
         // Frames pass through the guard first, so one malformed message cannot end the reader.
         let (guarded_in, guard_out) = tokio::io::duplex(1 << 20);
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             if let Err(e) = framing::sanitize(tokio::io::stdin(), guard_out).await {
                 tracing::error!(error = %e, "reading stdin failed");
             }
         });
-        Server::new(guarded_in, tokio::io::stdout(), socket)
-            .serve(service)
-            .await;
+        let server = Server::new(guarded_in, tokio::io::stdout(), socket).serve(service);
+        tokio::pin!(server);
+        // After `exit` (or the end of input) the reader returns; give the framework a moment to
+        // flush, then stop whatever it still waits on: the spec says exit means exit.
+        tokio::select! {
+            _ = &mut server => {}
+            _ = reader => {
+                let _ = tokio::time::timeout(std::time::Duration::from_millis(200), &mut server).await;
+            }
+        }
     });
-    0
+    // Blocking tasks (a stdin read, a diagnostics run) must not hold the process open.
+    runtime.shutdown_background();
+    // LSP: exit code 0 after a `shutdown` request, 1 otherwise.
+    if SHUTDOWN_REQUESTED.load(std::sync::atomic::Ordering::SeqCst) {
+        0
+    } else {
+        1
+    }
 }

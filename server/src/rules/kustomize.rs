@@ -609,7 +609,7 @@ mod tests {
         );
         let log = engine.db.take_executions();
         let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
-        assert_eq!(ran("parse_file"), 1, "{log:?}");
+        assert_eq!(ran("yaml_facts"), 1, "{log:?}");
         // The base's and the overlay's reach re-ran (both read np.yaml); `other`'s did not.
         assert_eq!(ran("kustomize_reach"), 2, "{log:?}");
         assert_eq!(ran("kustomize_resolved"), 0, "{log:?}");

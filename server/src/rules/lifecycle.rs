@@ -78,8 +78,7 @@ pub fn control_planes_in(db: &dyn salsa::Database, ws: Workspace, file: SourceFi
         .iter()
         .filter_map(|m| m.control_plane_kind.as_deref())
         .collect();
-    let text = file.text(db);
-    if !kinds.iter().any(|k| text.contains(k)) {
+    if !super::root_kind_in(file.text(db), &kinds) {
         return Vec::new();
     }
     let facts = yaml_facts(db, file);

@@ -111,6 +111,7 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
         findings.push(finding);
     }
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        injected_fault("rules", path);
         let mut out = Vec::new();
         if file.lang(db) == Lang::Go {
             let facts = go_facts(db, file);
@@ -124,8 +125,11 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
             out.extend(capi_boundary::check(&cx));
             out.extend(condition_naming::check_go(&cx));
             out.extend(purity::check(db, ws, file, &cx));
-            let lines = line_index(db, file);
-            out = suppression::apply(out, &facts.suppressions, |span| lines.line_of(span.start as usize));
+            out.extend(timeout(db, file));
+            // Line starts only when there is a finding to place (most files have none).
+            out = suppression::apply(out, &facts.suppressions, |span| {
+                line_index(db, file).line_of(span.start as usize)
+            });
         }
         if file.lang(db) == Lang::Yaml {
             out.extend(check_yaml(db, ws, file));
@@ -165,20 +169,171 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
     findings
 }
 
-/// Does any YAML rule concern this text? A cheap scan, so that the bulk of a tree's YAML
-/// (CRDs, RBAC, test data) is never parsed.
+/// Fault injection for the isolation tests: with `INVARIANT_FAULT=<site>:<text>` in the
+/// environment, `site` (`rules`: running the rules; `edit`: applying an editor change) panics
+/// for every file whose path contains `<text>`.
+pub fn injected_fault(site: &str, path: &str) {
+    static FAULT: std::sync::LazyLock<Option<(String, String)>> = std::sync::LazyLock::new(|| {
+        let spec = std::env::var("INVARIANT_FAULT").ok()?;
+        let (site, text) = spec.split_once(':')?;
+        (!text.is_empty()).then(|| (site.to_string(), text.to_string()))
+    });
+    if let Some((fault_site, text)) = FAULT.as_ref() {
+        if fault_site == site && path.contains(text.as_str()) {
+            panic!("injected fault ({site}) for {path}");
+        }
+    }
+}
+
+/// `internal/timeout` when the file's parse ran out of its time budget, `internal/unreadable`
+/// when it nests too deep to parse (either way, nothing was checked).
+fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
+    // The facts record the parse's outcome (the tree is not kept for files nobody edits).
+    let parsed = match file.lang(db) {
+        Lang::Go => go_facts(db, file).parse,
+        Lang::Yaml => yaml_facts(db, file).parse,
+    };
+    if parsed.too_deep {
+        return Some(Finding::new(
+            "internal/unreadable",
+            Span::default(),
+            format!(
+                "block nesting deeper than {} columns: not checked",
+                crate::syntax::MAX_YAML_BLOCK_COLUMN
+            ),
+        ));
+    }
+    parsed.timed_out.then(|| {
+        Finding::new(
+            "internal/timeout",
+            Span::default(),
+            format!(
+                "parsing took longer than the {} s budget: not checked",
+                crate::syntax::PARSE_BUDGET.as_secs()
+            ),
+        )
+    })
+}
+
+/// Does any YAML rule concern this text? A cheap line scan, so that the bulk of a tree's YAML
+/// (CRDs, RBAC, test data) is never parsed: suppressions, a `conditions` key under `status`
+/// (condition naming), or a document whose root `kind` is one the lifecycle or GitOps rules
+/// read. Anything the scan cannot rule out (flow or JSON style, merge keys) counts as concerned.
 pub fn yaml_concerns(model: &CompiledModel, text: &str) -> bool {
-    if text.contains("invariant:ignore") || (text.contains("conditions") && text.contains("status")) {
+    if text.contains("invariant:ignore") {
         return true;
     }
-    let kinds = model
+    if text.contains("conditions") && text.contains("status") && status_conditions(text) {
+        return true;
+    }
+    let kinds: Vec<&str> = model
         .model
         .lifecycle
         .manifests
         .iter()
         .map(|m| m.kind.as_str())
-        .chain(model.model.kustomize.argocd.path_fields.keys().map(String::as_str));
-    text.contains("kind:") && kinds.into_iter().any(|k| !k.is_empty() && text.contains(k))
+        .chain(model.model.kustomize.argocd.path_fields.keys().map(String::as_str))
+        .collect();
+    root_kind_in(text, &kinds)
+}
+
+/// Column of a line's content after its indentation and any `- ` sequence indicators, and
+/// that content; `None` for blank and comment lines.
+fn line_content(line: &str) -> Option<(usize, &str)> {
+    let mut rest = line.trim_start_matches(' ');
+    while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+        rest = r.trim_start_matches([' ', '\t']);
+    }
+    let rest = rest.trim_end_matches('\r');
+    if rest.is_empty() || rest.starts_with('#') {
+        return None;
+    }
+    Some((rest.as_ptr() as usize - line.as_ptr() as usize, rest))
+}
+
+/// Is `content` the block key `key` (`key:` then a space, a comment or the end)?
+fn is_block_key(content: &str, key: &str) -> bool {
+    content
+        .strip_prefix(key)
+        .map(|r| r.trim_start_matches(' '))
+        .and_then(|r| r.strip_prefix(':'))
+        .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '#']))
+}
+
+/// May the text hold a `status.conditions` list? A block `conditions:` key whose parent (the
+/// nearest line above with content further left) is `status:`; flow or quoted forms count.
+fn status_conditions(text: &str) -> bool {
+    // Lines with content that may still be a later line's parent, as (column, content), by
+    // increasing column: one pass (a scan back from every `conditions` line was quadratic).
+    let mut open: Vec<(usize, &str)> = Vec::new();
+    for line in text.split('\n') {
+        let Some((column, content)) = line_content(line) else {
+            continue;
+        };
+        while open.last().is_some_and(|&(c, _)| c >= column) {
+            open.pop();
+        }
+        let parent = open.last().copied();
+        open.push((column, content));
+        if !line.contains("conditions") {
+            continue;
+        }
+        if !is_block_key(content, "conditions") {
+            // `conditions` as a key in flow or JSON style (`{conditions: [..]}`,
+            // `"conditions": [..]`): leave it to the parser. Prose rarely has `conditions:`.
+            let flow_key = line.match_indices("conditions").any(|(i, word)| {
+                let rest = &line[i + word.len()..];
+                let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
+                rest.trim_start_matches(' ').starts_with(':')
+            });
+            if flow_key {
+                return true;
+            }
+            continue;
+        }
+        if parent.is_some_and(|(_, p)| is_block_key(p, "status")) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Does a document of the text have a root `kind` among `kinds`? A `kind:` key at the column
+/// of its document's first key; JSON style and merge keys count as yes when a kind occurs.
+pub fn root_kind_in(text: &str, kinds: &[&str]) -> bool {
+    if !kinds.iter().any(|k| !k.is_empty() && text.contains(k)) {
+        return false;
+    }
+    if text.contains("\"kind\"") || text.contains("'kind'") || text.contains("<<:") {
+        return true;
+    }
+    let mut root_column: Option<usize> = None;
+    for line in text.split('\n') {
+        if line.starts_with("---") || line.starts_with("...") || line.starts_with('%') {
+            root_column = None;
+            if !line.contains("kind") {
+                continue;
+            }
+            return true; // content after a document marker: unusual, leave it to the parser
+        }
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = line[indent..].trim_end_matches('\r');
+        if rest.is_empty() || rest.starts_with('#') {
+            continue;
+        }
+        let column = *root_column.get_or_insert(indent);
+        if indent != column {
+            continue;
+        }
+        let Some(value) = rest.strip_prefix("kind:") else {
+            continue;
+        };
+        let value = value.split(" #").next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        if kinds.contains(&value) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The YAML rule families over one file's facts.
@@ -199,11 +354,44 @@ fn check_yaml(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<
         out.extend(argocd::check(file_index(db, ws), ws.root(db), model, facts));
     }
     out.extend(condition_yaml::check(model, facts));
-    let lines = line_index(db, file);
-    suppression::apply(out, &facts.suppressions, |span| lines.line_of(span.start as usize))
+    out.extend(timeout(db, file));
+    suppression::apply(out, &facts.suppressions, |span| {
+        line_index(db, file).line_of(span.start as usize)
+    })
 }
 
 /// Findings of a file through the database (memoized).
 pub fn findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> std::sync::Arc<Vec<Finding>> {
     file_findings(db, ws, file).clone()
+}
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::{root_kind_in, status_conditions};
+
+    #[test]
+    fn status_conditions_needs_the_status_parent() {
+        assert!(status_conditions("status:\n  # note\n  conditions:\n  - type: A\n"));
+        assert!(status_conditions("items:\n- status:\n    conditions:\n    - type: A\n"));
+        assert!(status_conditions("status: {conditions: [{type: a}]}\n"));
+        // A CRD's schema: `conditions` under `properties`, prose mentioning status.
+        let crd = "properties:\n  status:\n    properties:\n      conditions:\n        description: |-\n          the status conditions of the object\n          and more\n        type: array\n";
+        assert!(!status_conditions(crd));
+    }
+
+    #[test]
+    fn root_kind_only() {
+        let kinds = ["NodePool", "HostedCluster"];
+        assert!(root_kind_in("apiVersion: v1\nkind: NodePool\n", &kinds));
+        assert!(root_kind_in("a: 1\n---\nkind: 'HostedCluster' # x\n", &kinds));
+        assert!(root_kind_in("  apiVersion: v1\n  kind: NodePool\n", &kinds));
+        assert!(root_kind_in("{\"kind\": \"NodePool\"}\n", &kinds));
+        // A CRD names the kind below `names:`; a List holds it in items.
+        assert!(!root_kind_in(
+            "kind: CustomResourceDefinition\nspec:\n  names:\n    kind: NodePool\n",
+            &kinds
+        ));
+        assert!(!root_kind_in("kind: List\nitems:\n- kind: NodePool\n", &kinds));
+        assert!(!root_kind_in("kind: NodePoolList\n", &kinds));
+    }
 }

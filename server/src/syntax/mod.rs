@@ -52,6 +52,25 @@ pub const PARSE_BUDGET: Duration = Duration::from_secs(2);
 pub struct Parsed {
     pub tree: Option<Tree>,
     pub timed_out: bool,
+    /// Not parsed: nested deeper than the grammar can take (see [`yaml_too_deep`]).
+    pub too_deep: bool,
+}
+
+/// What a parse reported besides its tree, kept in the facts (the tree itself is not kept for
+/// files nobody is editing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ParseOutcome {
+    pub timed_out: bool,
+    pub too_deep: bool,
+}
+
+impl Parsed {
+    pub fn outcome(&self) -> ParseOutcome {
+        ParseOutcome {
+            timed_out: self.timed_out,
+            too_deep: self.too_deep,
+        }
+    }
 }
 
 impl std::fmt::Debug for Parsed {
@@ -59,6 +78,7 @@ impl std::fmt::Debug for Parsed {
         f.debug_struct("Parsed")
             .field("has_tree", &self.tree.is_some())
             .field("timed_out", &self.timed_out)
+            .field("too_deep", &self.too_deep)
             .finish()
     }
 }
@@ -68,8 +88,45 @@ thread_local! {
     static PARSERS: std::cell::RefCell<[Option<Parser>; 2]> = const { std::cell::RefCell::new([None, None]) };
 }
 
+/// Block indentation (in columns) beyond which YAML is not parsed. tree-sitter-yaml 0.7's
+/// scanner keeps a stack of indentation levels and serialises it, 4 bytes a level, into
+/// tree-sitter's fixed 1024-byte buffer without a bound: about 250 levels abort the process
+/// (a failed assertion) or write past the buffer. The stack holds at most two levels per
+/// column of block structure, so 120 columns keep it under 1024 bytes.
+pub const MAX_YAML_BLOCK_COLUMN: usize = 120;
+
+/// Whether a YAML text nests block structure deeper than [`MAX_YAML_BLOCK_COLUMN`]: the column
+/// a line's content starts at, after its indentation and any compact `- `, `? `, `: `
+/// indicators (a block scalar's content lines count by their indentation).
+pub fn yaml_too_deep(text: &str) -> bool {
+    text.split('\n').any(|line| {
+        let bytes = line.as_bytes();
+        let mut column = 0;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b' ' | b'\t' => i += 1,
+                b'-' | b'?' | b':' if bytes.get(i + 1).is_none_or(|c| matches!(c, b' ' | b'\t' | b'\r')) => i += 1,
+                _ => break,
+            }
+            column += 1;
+            if column > MAX_YAML_BLOCK_COLUMN {
+                return true;
+            }
+        }
+        false
+    })
+}
+
 /// Parses `text`, reusing `old` (already edited with `Tree::edit`) for an incremental reparse.
 pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
+    if lang == Lang::Yaml && yaml_too_deep(text) {
+        return Parsed {
+            tree: None,
+            timed_out: false,
+            too_deep: true,
+        };
+    }
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let slot = &mut parsers[lang as usize];
@@ -107,7 +164,11 @@ pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
             // A parser stopped by the callback must be reset before its next use.
             parser.reset();
         }
-        Parsed { tree, timed_out }
+        Parsed {
+            tree,
+            timed_out,
+            too_deep: false,
+        }
     })
 }
 
@@ -191,6 +252,44 @@ mod tests {
             3,
             "stays inside the subtree"
         );
+    }
+
+    #[test]
+    fn yaml_nested_past_the_scanner_buffer_is_not_parsed() {
+        // 300 levels of block sequences abort tree-sitter-yaml 0.7 (`length <= 1024`).
+        let deep = "- ".repeat(300) + "x\n";
+        let parsed = parse(Lang::Yaml, &deep, None);
+        assert!(parsed.too_deep && parsed.tree.is_none());
+        let indented: String = (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        assert!(parse(Lang::Yaml, &indented, None).too_deep);
+        // Right under the bound, in every shape, the parse runs (and does not abort).
+        let shapes = [
+            "- ".repeat(MAX_YAML_BLOCK_COLUMN / 2) + "x\n",
+            (0..MAX_YAML_BLOCK_COLUMN)
+                .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+                .collect(),
+            (0..MAX_YAML_BLOCK_COLUMN / 2)
+                .map(|i| format!("{}- k{i}:\n", " ".repeat(2 * i)))
+                .collect(),
+            (0..MAX_YAML_BLOCK_COLUMN / 2 - 2)
+                .map(|i| format!("{}? - k{i}:\n", " ".repeat(2 * i)))
+                .collect(),
+            (0..MAX_YAML_BLOCK_COLUMN - 1)
+                .map(|i| format!("{}k{i}: |\n{}text\n", " ".repeat(i), " ".repeat(i + 1)))
+                .collect(),
+        ];
+        for (i, text) in shapes.iter().enumerate() {
+            let parsed = parse(Lang::Yaml, text, None);
+            assert!(!parsed.too_deep && parsed.tree.is_some(), "shape {i}");
+        }
+        // Long lines and flow collections are not block nesting.
+        let long = format!(
+            "key: {}\nflow: {}{}\n",
+            "v".repeat(5000),
+            "[".repeat(5000),
+            "]".repeat(5000)
+        );
+        assert!(!yaml_too_deep(&long));
     }
 
     #[test]

@@ -122,6 +122,21 @@ pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)>
     Ok(from_bytes(std::fs::read(path)?))
 }
 
+/// Like [`read_source`], for a path that must stay inside `root` (canonical): a path that
+/// resolves outside it (through `..` or a symlink) is refused, never read.
+pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    let canonical = path.canonicalize()?;
+    let canonical_root = root.canonicalize()?;
+    if !canonical.starts_with(&canonical_root) {
+        tracing::warn!(path = %path.display(), root = %root.display(), "path resolves outside the workspace root; not read");
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{} resolves outside the workspace root", path.display()),
+        ));
+    }
+    read_source(&canonical)
+}
+
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
     match decode(bytes) {
         Decoded::Text(text) => (Arc::from(text), None),
@@ -129,6 +144,18 @@ pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
         Decoded::Binary => (Arc::from(""), Some(FileNote::Binary)),
         Decoded::TooLarge { bytes } => (Arc::from(""), Some(FileNote::TooLarge { bytes })),
     }
+}
+
+/// Text from the editor (`didOpen`, `didChange`) under the same limits as text from disk: a
+/// document over [`crate::text::MAX_FILE_BYTES`] or with a NUL byte near its start is not parsed.
+pub fn from_editor(text: String) -> (Arc<str>, Option<FileNote>) {
+    if text.len() > crate::text::MAX_FILE_BYTES {
+        return (Arc::from(""), Some(FileNote::TooLarge { bytes: text.len() }));
+    }
+    if text.as_bytes()[..text.len().min(8192)].contains(&0) {
+        return (Arc::from(""), Some(FileNote::Binary));
+    }
+    (Arc::from(text), None)
 }
 
 /// A database with one workspace loaded.
