@@ -245,11 +245,6 @@ pub fn file_findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) 
     Arc::new(crate::rules::check_file(db, ws, file))
 }
 
-/// Builds a map from workspace-relative path to file, for lookups by path.
-pub fn files_by_path(db: &dyn salsa::Database, ws: Workspace) -> HashMap<String, SourceFile> {
-    ws.files(db).iter().map(|&f| (f.path(db).clone(), f)).collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // YAML: per-file facts, and the cross-file kustomize graph (separate queries, so editing one
 // base re-derives only what reads it).

@@ -136,7 +136,8 @@ pub struct KeyedField {
     pub value_text: String,
     /// The value when it is a string literal.
     pub string_value: Option<String>,
-    /// Identifiers the value mentions.
+    /// Identifiers the value mentions (up to 32; none for nested literals and function
+    /// literals, whose own facts describe them).
     pub idents: Vec<String>,
 }
 
@@ -677,7 +678,14 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 };
                 let value_expr = value.named_child(0).unwrap_or(value);
                 let mut idents = Vec::new();
-                collect_idents(value_expr, text, &mut idents);
+                // Nested literals and function bodies carry their own facts; walking them again
+                // for every enclosing field would make deep literals quadratic.
+                if !matches!(
+                    value_expr.kind(),
+                    "composite_literal" | "literal_value" | "func_literal"
+                ) {
+                    collect_idents(value_expr, text, &mut idents);
+                }
                 fields.push(KeyedField {
                     key: node_text(key, text).trim().to_string(),
                     key_span: span(key),
@@ -825,10 +833,13 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         .collect();
     for raw in raw_calls {
         let function = facts.function_at(raw.span.start);
-        let import = if raw.callee.len() == 2 && !facts.is_local(function, &raw.callee[0]) {
-            facts.import_by_name(&raw.callee[0]).map(|i| i.path.clone())
-        } else {
-            None
+        // Imports are few and locals many: ask about the import first.
+        let import = match raw.callee.as_slice() {
+            [qualifier, _] => facts
+                .import_by_name(qualifier)
+                .filter(|_| !facts.is_local(function, qualifier))
+                .map(|i| i.path.clone()),
+            _ => None,
         };
         let args = raw
             .args
@@ -852,10 +863,13 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     }
     for (alias, name, ref_span, is_type) in raw_refs {
         let function = facts.function_at(ref_span.start);
+        let Some(import) = facts.import_by_name(&alias) else {
+            continue;
+        };
         if !is_type && facts.is_local(function, &alias) {
             continue;
         }
-        if let Some(import) = facts.import_by_name(&alias) {
+        {
             facts.pkg_refs.push(PkgRef {
                 import: Some(import.path.clone()),
                 name,

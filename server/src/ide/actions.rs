@@ -549,7 +549,10 @@ fn annotation_bridge(
     } else {
         (format!("{kind_var}.{field_path}"), format!("{kind_var} != nil"))
     };
-    let controller = crate::db::files_by_path(db, ws).get(controller_path.as_str()).copied();
+    let controller = crate::db::file_index(db, ws)
+        .paths
+        .get(controller_path.as_str())
+        .copied();
     let controller_facts = controller.map(|c| go_facts(db, c).clone());
     let alias_in = |path: &str, fallback: &str| {
         controller_facts

@@ -100,7 +100,7 @@ pub fn diagnostics(
     let model = ws.model(db);
     let text = file.text(db);
     let index = line_index(db, file);
-    let files = crate::db::files_by_path(db, ws);
+    let files = &crate::db::file_index(db, ws).paths;
     findings
         .iter()
         .map(|f| {
@@ -160,7 +160,7 @@ pub fn code_action(
     versions: &HashMap<String, i32>,
     encoding: Encoding,
 ) -> CodeAction {
-    let files = crate::db::files_by_path(db, ws);
+    let files = &crate::db::file_index(db, ws).paths;
     let mut operations = Vec::new();
     for file_edit in &action.files {
         let Some(uri) = uri_for(root, &file_edit.path) else {
