@@ -1,0 +1,4 @@
+package nodepool
+import capz "sigs.k8s.io/cluster-api-provider-azure/api/v1beta1"
+func f( {
+ m := &capz.AzureMachine{
