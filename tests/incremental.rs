@@ -69,3 +69,25 @@ fn editing_one_file_reparses_only_that_file() {
         "{log:?}"
     );
 }
+
+#[test]
+fn go_files_no_rule_can_concern_are_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);
+    // Outside every component, without condition words or suppressions: nothing to check.
+    engine.set_text(
+        "cmd/tool/main.go",
+        Arc::from("package main\n\nfunc main() { println(\"hi\") }\n"),
+        None,
+    );
+    // Same place, but with a condition: parsed and checked.
+    engine.set_text(
+        "cmd/tool/status.go",
+        Arc::from("package main\n\nvar c = metav1.Condition{Type: \"A\", Status: \"True\", Reason: \"x y\"}\n"),
+        None,
+    );
+    engine.sync_file_set();
+    assert_eq!(check_all(&engine), vec!["condition-naming/reason-literal"]);
+    let log = engine.db.take_executions();
+    assert_eq!(log.iter().filter(|e| e.starts_with("go_facts")).count(), 1, "{log:?}");
+}

@@ -205,6 +205,10 @@ pub struct ConditionConventions {
     pub reason_const_types: Vec<String>,
     /// Condition struct types (`import/path.TypeName`) whose `Reason` and `Message` are checked.
     pub condition_types: Vec<String>,
+    /// A Go file whose text contains none of these words has no condition constant or literal,
+    /// so files outside the boundary and adapt components are not even parsed (a prefilter).
+    /// Empty: every Go file is parsed.
+    pub prefilter_words: Vec<String>,
     /// Keys that, all present in one composite literal, mark it as a condition.
     pub structural_keys: Vec<String>,
     /// A message that starts with a count matching this regular expression is a summary.

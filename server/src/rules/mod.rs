@@ -113,9 +113,9 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         injected_fault("rules", path);
         let mut out = Vec::new();
-        if file.lang(db) == Lang::Go {
+        let component = model.component_for(path);
+        if file.lang(db) == Lang::Go && go_concerns(model, component, path, file.text(db)) {
             let facts = go_facts(db, file);
-            let component = model.component_for(path);
             let cx = GoContext {
                 path,
                 facts,
@@ -187,6 +187,24 @@ pub fn injected_fault(site: &str, path: &str) {
 
 /// `internal/timeout` when the file's parse ran out of its time budget, `internal/unreadable`
 /// when it nests too deep to parse (either way, nothing was checked).
+/// Whether any Go rule can concern this file, decided without parsing: its component has a
+/// boundary or purity contract, it carries a suppression, it is an API conditions file, or its
+/// text has one of the model's condition words (no word, no condition constant or literal).
+/// A model without `conditions.prefilter_words` turns the prefilter off.
+fn go_concerns(model: &CompiledModel, component: Option<&Component>, path: &str, text: &str) -> bool {
+    let contract = component.is_some_and(|c| {
+        c.generic
+            || c.adapt_functions
+            || (c.side == Some(crate::model::Side::Management) && !c.may_reach_hosted_cluster)
+    });
+    let words = &model.model.conditions.prefilter_words;
+    contract
+        || words.is_empty()
+        || text.contains("invariant:ignore")
+        || model.is_condition_const_file(path)
+        || words.iter().any(|w| text.contains(w.as_str()))
+}
+
 fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
     // The facts record the parse's outcome (the tree is not kept for files nobody edits).
     let parsed = match file.lang(db) {
