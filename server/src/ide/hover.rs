@@ -210,12 +210,17 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
                 });
             match chain {
                 Some(steps) => {
-                    out.push_str("\n\n**This adapt function is not pure:**\n");
+                    let heading = model.model.adapt.hover_impure.as_deref().unwrap_or("Impure:");
+                    out.push_str(&format!("\n\n**{heading}**\n"));
                     for step in steps {
                         out.push_str(&format!("- {step}\n"));
                     }
                 }
-                None => out.push_str("\n\nNo impure operation found in this function or its same-package helpers."),
+                None => {
+                    if let Some(pure) = &model.model.adapt.hover_pure {
+                        out.push_str(&format!("\n\n{pure}"));
+                    }
+                }
             }
             return Some(out);
         }

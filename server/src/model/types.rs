@@ -164,6 +164,10 @@ pub struct AdaptContract {
     pub global_write_category: Option<String>,
     /// Markdown describing the contract, shown on hover over an adapt function.
     pub hover: Option<String>,
+    /// Heading of the impurity chain in that hover.
+    pub hover_impure: Option<String>,
+    /// Shown in that hover when no impure operation was found.
+    pub hover_pure: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
