@@ -185,8 +185,6 @@ pub fn injected_fault(site: &str, path: &str) {
     }
 }
 
-/// `internal/timeout` when the file's parse ran out of its time budget, `internal/unreadable`
-/// when it nests too deep to parse (either way, nothing was checked).
 /// Whether any Go rule can concern this file, decided without parsing: its component has a
 /// boundary or purity contract, it carries a suppression, it is an API conditions file, or its
 /// text has one of the model's condition words (no word, no condition constant or literal).
@@ -205,6 +203,8 @@ fn go_concerns(model: &CompiledModel, component: Option<&Component>, path: &str,
         || words.iter().any(|w| text.contains(w.as_str()))
 }
 
+/// `internal/timeout` when the file's parse ran out of its time budget, `internal/unreadable`
+/// when it nests too deep to parse (either way, nothing was checked).
 fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
     // The facts record the parse's outcome (the tree is not kept for files nobody edits).
     let parsed = match file.lang(db) {
