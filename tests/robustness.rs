@@ -3,10 +3,9 @@
 //! confinement (nothing outside the workspace root is read), hostile protocol traffic and
 //! hostile model files. Also replays every committed fuzz crash input and seed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,9 @@ use invariant_lsp::workspace::{from_bytes, read_confined, Engine};
 #[allow(dead_code)]
 #[path = "../fuzz/src/harness.rs"]
 mod harness;
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
+use lsp_client::{codes, file_uri, Client};
 
 fn manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -536,183 +538,11 @@ fn fuzz_regressions_and_seeds_replay_cleanly() {
 // Hostile protocol traffic (the real binary over stdio)
 // ---------------------------------------------------------------------------------------------
 
-struct Client {
-    child: Child,
-    stdin: ChildStdin,
-    incoming: Receiver<Value>,
-    next_id: i64,
-    backlog: Vec<Value>,
-}
-
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn file_uri(path: &Path) -> String {
-    format!("file://{}", path.display())
-}
-
-impl Client {
-    fn start(root: &Path, env: &[(&str, &str)]) -> Client {
-        let mut command = Command::new(binary());
-        command
-            .arg("lsp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("server starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, incoming) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        length = v.parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-                    return;
-                };
-                if tx.send(value).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut client = Client {
-            child,
-            stdin,
-            incoming,
-            next_id: 1,
-            backlog: Vec::new(),
-        };
-        let init = client.request(
-            "initialize",
-            json!({"processId": null, "rootUri": file_uri(root), "capabilities": {},
-                   "workspaceFolders": [{"uri": file_uri(root), "name": "ws"}]}),
-        );
-        assert!(init.get("result").is_some(), "{init}");
-        client.notify("initialized", json!({}));
-        client
-    }
-
-    fn send_raw(&mut self, body: &str) {
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send_raw(&json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string());
-    }
-
-    fn send_request(&mut self, method: &str, params: Value) -> i64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send_raw(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
-        id
-    }
-
-    fn wait(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(i) = self.backlog.iter().position(&pred) {
-            return self.backlog.remove(i);
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let message = self
-                .incoming
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-            if message.get("method").is_some() && message.get("id").is_some() {
-                let body = json!({"jsonrpc": "2.0", "id": message["id"], "result": null}).to_string();
-                self.send_raw(&body);
-            }
-            if pred(&message) {
-                return message;
-            }
-            self.backlog.push(message);
-        }
-    }
-
-    fn response(&mut self, id: Value) -> Value {
-        self.wait(&format!("response {id}"), move |m| {
-            m["id"] == id && m.get("method").is_none()
-        })
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.send_request(method, params);
-        self.response(json!(id))
-    }
-
-    fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
-        let m = self.wait(&format!("diagnostics for {uri} v{version}"), |m| {
-            m["method"] == "textDocument/publishDiagnostics"
-                && m["params"]["uri"] == uri
-                && m["params"]["version"] == json!(version)
-        });
-        m["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
-    }
-
-    fn open(&mut self, path: &Path, text: &str) -> String {
-        let uri = file_uri(path);
-        self.notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "x", "version": 1, "text": text}}),
-        );
-        uri
-    }
-
-    /// The server is alive and answering: a valid request gets its response.
-    fn still_serving(&mut self, uri: &str) {
-        let hover = self.request(
-            "textDocument/hover",
-            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}}),
-        );
-        assert!(hover.get("result").is_some(), "{hover}");
-    }
-
-    fn shutdown(mut self) {
-        let response = self.request("shutdown", Value::Null);
-        assert!(response.get("error").is_none(), "{response}");
-        self.notify("exit", Value::Null);
-        let deadline = Instant::now() + TIMEOUT;
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "server did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-fn codes(diagnostics: &[Value]) -> Vec<String> {
-    let mut c: Vec<String> = diagnostics
-        .iter()
-        .map(|d| d["code"].as_str().unwrap_or_default().to_string())
-        .collect();
-    c.sort();
-    c
-}
-
 #[test]
 fn hostile_protocol_traffic_gets_errors_and_the_next_request_is_answered() {
     let (_dir, root) = workspace();
     let path = write(&root, &format!("{NODEPOOL_GO}/capacity.go"), PROVIDER_READ);
-    let mut client = Client::start(&root, &[]);
+    let mut client = Client::start(&root, json!({}));
     let uri = client.open(&path, PROVIDER_READ);
     assert_eq!(codes(&client.diagnostics(&uri, 1)), vec!["capi-boundary/provider-read"]);
 
@@ -846,7 +676,7 @@ fn the_server_survives_a_panicking_rule() {
     let (_dir, root) = workspace();
     let bad = write(&root, &format!("{NODEPOOL_GO}/explode.go"), PROVIDER_READ);
     let good = write(&root, &format!("{NODEPOOL_GO}/fine.go"), PROVIDER_READ);
-    let mut client = Client::start(&root, &[("INVARIANT_FAULT", "rules:explode")]);
+    let mut client = Client::start_with(&root, json!({}), &[("INVARIANT_FAULT", "rules:explode")]);
     let bad_uri = client.open(&bad, PROVIDER_READ);
     assert_eq!(codes(&client.diagnostics(&bad_uri, 1)), vec!["internal/rule-panic"]);
     let good_uri = client.open(&good, PROVIDER_READ);
@@ -878,7 +708,7 @@ fn the_server_survives_a_panicking_notification_handler() {
     let (_dir, root) = workspace();
     let bad = write(&root, &format!("{NODEPOOL_GO}/explode.go"), PROVIDER_READ);
     let good = write(&root, &format!("{NODEPOOL_GO}/fine.go"), PROVIDER_READ);
-    let mut client = Client::start(&root, &[("INVARIANT_FAULT", "edit:explode")]);
+    let mut client = Client::start_with(&root, json!({}), &[("INVARIANT_FAULT", "edit:explode")]);
     let bad_uri = client.open(&bad, PROVIDER_READ);
     assert_eq!(
         codes(&client.diagnostics(&bad_uri, 1)),
@@ -908,7 +738,7 @@ fn a_hostile_model_in_the_editor_keeps_the_last_good_one() {
     let (_dir, root) = workspace();
     std::fs::write(root.join(".invariant.yaml"), "severity:\n  capi-boundary: \"off\"\n").unwrap();
     let path = write(&root, &format!("{NODEPOOL_GO}/capacity.go"), PROVIDER_READ);
-    let mut client = Client::start(&root, &[]);
+    let mut client = Client::start(&root, json!({}));
     let uri = client.open(&path, PROVIDER_READ);
     assert!(client.diagnostics(&uri, 1).is_empty());
     let config = root.join(".invariant.yaml");
