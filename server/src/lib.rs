@@ -16,3 +16,12 @@ pub mod rules;
 pub mod syntax;
 pub mod text;
 pub mod workspace;
+
+/// The message of a caught panic (`&str` or `String` payloads), for logs and findings.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}

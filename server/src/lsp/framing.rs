@@ -97,6 +97,30 @@ pub async fn sanitize<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(input: R, mut
     }
 }
 
+/// Reads one `Content-Length`-framed JSON message from a blocking reader (for clients of the
+/// server: the benchmark and the protocol tests). `None` at end of input or on a broken frame.
+pub fn read_message(reader: &mut impl std::io::BufRead) -> Option<serde_json::Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +133,15 @@ mod tests {
         );
         assert_eq!(recover_id(br#"{"id":"abc", broken"#), Some("\"abc\"".into()));
         assert_eq!(recover_id(b"{not json"), None);
+    }
+
+    #[test]
+    fn blocking_reader_reads_frames_in_order() {
+        let input = b"Content-Length: 2\r\n\r\n{}Content-Length: 8\r\n\r\n{\"a\": 1}";
+        let mut reader = std::io::BufReader::new(&input[..]);
+        assert_eq!(read_message(&mut reader), Some(serde_json::json!({})));
+        assert_eq!(read_message(&mut reader), Some(serde_json::json!({"a": 1})));
+        assert_eq!(read_message(&mut reader), None);
     }
 
     #[tokio::test]

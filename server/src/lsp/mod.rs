@@ -87,11 +87,7 @@ async fn guarded<T>(name: &str, fut: impl std::future::Future<Output = RpcResult
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(result) => result,
         Err(payload) => {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into());
+            let what = crate::panic_message(payload.as_ref());
             tracing::error!(handler = name, panic = %what, "handler panicked");
             Err(internal(format!("{name} failed: {what}")))
         }
@@ -102,11 +98,7 @@ async fn guarded<T>(name: &str, fut: impl std::future::Future<Output = RpcResult
 /// server goes on with the next message.
 async fn notification_guard(name: &str, fut: impl std::future::Future<Output = ()>) {
     if let Err(payload) = AssertUnwindSafe(fut).catch_unwind().await {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into());
+        let what = crate::panic_message(payload.as_ref());
         tracing::error!(handler = name, panic = %what, "notification handler panicked");
     }
 }

@@ -143,11 +143,7 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
             if payload.is::<salsa::Cancelled>() {
                 std::panic::resume_unwind(payload);
             }
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let what = crate::panic_message(payload.as_ref());
             tracing::error!(path = %path, panic = %what, "a rule panicked");
             findings.push(Finding::new(
                 "internal/rule-panic",

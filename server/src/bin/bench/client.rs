@@ -2,12 +2,13 @@
 //! `initialize` response, waits for indexing, then types one character per `didChange` and
 //! times each until the `publishDiagnostics` of that version arrives.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
+use invariant_lsp::lsp::framing::read_message;
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(300);
@@ -39,30 +40,8 @@ impl Client {
         let (tx, incoming) = channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
-            loop {
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(v) = line.strip_prefix("Content-Length: ") {
-                        length = v.parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let at = Instant::now();
-                let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-                    return;
-                };
-                if tx.send((at, value)).is_err() {
+            while let Some(value) = read_message(&mut reader) {
+                if tx.send((Instant::now(), value)).is_err() {
                     return;
                 }
             }
