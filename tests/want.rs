@@ -1,6 +1,8 @@
 //! Fixture tests in the style of go/analysis: every file under `tests/fixtures/<name>/` may carry
 //! `// want "code" ...` (Go) or `# want "code" ...` (YAML) on the line where a finding must
-//! start. Each fixture directory is a workspace; the runner checks it and asserts exactly the
+//! start. A wanted entry may also check the message: `"code: regexp"` (everything after the first
+//! `": "` is a regular expression that must match somewhere in the finding's message).
+//! Each fixture directory is a workspace; the runner checks it and asserts exactly the
 //! wanted findings: no more, no fewer (as a multiset per line).
 
 use std::collections::BTreeMap;
@@ -13,8 +15,41 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-/// Codes wanted on a line: the quoted strings after `want`.
-fn wanted_on(line: &str) -> Vec<String> {
+/// One wanted finding: its code and, optionally, a regexp its message must match.
+#[derive(Debug, Clone)]
+struct Want {
+    code: String,
+    message: Option<regex::Regex>,
+}
+
+impl Want {
+    fn parse(s: &str) -> Want {
+        match s.split_once(": ") {
+            Some((code, re)) => Want {
+                code: code.to_string(),
+                message: Some(regex::Regex::new(re).unwrap_or_else(|e| panic!("bad want regexp {re:?}: {e}"))),
+            },
+            None => Want {
+                code: s.to_string(),
+                message: None,
+            },
+        }
+    }
+
+    fn matches(&self, code: &str, message: &str) -> bool {
+        self.code == code && self.message.as_ref().is_none_or(|re| re.is_match(message))
+    }
+
+    fn describe(&self) -> String {
+        match &self.message {
+            Some(re) => format!("{} (message ~ /{}/)", self.code, re.as_str()),
+            None => self.code.clone(),
+        }
+    }
+}
+
+/// Entries wanted on a line: the quoted strings after `want`.
+fn wanted_on(line: &str) -> Vec<Want> {
     let marker = line
         .find("// want ")
         .map(|i| i + 8)
@@ -22,15 +57,11 @@ fn wanted_on(line: &str) -> Vec<String> {
     let Some(start) = marker else {
         return Vec::new();
     };
-    line[start..]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
+    line[start..].split('"').skip(1).step_by(2).map(Want::parse).collect()
 }
 
-type Key = (String, usize, String);
+/// (path, 1-based line)
+type Key = (String, usize);
 
 fn check_fixture(dir: &Path) -> Result<usize, String> {
     let root = dir.canonicalize().unwrap();
@@ -40,48 +71,63 @@ fn check_fixture(dir: &Path) -> Result<usize, String> {
     }
     let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
     engine.load(&rels);
-    let mut want: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut want: BTreeMap<Key, Vec<Want>> = BTreeMap::new();
     for rel in &rels {
         let text = std::fs::read_to_string(root.join(rel)).unwrap_or_default();
         for (line, content) in text.lines().enumerate() {
-            for code in wanted_on(content) {
-                *want.entry((rel.clone(), line + 1, code)).or_default() += 1;
+            for w in wanted_on(content) {
+                want.entry((rel.clone(), line + 1)).or_default().push(w);
             }
         }
     }
     let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
-    let mut got: BTreeMap<Key, usize> = BTreeMap::new();
-    let mut messages: BTreeMap<Key, String> = BTreeMap::new();
+    // (code, message) per line
+    let mut got: BTreeMap<Key, Vec<(String, String)>> = BTreeMap::new();
     for (file, findings) in engine.check_files(&files) {
         let lines = line_index(&engine.db, file);
         for f in findings.iter() {
-            let key = (
-                file.path(&engine.db).clone(),
-                lines.line_of(f.span.start as usize) + 1,
-                f.code.clone(),
-            );
-            *got.entry(key.clone()).or_default() += 1;
-            messages.insert(key, f.message.clone());
+            let key = (file.path(&engine.db).clone(), lines.line_of(f.span.start as usize) + 1);
+            got.entry(key).or_default().push((f.code.clone(), f.message.clone()));
         }
     }
     let mut problems = Vec::new();
-    for (key, &n) in &want {
-        let g = got.get(key).copied().unwrap_or(0);
-        if g < n {
-            problems.push(format!("missing: {}:{}: {} (wanted {n}, got {g})", key.0, key.1, key.2));
+    let keys: std::collections::BTreeSet<&Key> = want.keys().chain(got.keys()).collect();
+    for key in keys {
+        let mut left: Vec<&(String, String)> = got.get(key).map(|g| g.iter().collect()).unwrap_or_default();
+        // Wants with a message regexp first, so that a bare code does not take their finding.
+        let mut wants: Vec<&Want> = want.get(key).map(|w| w.iter().collect()).unwrap_or_default();
+        wants.sort_by_key(|w| w.message.is_none());
+        for w in wants {
+            match left.iter().position(|(c, m)| w.matches(c, m)) {
+                Some(i) => {
+                    left.remove(i);
+                }
+                None => {
+                    let same_code: Vec<&str> = left
+                        .iter()
+                        .filter(|(c, _)| *c == w.code)
+                        .map(|(_, m)| m.as_str())
+                        .collect();
+                    problems.push(format!(
+                        "missing: {}:{}: {}{}",
+                        key.0,
+                        key.1,
+                        w.describe(),
+                        if same_code.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — messages with that code here: {same_code:?}")
+                        }
+                    ));
+                }
+            }
         }
-    }
-    for (key, &n) in &got {
-        let w = want.get(key).copied().unwrap_or(0);
-        if n > w {
-            problems.push(format!(
-                "unexpected: {}:{}: {} — {}",
-                key.0, key.1, key.2, messages[key]
-            ));
+        for (code, message) in left {
+            problems.push(format!("unexpected: {}:{}: {code} — {message}", key.0, key.1));
         }
     }
     if problems.is_empty() {
-        Ok(want.values().sum())
+        Ok(want.values().map(Vec::len).sum())
     } else {
         Err(problems.join("\n"))
     }
@@ -130,4 +176,34 @@ fn the_runner_sees_a_missing_finding() {
         err.contains("missing: hypershift-operator/controllers/nodepool/x.go:3: capi-boundary/provider-read"),
         "{err}"
     );
+}
+
+#[test]
+fn the_runner_checks_messages() {
+    // A wanted message regexp that does not match the finding's message is a mismatch.
+    let dir = tempfile::tempdir().unwrap();
+    let nodepool = dir.path().join("hypershift-operator/controllers/nodepool");
+    std::fs::create_dir_all(&nodepool).unwrap();
+    let src = |want: &str| {
+        format!(
+            "package nodepool\n\nimport capiaws \"sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2\"\n\nfunc f() {{\n\tm := &capiaws.AWSMachine{{}} // want {want}\n\t_ = m\n}}\n"
+        )
+    };
+    std::fs::write(
+        nodepool.join("x.go"),
+        src("\"capi-boundary/provider-read: no such words\""),
+    )
+    .unwrap();
+    let err = check_fixture(dir.path()).unwrap_err();
+    assert!(err.contains("message ~ /no such words/"), "{err}");
+    assert!(
+        err.contains("unexpected: hypershift-operator/controllers/nodepool/x.go:6"),
+        "{err}"
+    );
+    std::fs::write(
+        nodepool.join("x.go"),
+        src("\"capi-boundary/provider-read: AWSMachine\""),
+    )
+    .unwrap();
+    assert_eq!(check_fixture(dir.path()), Ok(1));
 }
