@@ -10,7 +10,17 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let code = match cli.command {
-        None | Some(Command::Lsp) => invariant_lsp::lsp::serve(),
+        None | Some(Command::Lsp) => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                // A person, not an editor: without this the server looks hung.
+                eprintln!(
+                    "invariant-lsp: serving the Language Server Protocol on stdin/stdout; an editor starts it this way.\n\
+                     For a report on files, run `invariant-lsp check [PATH...]`; `invariant-lsp --help` lists the commands.\n\
+                     Press Ctrl-D or Ctrl-C to quit."
+                );
+            }
+            invariant_lsp::lsp::serve()
+        }
         Some(Command::Check(args)) => cli::check::command(&args),
         Some(Command::Explain { code, model }) => cli::explain(code.as_deref(), model),
         Some(Command::Schema { kind }) => {
