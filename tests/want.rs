@@ -91,6 +91,15 @@ fn check_fixture(dir: &Path) -> Result<usize, String> {
         }
     }
     let mut problems = Vec::new();
+    // A message template whose placeholder was not filled ships a typo to every user.
+    let placeholder = regex::Regex::new(r"\{[a-z_]+\}").unwrap();
+    for (key, found) in &got {
+        for (code, message) in found {
+            if placeholder.is_match(message) {
+                problems.push(format!("unfilled placeholder: {}:{}: {code} — {message}", key.0, key.1));
+            }
+        }
+    }
     let keys: std::collections::BTreeSet<&Key> = want.keys().chain(got.keys()).collect();
     for key in keys {
         let mut left: Vec<&(String, String)> = got.get(key).map(|g| g.iter().collect()).unwrap_or_default();

@@ -1,0 +1,85 @@
+//! Contracts between the Rust code and the domain model: every rule code the code can emit has a
+//! model entry (so `explain`, hover, SARIF rule metadata and the editor's rule link all work for
+//! it), and every rule in the model has an explanation.
+
+use std::path::{Path, PathBuf};
+
+const FAMILIES: &[&str] = &[
+    "capi-boundary",
+    "adapt-purity",
+    "condition-naming",
+    "kustomize",
+    "lifecycle",
+    "suppression",
+    "internal",
+    "model",
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Rule codes written as string literals in the server's source: `"family/name"`.
+fn codes_in_source() -> Vec<(String, String)> {
+    let re = regex::Regex::new(&format!(r#""((?:{})/[a-z0-9-]+)""#, FAMILIES.join("|"))).unwrap();
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 10, "no server sources found");
+    let mut codes = Vec::new();
+    for file in files {
+        if file.components().any(|c| c.as_os_str() == "bin") {
+            continue; // the benchmark, not the product
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for cap in re.captures_iter(&text) {
+            codes.push((cap[1].to_string(), file.display().to_string()));
+        }
+    }
+    codes
+}
+
+#[test]
+fn every_code_in_the_source_has_a_model_entry_with_an_explanation() {
+    let model = invariant_lsp::config::load_workspace(&std::env::temp_dir().join("no-such-root"), &[]).model;
+    let codes = codes_in_source();
+    assert!(codes.len() > 20, "too few rule codes found in the source: {codes:?}");
+    let mut missing = Vec::new();
+    for (code, file) in &codes {
+        match model.rule(code) {
+            Some(rule) if !rule.explanation.trim().is_empty() => {}
+            Some(_) => missing.push(format!("{code} (in {file}): model entry has no explanation")),
+            None => missing.push(format!("{code} (in {file}): no model entry")),
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "rule codes without a model entry:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn every_model_rule_has_a_title_and_an_explanation() {
+    let model = invariant_lsp::config::load_workspace(&std::env::temp_dir().join("no-such-root"), &[]).model;
+    let rules = &model.model.rules;
+    assert!(rules.len() > 20);
+    for rule in rules {
+        assert!(!rule.title.trim().is_empty(), "{}: no title", rule.code);
+        assert!(!rule.explanation.trim().is_empty(), "{}: no explanation", rule.code);
+        let (family, name) = rule
+            .code
+            .split_once('/')
+            .unwrap_or_else(|| panic!("{}: not family/name", rule.code));
+        assert!(FAMILIES.contains(&family), "{}: unknown family", rule.code);
+        assert!(!name.is_empty());
+    }
+}
