@@ -561,3 +561,38 @@ fn reopening_with_a_lower_version_and_removing_a_folder_leave_no_stale_diagnosti
     assert!(cleared["params"]["diagnostics"].as_array().unwrap().is_empty());
     client.shutdown();
 }
+
+#[test]
+fn bom_lone_cr_and_crlf_are_counted_as_editors_count_them() {
+    let (_dir, root) = workspace();
+    let one_line = "package nodepool; import capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"; var m = &capz.AzureMachine{}\n";
+    let column = one_line.find("capz.AzureMachine").unwrap() as u32;
+    write(&root, &format!("{NODEPOOL_GO}/bom.go"), format!("\u{feff}{one_line}"));
+    write(
+        &root,
+        &format!("{NODEPOOL_GO}/cr.go"),
+        PROVIDER_READ.replace('\n', "\r"),
+    );
+    let crlf = "package nodepool\r\n\r\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\r\n\r\n//invariant:ignore capi-boundary/provider-read\r\nvar m = &capz.AzureMachine{}\r\n";
+    write(&root, &format!("{NODEPOOL_GO}/crlf.go"), crlf);
+    let report = run(std::slice::from_ref(&root), &[]).unwrap();
+    let at = |file: &str, code: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.path.ends_with(file) && f.finding.code == code)
+            .unwrap_or_else(|| panic!("{file} {code}: {:?}", report.findings))
+            .range
+    };
+    // The BOM is not a column.
+    let bom = at("bom.go", "capi-boundary/provider-read");
+    assert_eq!((bom.start.line, bom.start.character), (0, column));
+    // Lone `\r` ends a line: the read is on line 4, as in the editor.
+    let cr = at("cr.go", "capi-boundary/provider-read");
+    assert_eq!((cr.start.line, cr.start.character), (4, 9));
+    // The suppression's range ends before the `\r`.
+    let missing = at("crlf.go", "suppression/missing-reason");
+    let comment = "//invariant:ignore capi-boundary/provider-read";
+    assert_eq!((missing.start.line, missing.start.character), (4, 0));
+    assert_eq!((missing.end.line, missing.end.character), (4, comment.len() as u32));
+}
