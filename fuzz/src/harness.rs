@@ -186,14 +186,26 @@ impl Reader<'_> {
 /// (before its `\n`), lines past the end clamp to the end of the text, a column inside a
 /// character clamps to the character's start, and a reversed range is empty at its start.
 pub fn reference_offset(text: &str, line: u32, character: u32, encoding: Encoding) -> usize {
+    // Lines end as LSP says: at `\n`, `\r\n` or a lone `\r`.
+    let bytes = text.as_bytes();
     let mut start = 0usize;
     for _ in 0..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
+        match text[start..].find(['\n', '\r']) {
+            Some(i) => {
+                let at = start + i;
+                start = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                    at + 2
+                } else {
+                    at + 1
+                };
+            }
             None => return text.len(),
         }
     }
-    let end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+    let end = text[start..]
+        .find(['\n', '\r'])
+        .map(|i| start + i)
+        .unwrap_or(text.len());
     let mut counted = 0usize;
     for (i, ch) in text[start..end].char_indices() {
         let width = match encoding {

@@ -70,40 +70,111 @@ pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
     }
 }
 
-fn read_small(path: &Path, display: &str) -> Result<String, ModelError> {
-    let meta = std::fs::metadata(path).map_err(|e| ModelError::new(display, "model/unreadable", e.to_string()))?;
-    if meta.len() as usize > crate::model::load::MAX_MODEL_BYTES {
-        return Err(ModelError::new(
-            display,
-            "model/too-large",
-            format!(
-                "file is {} bytes; limit is {}",
-                meta.len(),
-                crate::model::load::MAX_MODEL_BYTES
-            ),
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| ModelError::new(display, "model/unreadable", e.to_string()))?;
+/// Reads a configuration or model file through the one confined reader (no FIFO can block it,
+/// nothing but a regular file is read, at most the model size limit). `root` confines it to
+/// the workspace; `None` for a `--model` file the user named on the command line.
+fn read_small(root: Option<&Path>, path: &Path, display: &str) -> Result<String, ModelError> {
+    use crate::workspace::{read_file, ReadError};
+    let bytes = match read_file(root, path, crate::model::load::MAX_MODEL_BYTES) {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge(bytes)) => {
+            return Err(ModelError::new(
+                display,
+                "model/too-large",
+                format!(
+                    "file is {bytes} bytes; limit is {}",
+                    crate::model::load::MAX_MODEL_BYTES
+                ),
+            ))
+        }
+        Err(ReadError::Io(e)) => return Err(ModelError::new(display, "model/unreadable", e.to_string())),
+    };
     String::from_utf8(bytes).map_err(|_| ModelError::new(display, "model/invalid", "not valid UTF-8"))
+}
+
+/// The 0-based line of the first occurrence of `needle` in `text`, for locating a value.
+fn line_of(text: &str, needle: &str) -> Option<usize> {
+    let at = text.find(needle)?;
+    Some(text[..at].matches('\n').count())
+}
+
+/// `include`/`exclude` globs that do not compile, as located errors (a dropped glob would
+/// silently check nothing).
+fn check_globs(config: &Config, text: &str) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    for (key, globs) in [("include", &config.include), ("exclude", &config.exclude)] {
+        for glob in globs {
+            if let Err(e) = crate::workspace::compile_glob(glob) {
+                let mut error = ModelError::new(CONFIG_FILE, "model/invalid", format!("{key} glob `{glob}`: {e}"));
+                error.line = line_of(text, glob);
+                errors.push(error);
+            }
+        }
+    }
+    errors
+}
+
+/// A path a model names for the tool to edit (a provider's `platform_controller`) must be a
+/// plain relative path inside the workspace: no absolute path, no `..`. Quick fixes write
+/// there, so a workspace model cannot aim them at `~/.ssh/authorized_keys`.
+fn check_model_paths(display: &str, text: &str, model: &crate::model::DomainModel) -> Vec<ModelError> {
+    let mut errors = Vec::new();
+    for provider in &model.providers {
+        let Some(path) = &provider.platform_controller else {
+            continue;
+        };
+        let p = Path::new(path);
+        let escapes =
+            path.is_empty() || p.is_absolute() || p.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if escapes {
+            let mut error = ModelError::new(
+                display,
+                "model/outside-workspace",
+                format!(
+                    "provider `{}`: platform_controller `{path}` must be a relative path inside the workspace (no `..`, not absolute)",
+                    provider.id
+                ),
+            );
+            error.line = line_of(text, path);
+            errors.push(error);
+        }
+    }
+    errors
 }
 
 /// Loads `.invariant.yaml` (and the team file), then the model files they name, then `extra`
 /// (from `--model`, relative to the current directory). Any error leaves the default model
 /// in force and is returned for reporting.
 pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
+    load_workspace_with(root, extra, &[])
+}
+
+/// [`load_workspace`] with `extra_in_root`: more model files relative to the root and confined
+/// to it like `models:` (the editor's `initializationOptions.models`, which workspace settings
+/// can set).
+pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[String]) -> Loaded {
     let mut errors = Vec::new();
     let mut config = Config::default();
     let config_path = root.join(CONFIG_FILE);
     if config_path.is_file() {
-        match read_small(&config_path, CONFIG_FILE).and_then(|text| parse_yaml::<Config>(CONFIG_FILE, &text)) {
-            Ok(c) => config = c,
+        match read_small(Some(root), &config_path, CONFIG_FILE)
+            .and_then(|text| parse_yaml::<Config>(CONFIG_FILE, &text).map(|c| (c, text)))
+        {
+            Ok((c, text)) => {
+                let bad = check_globs(&c, &text);
+                if bad.is_empty() {
+                    config = c;
+                } else {
+                    errors.extend(bad);
+                }
+            }
             Err(e) => errors.push(e),
         }
     }
     let team_path = root.join(TEAM_FILE);
     if team_path.is_file() {
         // The team file belongs to another tool: only the list we share is read, loosely.
-        if let Ok(text) = read_small(&team_path, TEAM_FILE) {
+        if let Ok(text) = read_small(Some(root), &team_path, TEAM_FILE) {
             if let Ok(team) = parse_yaml::<TeamFile>(TEAM_FILE, &text) {
                 let base = Path::new(TEAM_FILE).parent().unwrap_or(Path::new(""));
                 for m in team.domain_models {
@@ -122,10 +193,15 @@ pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
         sources.push(DEFAULT_MODEL_PATH.to_string());
         load_default_model()
     };
-    let mut files: Vec<(String, Result<PathBuf, String>)> =
-        config.models.iter().map(|m| (m.clone(), confined(root, m))).collect();
+    let mut files: Vec<(String, Result<PathBuf, String>)> = config
+        .models
+        .iter()
+        .chain(extra_in_root)
+        .map(|m| (m.clone(), confined(root, m)))
+        .collect();
+    let workspace_files = files.len();
     files.extend(extra.iter().map(|p| (p.display().to_string(), Ok(p.clone()))));
-    for (display, path) in files {
+    for (n, (display, path)) in files.into_iter().enumerate() {
         let path = match path {
             Ok(p) => p,
             Err(e) => {
@@ -133,7 +209,15 @@ pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
                 continue;
             }
         };
-        match read_small(&path, &display).and_then(|text| load_model_text(&display, &text)) {
+        let confine = (n < workspace_files).then_some(root);
+        let loaded = read_small(confine, &path, &display).and_then(|text| {
+            let m = load_model_text(&display, &text)?;
+            match check_model_paths(&display, &text, &m).into_iter().next() {
+                Some(e) => Err(e),
+                None => Ok(m),
+            }
+        });
+        match loaded {
             Ok(m) => {
                 model = model.merge(m);
                 sources.push(display);

@@ -32,6 +32,13 @@ impl Client {
 
     /// Starts the server on `root` with `initializationOptions` and extra environment.
     pub fn start_with(root: &Path, options: Value, env: &[(&str, &str)]) -> Client {
+        // What VS Code and Neovim announce: versioned edits that may create files.
+        let capabilities = json!({"workspace": {"workspaceEdit": {"documentChanges": true, "resourceOperations": ["create", "rename", "delete"]}}});
+        Client::start_full(root, options, env, capabilities)
+    }
+
+    /// Starts the server with explicit client `capabilities`.
+    pub fn start_full(root: &Path, options: Value, env: &[(&str, &str)], capabilities: Value) -> Client {
         let mut command = Command::new(env!("CARGO_BIN_EXE_invariant-lsp"));
         command
             .arg("lsp")
@@ -62,7 +69,7 @@ impl Client {
         };
         let init = client.request(
             "initialize",
-            json!({"processId": null, "rootUri": file_uri(root), "capabilities": {},
+            json!({"processId": null, "rootUri": file_uri(root), "capabilities": capabilities,
                    "workspaceFolders": [{"uri": file_uri(root), "name": "ws"}], "initializationOptions": options}),
         );
         assert!(

@@ -47,9 +47,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   statusItem.command = "invariant.showOutput";
   context.subscriptions.push(output, statusItem);
 
+  // The server links each diagnostic to `invariant-rule:/<code>.md` and serves the text through
+  // `invariant.explain` (it writes no files for it).
   const explainProvider = new (class implements vscode.TextDocumentContentProvider {
-    provideTextDocumentContent(uri: vscode.Uri): string {
-      return explanations.get(ruleFromExplainUri(uri)) ?? "";
+    async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+      const code = ruleFromExplainUri(uri);
+      const cached = explanations.get(code);
+      if (cached !== undefined || !client || !client.isRunning()) {
+        return cached ?? "";
+      }
+      try {
+        const text: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+          command: "invariant.explain",
+          arguments: [code],
+        });
+        const markdown = typeof text === "string" ? text : JSON.stringify(text, null, 2);
+        explanations.set(code, markdown);
+        return markdown;
+      } catch (err) {
+        return `Cannot explain ${code}: ${String(err)}`;
+      }
     }
   })();
   context.subscriptions.push(

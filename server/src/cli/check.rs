@@ -8,7 +8,7 @@ use super::{CheckArgs, Format};
 use crate::db::{line_index, Database};
 use crate::model::Severity;
 use crate::text::Encoding;
-use crate::workspace::{discover, find_root, Engine};
+use crate::workspace::{discover_checked, find_root, Engine};
 
 /// Exit codes (DESIGN §3.1).
 pub const EXIT_CLEAN: i32 = 0;
@@ -47,10 +47,25 @@ pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
         }
     }
     let root = find_root(&paths[0]);
+    // One run checks one workspace (one configuration and model): paths in another one are an
+    // error, never skipped with a warning and an exit 0.
+    for p in &paths[1..] {
+        let other = find_root(p);
+        if other != root {
+            return Err(format!(
+                "{} belongs to the workspace {}, {} to {}: check one workspace per run",
+                paths[0].display(),
+                root.display(),
+                p.display(),
+                other.display()
+            ));
+        }
+    }
     let models: Vec<PathBuf> = models.iter().map(|m| cwd.join(m)).collect();
     let mut engine = Engine::new(Database::default(), root.clone(), &models);
-    let rels = discover(&root, &paths, &engine.config());
-    engine.load(&rels);
+    let (rels, mut problems) = discover_checked(&root, &paths, &engine.config());
+    problems.extend(engine.load(&rels));
+    engine.model_errors.extend(problems);
     let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
     let results = engine.check_files(&files);
     Ok(build_report(&engine, &cwd, results))

@@ -383,6 +383,8 @@ pub fn first_string_literal(text: &str) -> Option<&str> {
 
 /// Parses `invariant:ignore <codes> -- <reason>` out of a comment's text.
 pub fn parse_suppression(comment: &str) -> Option<(Vec<String>, Option<String>)> {
+    // A CRLF file's line comment ends in `\r`: not part of the last code.
+    let comment = comment.trim_end_matches('\r');
     let body = comment.trim_start_matches('/').trim_start_matches('#').trim_start();
     let rest = body.strip_prefix("invariant:ignore")?;
     if !(rest.is_empty() || rest.starts_with(char::is_whitespace)) {
@@ -779,7 +781,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 let comment = node_text(node, text);
                 if let Some((codes, reason)) = parse_suppression(comment) {
                     facts.suppressions.push(Suppression {
-                        span: span(node),
+                        span: crate::facts::trim_cr(span(node), comment),
                         codes,
                         reason,
                     });

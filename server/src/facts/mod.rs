@@ -38,3 +38,13 @@ pub struct Suppression {
     pub codes: Vec<String>,
     pub reason: Option<String>,
 }
+
+/// A comment's span without the `\r` of a CRLF line ending (tree-sitter ends a line comment
+/// at the `\n`), so a suppression's range is the comment the user sees.
+pub fn trim_cr(span: Span, comment: &str) -> Span {
+    let cr = (comment.len() - comment.trim_end_matches('\r').len()) as u32;
+    Span {
+        start: span.start,
+        end: span.end.saturating_sub(cr).max(span.start),
+    }
+}

@@ -322,9 +322,10 @@ pub fn extract(tree: &Tree, text: &str) -> YamlFacts {
     while let Some(m) = matches.next() {
         for capture in m.captures() {
             if Some(capture.index) == comment_ix {
-                if let Some((codes, reason)) = parse_suppression(node_text(capture.node, text)) {
+                let comment = node_text(capture.node, text);
+                if let Some((codes, reason)) = parse_suppression(comment) {
                     facts.suppressions.push(Suppression {
-                        span: span(capture.node),
+                        span: crate::facts::trim_cr(span(capture.node), comment),
                         codes,
                         reason,
                     });

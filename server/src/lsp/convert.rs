@@ -1,9 +1,8 @@
 //! Engine values → protocol values.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Mutex, OnceLock};
 
 use serde_json::json;
 use tower_lsp_server::ls_types::*;
@@ -65,24 +64,59 @@ pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
     )
 }
 
-/// Where a rule's explanation can be opened: the model's URL, else a markdown file the server
-/// writes under the temp directory (so the link works offline).
+/// The URI scheme under which a rule's explanation is served through the protocol: the
+/// editor client resolves `invariant-rule:/<code>.md` with the `invariant.explain` command.
+/// Nothing is written to disk for it (no shared temporary files).
+pub const EXPLAIN_SCHEME: &str = "invariant-rule";
+
+/// Where a rule's explanation can be opened: the model's `rule_docs_url` when it is an
+/// `https:` or `file:` URL (a model is workspace data: a `command:` or `javascript:` link is
+/// never passed through), else the explanation served by the server itself.
 fn rule_doc_uri(model: &CompiledModel, code: &str) -> Option<Uri> {
     if let Some(url) = model.rule_docs_url(code) {
-        return Uri::from_str(&url).ok();
+        if let Ok(uri) = Uri::from_str(&url) {
+            let scheme = uri.scheme().as_str().to_ascii_lowercase();
+            if scheme == "https" || scheme == "file" {
+                return Some(uri);
+            }
+        }
+        tracing::warn!(url = %url, "rule_docs_url is not an https: or file: URL; not linked");
     }
-    static WRITTEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    let dir = std::env::temp_dir().join("invariant-lsp-rules");
-    let path = dir.join(format!("{}.md", code.replace('/', "--")));
-    let written = WRITTEN.get_or_init(Default::default);
-    let mut written = written.lock().unwrap_or_else(|e| e.into_inner());
-    if !written.contains(code) {
-        let text = explain(model, code)?;
-        std::fs::create_dir_all(&dir).ok()?;
-        std::fs::write(&path, text).ok()?;
-        written.insert(code.to_string());
+    Uri::from_str(&format!("{EXPLAIN_SCHEME}:/{code}.md")).ok()
+}
+
+/// Whether a quick fix may touch `rel` under `root`: a plain relative path (no `..`, not
+/// absolute) whose nearest existing ancestor resolves inside the canonical root, and, when the
+/// file exists, one that is a regular file resolving inside the root (a symlink leaving the
+/// workspace is never written through). Every `WorkspaceEdit` the server sends passes here.
+pub fn edit_confined(root: &Path, rel: &str) -> bool {
+    let relative = Path::new(rel);
+    if rel.is_empty()
+        || relative.is_absolute()
+        || relative
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return false;
     }
-    Uri::from_file_path(&path)
+    let Ok(canonical_root) = root.canonicalize() else {
+        return false;
+    };
+    let target = root.join(relative);
+    if std::fs::symlink_metadata(&target).is_ok() {
+        return match (target.canonicalize(), std::fs::metadata(&target)) {
+            (Ok(real), Ok(meta)) => meta.is_file() && real.starts_with(&canonical_root),
+            _ => false,
+        };
+    }
+    let mut ancestor = target.parent();
+    while let Some(dir) = ancestor {
+        if std::fs::symlink_metadata(dir).is_ok() {
+            return dir.canonicalize().is_ok_and(|real| real.starts_with(&canonical_root));
+        }
+        ancestor = dir.parent();
+    }
+    false
 }
 
 fn uri_for(root: &Path, rel: &str) -> Option<Uri> {
@@ -150,7 +184,10 @@ pub fn model_error(error: &ModelError) -> Diagnostic {
     }
 }
 
-/// A code action with one `WorkspaceEdit` across every file it touches.
+/// A code action with one `WorkspaceEdit` across every file it touches; `None` when an edit
+/// would leave the workspace root (see [`edit_confined`]) or needs a file created and the
+/// client did not announce the `create` resource operation.
+#[allow(clippy::too_many_arguments)]
 pub fn code_action(
     db: &dyn salsa::Database,
     ws: Workspace,
@@ -159,7 +196,15 @@ pub fn code_action(
     diagnostics: &[Diagnostic],
     versions: &HashMap<String, i32>,
     encoding: Encoding,
-) -> CodeAction {
+    can_create: bool,
+) -> Option<CodeAction> {
+    if let Some(outside) = action.files.iter().find(|f| !edit_confined(root, &f.path)) {
+        tracing::warn!(path = %outside.path, action = %action.title, "edit outside the workspace root; action dropped");
+        return None;
+    }
+    if !can_create && action.files.iter().any(|f| f.create) {
+        return None;
+    }
     let files = &crate::db::file_index(db, ws).paths;
     let mut operations = Vec::new();
     for file_edit in &action.files {
@@ -203,7 +248,7 @@ pub fn code_action(
         .filter(|d| d.code == Some(NumberOrString::String(action.code.clone())))
         .cloned()
         .collect();
-    CodeAction {
+    Some(CodeAction {
         title: action.title,
         kind: Some(CodeActionKind::QUICKFIX),
         diagnostics: (!related.is_empty()).then_some(related),
@@ -213,5 +258,5 @@ pub fn code_action(
         }),
         is_preferred: None,
         ..Default::default()
-    }
+    })
 }

@@ -42,7 +42,7 @@ impl Document {
         let mut counted = 0usize;
         let wanted = character as usize;
         for (i, ch) in line_slice.chars().enumerate() {
-            if ch == '\n' || counted >= wanted {
+            if ch == '\n' || ch == '\r' || counted >= wanted {
                 return start + i;
             }
             let width = match encoding {

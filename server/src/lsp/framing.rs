@@ -11,6 +11,40 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 
 pub const MALFORMED_METHOD: &str = "invariant/malformed";
 
+/// Header lines longer than this are discarded as they stream by (real headers are a few
+/// dozen bytes): one line with no newline must not be buffered without bound.
+const MAX_HEADER_LINE: usize = 8 * 1024;
+
+/// Reads one header line into `line` (at most [`MAX_HEADER_LINE`] bytes kept). Returns the
+/// bytes consumed (0 at end of input) and whether the line was cut.
+async fn read_header_line<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut cut = false;
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok((consumed, cut));
+        }
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = MAX_HEADER_LINE.saturating_sub(line.len());
+        if take > room {
+            cut = true;
+        }
+        line.extend_from_slice(&buf[..take.min(room)]);
+        reader.consume(take);
+        consumed += take;
+        if done {
+            return Ok((consumed, cut));
+        }
+    }
+}
+
 /// The `"id"` of a JSON-RPC message that failed to parse, if it can be read off the text.
 fn recover_id(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
@@ -49,9 +83,14 @@ pub async fn sanitize<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(input: R, mut
         let mut saw_header = false;
         loop {
             let mut line = Vec::new();
-            let n = reader.read_until(b'\n', &mut line).await?;
+            let (n, cut) = read_header_line(&mut reader, &mut line).await?;
             if n == 0 {
                 return Ok(());
+            }
+            if cut {
+                tracing::warn!(bytes = n, "LSP header line over the limit; discarded");
+                saw_header = true;
+                continue;
             }
             let line = String::from_utf8_lossy(&line);
             let line = line.trim_end_matches(['\r', '\n']);
@@ -142,6 +181,24 @@ mod tests {
         assert_eq!(read_message(&mut reader), Some(serde_json::json!({})));
         assert_eq!(read_message(&mut reader), Some(serde_json::json!({"a": 1})));
         assert_eq!(read_message(&mut reader), None);
+    }
+
+    #[tokio::test]
+    async fn an_endless_header_line_is_discarded_not_buffered() {
+        // 4 MB of header with no newline, then a valid frame: the long line is dropped as it
+        // streams by (a cut line never counts as a Content-Length) and the frame after it goes
+        // through.
+        let mut input = vec![b'X'; 4 * 1024 * 1024];
+        input.extend_from_slice(b"\r\n\r\nContent-Length: 2\r\n\r\n{}");
+        let mut out = Vec::new();
+        sanitize(&input[..], &mut out).await.unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "Content-Length: 2\r\n\r\n{}");
+        let mut line = Vec::new();
+        let mut reader = tokio::io::BufReader::new(&input[..]);
+        let (n, cut) = read_header_line(&mut reader, &mut line).await.unwrap();
+        assert!(cut);
+        assert_eq!(n, 4 * 1024 * 1024 + 2);
+        assert!(line.len() <= MAX_HEADER_LINE);
     }
 
     #[tokio::test]

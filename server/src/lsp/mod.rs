@@ -24,7 +24,7 @@ use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
-use crate::config::{load_workspace, CONFIG_FILE, TEAM_FILE};
+use crate::config::{load_workspace_with, CONFIG_FILE, TEAM_FILE};
 use crate::db::{parse_file, Database, SourceFile};
 use crate::facts::Span;
 use crate::text::Encoding;
@@ -61,6 +61,8 @@ struct State {
     options: InitOptions,
     /// Last version published per document, so a late result never overwrites a newer one.
     published: HashMap<Uri, i32>,
+    /// The client announced the `create` resource operation in workspace edits.
+    can_create: bool,
 }
 
 pub struct Backend {
@@ -103,7 +105,31 @@ async fn notification_guard(name: &str, fut: impl std::future::Future<Output = (
     }
 }
 
+/// The path of a document or folder URI as the server keys it: `..` resolved lexically, then
+/// symlinks resolved (the longest existing prefix), so a workspace opened through a symlinked
+/// path (`~/src -> /data/src`) and its documents meet on the same canonical root. Only `stat`
+/// and `readlink` calls: nothing is opened.
 fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    let lexical = uri_to_lexical_path(uri)?;
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            out.extend(rest.iter().rev());
+            return Some(out);
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return Some(lexical),
+        }
+    }
+}
+
+fn uri_to_lexical_path(uri: &Uri) -> Option<PathBuf> {
     let path = uri.to_file_path()?.into_owned();
     // `..` is resolved here, so `file:///root/../elsewhere` never counts as inside `/root`.
     let mut out = PathBuf::new();
@@ -130,34 +156,27 @@ impl State {
             .map(|(i, _)| i)
     }
 
-    fn add_root(&mut self, path: PathBuf) -> usize {
-        let models: Vec<PathBuf> = self.options.models.iter().map(|m| path.join(m)).collect();
-        let mut engine = Engine::new(Database::default(), path.clone(), &models);
-        if !self.options.severity.is_empty() {
-            let mut config = (*engine.config()).clone();
-            config.severity.extend(self.options.severity.clone());
-            let model = engine.model();
-            engine.set_model(model, Arc::new(config));
-        }
-        self.roots.push(Root {
-            path,
-            engine,
-            docs: HashMap::new(),
-            model_problem_uris: Vec::new(),
-        });
+    fn add_root(&mut self, root: Root) -> usize {
+        self.roots.push(root);
         self.roots.len() - 1
     }
+}
 
-    /// The root for a document, creating one (found like `check` does) for files outside
-    /// every workspace folder.
-    fn root_for(&mut self, path: &Path) -> usize {
-        match self.root_index(path) {
-            Some(i) => i,
-            None => {
-                let root = crate::workspace::find_root(path);
-                self.add_root(root)
-            }
-        }
+/// A new root with its configuration and model loaded. This reads files: call it without
+/// holding the state lock, then add the result with `State::add_root`.
+fn new_root(path: PathBuf, options: &InitOptions) -> Root {
+    let mut engine = Engine::with_models(Database::default(), path.clone(), &options.models);
+    if !options.severity.is_empty() {
+        let mut config = (*engine.config()).clone();
+        config.severity.extend(options.severity.clone());
+        let model = engine.model();
+        engine.set_model(model, Arc::new(config));
+    }
+    Root {
+        path,
+        engine,
+        docs: HashMap::new(),
+        model_problem_uris: Vec::new(),
     }
 }
 
@@ -338,7 +357,7 @@ impl Backend {
             use rayon::prelude::*;
             rels.into_par_iter()
                 .filter_map(|rel| {
-                    crate::workspace::read_source(&root_path.join(&rel))
+                    crate::workspace::read_confined(&root_path, &root_path.join(&rel))
                         .ok()
                         .map(|(t, n)| (rel, t, n))
                 })
@@ -364,14 +383,13 @@ impl Backend {
         self.refresh(root_index).await;
     }
 
-    /// Re-reads configuration and models; on error the last good model stays in force.
-    fn reload_model(state: &mut State, root_index: usize) {
+    /// Applies re-read configuration and models (read off the lock by `load_workspace`); on
+    /// error the last good model stays in force.
+    fn reload_model(state: &mut State, root_index: usize, loaded: crate::config::Loaded) {
         let options = state.options.clone();
         let Some(root) = state.roots.get_mut(root_index) else {
             return;
         };
-        let models: Vec<PathBuf> = options.models.iter().map(|m| root.path.join(m)).collect();
-        let loaded = load_workspace(&root.path, &models);
         if loaded.errors.is_empty() {
             let mut config = (*loaded.config).clone();
             config.severity.extend(options.severity.clone());
@@ -421,13 +439,22 @@ impl LanguageServer for Backend {
                     folders.push(root);
                 }
             }
+            let can_create = params
+                .capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.resource_operations.as_ref())
+                .is_some_and(|ops| ops.contains(&ResourceOperationKind::Create));
+            // Models are read here, before the lock is taken.
+            let roots: Vec<Root> = folders.into_iter().map(|f| new_root(f, &options)).collect();
             {
                 let mut state = lock(&self.state);
                 state.encoding = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
                 state.options = options;
-                for folder in folders {
-                    let folder = folder.canonicalize().unwrap_or(folder);
-                    state.add_root(folder);
+                state.can_create = can_create;
+                for root in roots {
+                    state.add_root(root);
                 }
             }
             let encoding = if utf8 {
@@ -504,9 +531,23 @@ impl LanguageServer for Backend {
         notification_guard("didOpen", async {
             let item = params.text_document;
             let Some(path) = uri_to_path(&item.uri) else { return };
+            // A file outside every workspace folder gets its own root (found like `check` does),
+            // loaded off the lock.
+            let (known, options) = {
+                let state = lock(&self.state);
+                (state.root_index(&path).is_some(), state.options.clone())
+            };
+            let fresh = (!known).then(|| new_root(crate::workspace::find_root(&path), &options));
             let root_index = {
                 let mut state = lock(&self.state);
-                let i = state.root_for(&path);
+                let i = match (state.root_index(&path), fresh) {
+                    (Some(i), _) => i,
+                    (None, Some(root)) => state.add_root(root),
+                    (None, None) => return,
+                };
+                // A reopened document starts a new version history: an older published version
+                // must not block its diagnostics.
+                state.published.remove(&item.uri);
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
                 let (text, note) = crate::workspace::from_editor(item.text.clone());
@@ -582,22 +623,32 @@ impl LanguageServer for Backend {
             let Some(path) = uri_to_path(&params.text_document.uri) else {
                 return;
             };
-            let root_index = {
+            let (root_index, root_path, rel) = {
                 let mut state = lock(&self.state);
                 let Some(i) = state.root_index(&path) else { return };
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
                 root.docs.remove(&rel);
-                // The file on disk is the truth again for a closed document.
-                match crate::workspace::read_confined(&root.path, &path) {
-                    Ok((text, note)) => {
-                        root.engine.set_text(&rel, text, note);
-                    }
-                    Err(_) => root.engine.remove(&rel),
-                }
+                let root_path = root.path.clone();
                 state.published.remove(&params.text_document.uri);
-                i
+                (i, root_path, rel)
             };
+            // The file on disk is the truth again for a closed document; read off the lock.
+            let read = crate::workspace::read_confined(&root_path, &path);
+            {
+                let mut state = lock(&self.state);
+                if let Some(root) = state.roots.get_mut(root_index).filter(|r| r.path == root_path) {
+                    if !root.docs.contains_key(&rel) {
+                        match read {
+                            Ok((text, note)) => {
+                                root.engine.set_text(&rel, text, note);
+                                root.engine.sync_file_set();
+                            }
+                            Err(_) => root.engine.remove(&rel),
+                        }
+                    }
+                }
+            }
             self.client
                 .publish_diagnostics(params.text_document.uri, Vec::new(), None)
                 .await;
@@ -608,30 +659,71 @@ impl LanguageServer for Backend {
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
         notification_guard("didChangeWatchedFiles", async {
-            let mut touched = Vec::new();
-            {
-                let mut state = lock(&self.state);
-                for event in params.changes {
+            // Decide under the lock, read files and models off it, apply under it again.
+            enum Work {
+                Model(PathBuf),
+                Delete(String),
+                Read(String, PathBuf),
+            }
+            let (plan, options) = {
+                let state = lock(&self.state);
+                let mut plan: Vec<(usize, PathBuf, Work)> = Vec::new();
+                for event in &params.changes {
                     let Some(path) = uri_to_path(&event.uri) else { continue };
                     let Some(i) = state.root_index(&path) else { continue };
-                    let rel = match relative(&state.roots[i].path, &path) {
-                        Some(r) => r,
-                        None => continue,
+                    let root = &state.roots[i];
+                    let Some(rel) = relative(&root.path, &path) else {
+                        continue;
                     };
-                    if Self::is_model_file(&state.roots[i], &rel) {
-                        Self::reload_model(&mut state, i);
-                    } else if !state.roots[i].docs.contains_key(&rel) {
+                    let work = if Self::is_model_file(root, &rel) {
+                        Work::Model(root.path.clone())
+                    } else if root.docs.contains_key(&rel) {
+                        continue;
+                    } else if event.typ == FileChangeType::DELETED {
+                        Work::Delete(rel)
+                    } else {
+                        Work::Read(rel, path)
+                    };
+                    plan.push((i, root.path.clone(), work));
+                }
+                (plan, state.options.clone())
+            };
+            let mut touched = Vec::new();
+            for (i, root_path, work) in plan {
+                enum Done {
+                    Model(crate::config::Loaded),
+                    Delete(String),
+                    Read(String, std::io::Result<crate::workspace::SourceText>),
+                }
+                let done = match work {
+                    Work::Model(root) => Done::Model(load_workspace_with(&root, &[], &options.models)),
+                    Work::Delete(rel) => Done::Delete(rel),
+                    Work::Read(rel, path) => Done::Read(rel, crate::workspace::read_confined(&root_path, &path)),
+                };
+                let mut state = lock(&self.state);
+                if state.roots.get(i).is_none_or(|r| r.path != root_path) {
+                    continue;
+                }
+                match done {
+                    Done::Model(loaded) => Self::reload_model(&mut state, i, loaded),
+                    Done::Delete(rel) => state.roots[i].engine.remove(&rel),
+                    Done::Read(rel, read) => {
                         let root = &mut state.roots[i];
-                        if event.typ == FileChangeType::DELETED {
-                            root.engine.remove(&rel);
-                        } else if let Ok((text, note)) = crate::workspace::read_confined(&root.path, &path) {
-                            root.engine.set_text(&rel, text, note);
-                            root.engine.sync_file_set();
+                        if root.docs.contains_key(&rel) {
+                            continue;
+                        }
+                        match read {
+                            Ok((text, note)) => {
+                                root.engine.set_text(&rel, text, note);
+                                root.engine.sync_file_set();
+                            }
+                            // Not readable (gone, a FIFO, outside the root): not checked.
+                            Err(_) => root.engine.remove(&rel),
                         }
                     }
-                    if !touched.contains(&i) {
-                        touched.push(i);
-                    }
+                }
+                if !touched.contains(&i) {
+                    touched.push(i);
                 }
             }
             for i in touched {
@@ -643,24 +735,39 @@ impl LanguageServer for Backend {
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
         notification_guard("didChangeWorkspaceFolders", async {
-            let added: Vec<usize> = {
+            let options = lock(&self.state).options.clone();
+            let fresh: Vec<Root> = params
+                .event
+                .added
+                .iter()
+                .filter_map(|f| uri_to_path(&f.uri))
+                .map(|p| new_root(p, &options))
+                .collect();
+            let removed_paths: Vec<PathBuf> = params
+                .event
+                .removed
+                .iter()
+                .filter_map(|f| uri_to_path(&f.uri))
+                .collect();
+            let (added, cleared): (Vec<usize>, Vec<Uri>) = {
                 let mut state = lock(&self.state);
-                for removed in &params.event.removed {
-                    if let Some(path) = uri_to_path(&removed.uri) {
-                        state.roots.retain(|r| r.path != path);
+                let mut cleared = Vec::new();
+                for path in &removed_paths {
+                    for root in state.roots.iter().filter(|r| &r.path == path) {
+                        cleared.extend(root.docs.values().map(|d| d.uri.clone()));
+                        cleared.extend(root.model_problem_uris.iter().cloned());
                     }
+                    state.roots.retain(|r| &r.path != path);
                 }
-                params
-                    .event
-                    .added
-                    .iter()
-                    .filter_map(|f| uri_to_path(&f.uri))
-                    .map(|p| {
-                        let p = p.canonicalize().unwrap_or(p);
-                        state.add_root(p)
-                    })
-                    .collect()
+                for uri in &cleared {
+                    state.published.remove(uri);
+                }
+                (fresh.into_iter().map(|r| state.add_root(r)).collect(), cleared)
             };
+            // A removed folder's documents and model files keep no diagnostics.
+            for uri in cleared {
+                self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
             for i in added {
                 self.index(i).await;
             }
@@ -700,16 +807,16 @@ impl LanguageServer for Backend {
                 return Ok(None);
             };
             let end = self.offset_of(&uri, params.range.end).unwrap_or(start);
-            let (root, encoding, versions) = {
+            let path = uri_to_path(&uri).unwrap_or_default();
+            let (root, encoding, versions, can_create) = {
                 let state = lock(&self.state);
-                let path = uri_to_path(&uri).unwrap_or_default();
                 let Some(i) = state.root_index(&path) else {
                     return Ok(None);
                 };
                 let root = &state.roots[i];
                 let versions: HashMap<String, i32> =
                     root.docs.iter().map(|(k, d)| (k.clone(), d.doc.version)).collect();
-                (root.path.clone(), state.encoding, versions)
+                (root.path.clone(), state.encoding, versions, state.can_create)
             };
             let actions = tokio::task::spawn_blocking(move || {
                 salsa::Cancelled::catch(AssertUnwindSafe(|| {
@@ -719,7 +826,9 @@ impl LanguageServer for Backend {
                     let diagnostics = convert::diagnostics(&db, ws, &root, file, &findings, encoding);
                     actions
                         .into_iter()
-                        .map(|a| convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding))
+                        .filter_map(|a| {
+                            convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
+                        })
                         .collect::<Vec<_>>()
                 }))
                 .unwrap_or_default()
@@ -790,8 +899,8 @@ impl Backend {
         uri: &Uri,
         position: Position,
     ) -> RpcResult<Option<(Database, crate::db::Workspace, SourceFile, usize)>> {
-        let state = lock(&self.state);
         let path = uri_to_path(uri).ok_or_else(|| RpcError::invalid_params("not a file URI"))?;
+        let state = lock(&self.state);
         let i = state
             .root_index(&path)
             .ok_or_else(|| RpcError::invalid_params("document is not in a workspace"))?;
@@ -821,8 +930,8 @@ impl Backend {
     }
 
     fn offset_of(&self, uri: &Uri, position: Position) -> Option<usize> {
-        let state = lock(&self.state);
         let path = uri_to_path(uri)?;
+        let state = lock(&self.state);
         let i = state.root_index(&path)?;
         let root = &state.roots[i];
         let rel = relative(&root.path, &path)?;

@@ -34,9 +34,17 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    /// Lines end as LSP says: at `\n`, `\r\n` or a lone `\r`.
     pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        );
         LineIndex { line_starts }
     }
 
@@ -135,7 +143,12 @@ pub enum Decoded {
     },
 }
 
-pub fn decode(bytes: Vec<u8>) -> Decoded {
+pub fn decode(mut bytes: Vec<u8>) -> Decoded {
+    // A UTF-8 byte order mark is not text: editors hide it, so columns on the first line are
+    // counted without it.
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
     if bytes.len() > MAX_FILE_BYTES {
         return Decoded::TooLarge { bytes: bytes.len() };
     }
@@ -190,6 +203,30 @@ mod tests {
         assert_eq!(
             index.offset(text, Position { line: 0, character: 2 }, Encoding::Utf16),
             Some(4)
+        );
+    }
+
+    #[test]
+    fn lone_cr_and_crlf_end_lines_and_a_bom_is_not_text() {
+        let text = "a\rbc\r\nd\ne";
+        let index = LineIndex::new(text);
+        assert_eq!(index.line_count(), 4);
+        assert_eq!(index.line_span(text, 0), Some((0, 1)));
+        assert_eq!(index.line_span(text, 1), Some((2, 4)));
+        assert_eq!(index.line_span(text, 2), Some((6, 7)));
+        let d = text.find('d').unwrap();
+        assert_eq!(
+            index.position(text, d, Encoding::Utf16),
+            Position { line: 2, character: 0 }
+        );
+        assert_eq!(
+            index.offset(text, Position { line: 1, character: 99 }, Encoding::Utf16),
+            Some(4),
+            "past the end of a CRLF line clamps before the \\r"
+        );
+        assert_eq!(
+            decode(b"\xef\xbb\xbfpackage x\n".to_vec()),
+            Decoded::Text("package x\n".into())
         );
     }
 

@@ -9,7 +9,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use salsa::Setter;
 
-use crate::config::{load_workspace, Config, CONFIG_FILE};
+use crate::config::{load_workspace, load_workspace_with, Config, CONFIG_FILE};
 use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
@@ -54,25 +54,74 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
 fn glob_set(patterns: &[String]) -> GlobSet {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        if let Ok(g) = GlobBuilder::new(p).literal_separator(true).build() {
+        if let Ok(g) = compile_glob(p) {
             builder.add(g);
         }
     }
     builder.build().unwrap_or_else(|_| GlobSet::empty())
 }
 
+/// An `include`/`exclude` glob as discovery compiles it (the configuration is validated with
+/// the same function, so a glob that does not compile is a located error, never dropped).
+pub fn compile_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    GlobBuilder::new(pattern).literal_separator(true).build()
+}
+
+/// The path an `ignore` walk error is about, if it says.
+fn walk_error_path(error: &ignore::Error) -> Option<PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => walk_error_path(err),
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
 /// Finds the Go and YAML files under `paths` (files or directories), honouring `.gitignore`,
 /// skipping `vendor/`, `testdata/` and `node_modules/` unless a path names them, and the
 /// configuration's include/exclude globs. Returns workspace-relative paths, sorted.
+/// Problems (logged here) are dropped: the server indexes what it can.
 pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> {
+    let (found, problems) = discover_checked(root, paths, config);
+    for p in problems {
+        tracing::warn!(problem = %p, "discovery");
+    }
+    found
+}
+
+/// [`discover`], also returning every input it could not take (as `internal/unreadable`
+/// problems, located by path): a path outside the root, a named file that is not a regular
+/// file, a directory that cannot be listed, a file name that is not UTF-8. `check` exits 2 on
+/// any of them rather than report a clean run over less than it was given.
+pub fn discover_checked(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<String>, Vec<ModelError>) {
     let include = glob_set(&config.include);
     let exclude = glob_set(&config.exclude);
     let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let problem = |path: &Path, message: String| {
+        let shown = relative(root, path).unwrap_or_else(|| path.display().to_string());
+        let shown = if shown.is_empty() { ".".to_string() } else { shown };
+        ModelError::new(&shown, "internal/unreadable", message)
+    };
     for path in paths {
         let path = path.canonicalize().unwrap_or_else(|_| path.clone());
         if !path.starts_with(root) {
-            tracing::warn!(path = %path.display(), root = %root.display(), "path is outside the workspace root; skipped");
+            problems.push(problem(
+                &path,
+                format!("outside the workspace root {}: not checked", root.display()),
+            ));
             continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(meta) if !meta.is_dir() && !meta.is_file() => {
+                problems.push(problem(&path, "not a regular file or directory: not checked".into()));
+                continue;
+            }
+            Err(e) => {
+                problems.push(problem(&path, format!("{e}: not checked")));
+                continue;
+            }
+            Ok(_) => {}
         }
         let named_skip = path
             .components()
@@ -87,7 +136,15 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
                         && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
             })
             .build();
-        for entry in walker.flatten() {
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let at = walk_error_path(&e).unwrap_or_else(|| path.clone());
+                    problems.push(problem(&at, format!("cannot be read: {e}; not checked")));
+                    continue;
+                }
+            };
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 continue;
             }
@@ -95,6 +152,13 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
                 continue;
             };
             if Lang::from_path(&rel).is_none() {
+                continue;
+            }
+            if entry.path().to_str().is_none() {
+                problems.push(problem(
+                    entry.path(),
+                    "the file name is not valid UTF-8: not checked".into(),
+                ));
                 continue;
             }
             if (!config.include.is_empty() && !include.is_match(&rel)) || exclude.is_match(&rel) {
@@ -105,36 +169,114 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
     }
     out.sort();
     out.dedup();
-    out
+    (out, problems)
 }
 
-/// Reads a file into text for the database, with the note that explains anything unusual.
+/// A file's text for the database, with the note that explains anything unusual.
+pub type SourceText = (Arc<str>, Option<FileNote>);
+
+/// Why a file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Over the caller's byte limit (the size seen by `fstat` or while reading).
+    TooLarge(u64),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(bytes) => write!(f, "file is {bytes} bytes, over the limit"),
+            ReadError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+fn refused(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
+}
+
+/// The one way the tool reads a file from disk (sources, `.invariant.yaml`, models, in `check`
+/// and in the server). It opens the file once, without blocking (`O_NONBLOCK`: a FIFO or device
+/// cannot stall the open), checks the opened handle (`fstat`: a regular file; with `root`, the
+/// handle's real path lies inside the canonical root, so a symlink swapped in at any component
+/// after discovery is refused), and reads at most `limit` bytes from that handle.
+pub fn read_file(root: Option<&Path>, path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (target, canonical_root) = match root {
+        Some(root) => {
+            let canonical_root = root.canonicalize()?;
+            let canonical = path.canonicalize()?;
+            if !canonical.starts_with(&canonical_root) {
+                tracing::warn!(path = %path.display(), root = %root.display(), "path resolves outside the workspace root; not read");
+                return Err(refused(format!("{} resolves outside the workspace root", path.display())).into());
+            }
+            (canonical, Some(canonical_root))
+        }
+        None => (path.to_path_buf(), None),
+    };
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if canonical_root.is_some() {
+        // The canonical path has no symlinks; one swapped in for the last component since is
+        // refused here, one swapped in higher up is caught by the real-path check below.
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(&target)?;
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
+        return Err(refused(format!("{} is not a regular file", path.display())).into());
+    }
+    if let Some(canonical_root) = &canonical_root {
+        use std::os::fd::AsRawFd;
+        // Linux names the file a descriptor refers to; where /proc is missing the canonical
+        // check above stands alone.
+        if let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            if !real.starts_with(canonical_root) {
+                return Err(refused(format!("{} resolves outside the workspace root", path.display())).into());
+            }
+        }
+    }
+    if meta.len() > limit as u64 {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Reads a source file into text for the database, with the note that explains anything
+/// unusual (too large, binary, not UTF-8). With `root`, confined to it (see [`read_file`]).
+pub fn read_source_in(root: Option<&Path>, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    match read_file(root, path, crate::text::MAX_FILE_BYTES) {
+        Ok(bytes) => Ok(from_bytes(bytes)),
+        Err(ReadError::TooLarge(bytes)) => Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: bytes as usize }))),
+        Err(ReadError::Io(e)) => Err(e),
+    }
+}
+
+/// [`read_source_in`] without a root (for a file the user named, such as a benchmark input).
 pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
-    let meta = std::fs::metadata(path)?;
-    if meta.len() as usize > crate::text::MAX_FILE_BYTES {
-        return Ok((
-            Arc::from(""),
-            Some(FileNote::TooLarge {
-                bytes: meta.len() as usize,
-            }),
-        ));
-    }
-    Ok(from_bytes(std::fs::read(path)?))
+    read_source_in(None, path)
 }
 
-/// Like [`read_source`], for a path that must stay inside `root` (canonical): a path that
-/// resolves outside it (through `..` or a symlink) is refused, never read.
+/// Like [`read_source`], for a path that must stay inside `root`: a path that resolves outside
+/// it (through `..` or a symlink, also one swapped in while running) is refused, never read; so
+/// is anything but a regular file (a FIFO never blocks).
 pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
-    let canonical = path.canonicalize()?;
-    let canonical_root = root.canonicalize()?;
-    if !canonical.starts_with(&canonical_root) {
-        tracing::warn!(path = %path.display(), root = %root.display(), "path resolves outside the workspace root; not read");
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!("{} resolves outside the workspace root", path.display()),
-        ));
-    }
-    read_source(&canonical)
+    read_source_in(Some(root), path)
 }
 
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
@@ -171,7 +313,16 @@ pub struct Engine {
 impl Engine {
     /// A workspace rooted at `root` with its configuration and model loaded, and no files yet.
     pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
-        let loaded = load_workspace(&root, extra_models);
+        Engine::from_loaded(db, root.clone(), load_workspace(&root, extra_models))
+    }
+
+    /// Like [`Engine::new`], with extra model files relative to the root and confined to it
+    /// (the editor's `initializationOptions.models`).
+    pub fn with_models(db: Database, root: PathBuf, models_in_root: &[String]) -> Engine {
+        Engine::from_loaded(db, root.clone(), load_workspace_with(&root, &[], models_in_root))
+    }
+
+    fn from_loaded(db: Database, root: PathBuf, loaded: crate::config::Loaded) -> Engine {
         let ws = Workspace::new(&db, root.clone(), Arc::new(Vec::new()), loaded.model, loaded.config);
         Engine {
             db,
@@ -190,23 +341,33 @@ impl Engine {
         self.ws.model(&self.db).clone()
     }
 
-    /// Reads `rels` from disk in parallel and adds them (or updates their text).
-    pub fn load(&mut self, rels: &[String]) {
+    /// Reads `rels` from disk in parallel and adds them (or updates their text). Returns the
+    /// files that could not be read (not a regular file, gone, refused), each as an
+    /// `internal/unreadable` problem: a file that was not checked must never look clean.
+    pub fn load(&mut self, rels: &[String]) -> Vec<ModelError> {
         let root = &self.root;
-        let read: Vec<(String, Arc<str>, Option<FileNote>)> = rels
+        let read: Vec<(String, std::io::Result<SourceText>)> = rels
             .par_iter()
-            .filter_map(|rel| match read_source(&root.join(rel)) {
-                Ok((text, note)) => Some((rel.clone(), text, note)),
-                Err(e) => {
-                    tracing::warn!(path = %rel, error = %e, "cannot read file; skipped");
-                    None
-                }
-            })
+            .map(|rel| (rel.clone(), read_confined(root, &root.join(rel))))
             .collect();
-        for (rel, text, note) in read {
-            self.set_text(&rel, text, note);
+        let mut problems = Vec::new();
+        for (rel, result) in read {
+            match result {
+                Ok((text, note)) => {
+                    self.set_text(&rel, text, note);
+                }
+                Err(e) => {
+                    tracing::warn!(path = %rel, error = %e, "cannot read file");
+                    problems.push(ModelError::new(
+                        &rel,
+                        "internal/unreadable",
+                        format!("cannot read the file: {e}; not checked"),
+                    ));
+                }
+            }
         }
         self.sync_file_set();
+        problems
     }
 
     /// Sets a file's text, creating the input when the file is new. Call `sync_file_set`
