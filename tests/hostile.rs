@@ -596,3 +596,20 @@ fn bom_lone_cr_and_crlf_are_counted_as_editors_count_them() {
     assert_eq!((missing.start.line, missing.start.character), (4, 0));
     assert_eq!((missing.end.line, missing.end.character), (4, comment.len() as u32));
 }
+
+#[test]
+fn a_model_over_the_memory_budget_is_refused_before_parsing() {
+    let (_dir, root) = workspace();
+    let mut model = String::from("components:\n");
+    let mut i = 0;
+    while model.len() <= invariant_lsp::model::load::MAX_MODEL_BYTES {
+        model += &format!("  - id: c{i}\n    side: management\n    paths: ['a{i}/**/*.go', 'b{i}/**']\n");
+        i += 1;
+    }
+    write(&root, "big-model.yaml", &model);
+    std::fs::write(root.join(".invariant.yaml"), "models: [big-model.yaml]\n").unwrap();
+    let loaded = load_workspace(&root, &[]);
+    assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+    assert_eq!(loaded.errors[0].code, "model/too-large");
+    assert_eq!(loaded.errors[0].path, "big-model.yaml");
+}

@@ -328,7 +328,14 @@ pub fn kustomize_resolved(
     ))
 }
 
-/// The objects a kustomization reaches, and its cycles.
+/// Cycles among the workspace's kustomizations, each once: kustomization path → (reference
+/// index, chain).
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_cycles(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<(usize, String)>>> {
+    Arc::new(crate::rules::kustomize::cycles(db, ws))
+}
+
+/// The objects a kustomization reaches.
 #[salsa::tracked(returns(ref))]
 pub fn kustomize_reach(
     db: &dyn salsa::Database,

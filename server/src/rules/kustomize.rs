@@ -20,7 +20,8 @@ use std::path::Path;
 
 use super::{Finding, Fix, FixKind, Related};
 use crate::db::{
-    file_index, kustomization, kustomize_reach, kustomize_resolved, yaml_objects, FileIndex, SourceFile, Workspace,
+    file_index, kustomization, kustomize_cycles, kustomize_reach, kustomize_resolved, yaml_objects, FileIndex,
+    SourceFile, Workspace,
 };
 use crate::facts::yaml::{ObjectId, YKind, YamlFacts};
 use crate::facts::Span;
@@ -95,8 +96,6 @@ pub struct Reach {
     /// Reached resources whose objects cannot be known (remote, unloaded): patch targets
     /// are not judged then.
     pub opaque: bool,
-    /// Reference indexes of this kustomization that lead back to it, with the chain of paths.
-    pub cycles: Vec<(usize, Vec<String>)>,
 }
 
 pub fn kustomization_names(model: &CompiledModel) -> Vec<&str> {
@@ -329,60 +328,201 @@ pub fn resolve_all(
 }
 
 /// Everything reachable from the kustomization `start` through resources, bases and
-/// components, with cycles back to `start`.
+/// components. Each kustomization and file is visited once (cycles are found separately, once
+/// for the whole graph, by [`cycles`]).
 pub fn reach(db: &dyn salsa::Database, ws: Workspace, start: SourceFile) -> Reach {
     let mut out = Reach::default();
-    let start_refs = kustomization(db, ws, start).clone();
-    let start_targets = kustomize_resolved(db, ws, start).clone();
     let mut visited: HashSet<SourceFile> = HashSet::new();
     let mut seen_files: HashSet<SourceFile> = HashSet::new();
     visited.insert(start);
-    for (i, (r, target)) in start_refs.refs.iter().zip(start_targets.iter()).enumerate() {
-        if !matches!(r.kind, RefKind::Resource | RefKind::Component) {
-            continue;
+    let mut stack: Vec<Target> = Vec::new();
+    let push_refs = |k: SourceFile, stack: &mut Vec<Target>| {
+        let refs = kustomization(db, ws, k);
+        let targets = kustomize_resolved(db, ws, k);
+        for (r, t) in refs.refs.iter().zip(targets.iter()) {
+            if matches!(r.kind, RefKind::Resource | RefKind::Component) {
+                stack.push(t.clone());
+            }
         }
-        // Depth-first with an explicit stack of (target, chain of kustomization paths).
-        let mut stack: Vec<(Target, Vec<String>)> = vec![(target.clone(), vec![start.path(db).clone()])];
-        while let Some((target, chain)) = stack.pop() {
-            match target {
-                Target::Remote | Target::Dir(None, _) => out.opaque = true,
-                Target::File(None) => out.opaque = true,
-                Target::Missing | Target::Outside(_) => {}
-                Target::File(Some(file)) => {
-                    if seen_files.insert(file) {
-                        for (doc, id) in yaml_objects(db, file).iter() {
-                            out.objects.push(ReachObject {
-                                file,
-                                doc: *doc,
-                                id: id.clone(),
-                            });
-                        }
-                    }
-                }
-                Target::Dir(Some(k), _) => {
-                    if k == start {
-                        let mut chain = chain;
-                        chain.push(start.path(db).clone());
-                        if !out.cycles.iter().any(|(j, _)| *j == i) {
-                            out.cycles.push((i, chain));
-                        }
-                        continue;
-                    }
-                    if !visited.insert(k) {
-                        continue;
-                    }
-                    let mut chain = chain;
-                    chain.push(k.path(db).clone());
-                    let refs = kustomization(db, ws, k);
-                    let targets = kustomize_resolved(db, ws, k);
-                    for (r, t) in refs.refs.iter().zip(targets.iter()) {
-                        if matches!(r.kind, RefKind::Resource | RefKind::Component) {
-                            stack.push((t.clone(), chain.clone()));
-                        }
+    };
+    push_refs(start, &mut stack);
+    while let Some(target) = stack.pop() {
+        match target {
+            Target::Remote | Target::Dir(None, _) => out.opaque = true,
+            Target::File(None) => out.opaque = true,
+            Target::Missing | Target::Outside(_) => {}
+            Target::File(Some(file)) => {
+                if seen_files.insert(file) {
+                    for (doc, id) in yaml_objects(db, file).iter() {
+                        out.objects.push(ReachObject {
+                            file,
+                            doc: *doc,
+                            id: id.clone(),
+                        });
                     }
                 }
             }
+            Target::Dir(Some(k), _) => {
+                if visited.insert(k) {
+                    push_refs(k, &mut stack);
+                }
+            }
         }
+    }
+    out
+}
+
+/// At most this many paths of a cycle are spelled out in its message.
+const CYCLE_CHAIN_SHOWN: usize = 10;
+
+/// Every cycle among the workspace's kustomizations, found once for the whole graph in time
+/// linear in kustomizations and references (Tarjan's strongly connected components, without
+/// recursion). Each cycle is reported once, at its member with the smallest path: that
+/// kustomization's path → (index of the reference that starts the cycle, the chain of paths,
+/// shortened when long).
+pub fn cycles(db: &dyn salsa::Database, ws: Workspace) -> BTreeMap<String, Vec<(usize, String)>> {
+    let model = ws.model(db);
+    let nodes: Vec<SourceFile> = file_index(db, ws)
+        .paths
+        .iter()
+        .filter(|(path, _)| is_kustomization_path(model, path))
+        .map(|(_, &f)| f)
+        .collect();
+    let index: HashMap<SourceFile, usize> = nodes.iter().enumerate().map(|(i, &f)| (f, i)).collect();
+    // Edges: (reference index, target node).
+    let edges: Vec<Vec<(usize, usize)>> = nodes
+        .iter()
+        .map(|&k| {
+            let refs = kustomization(db, ws, k);
+            let targets = kustomize_resolved(db, ws, k);
+            refs.refs
+                .iter()
+                .zip(targets.iter())
+                .enumerate()
+                .filter(|(_, (r, _))| matches!(r.kind, RefKind::Resource | RefKind::Component))
+                .filter_map(|(i, (_, t))| match t {
+                    Target::Dir(Some(other), _) => index.get(other).map(|&j| (i, j)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    // Tarjan, iteratively.
+    let n = nodes.len();
+    let mut order = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut component = vec![usize::MAX; n];
+    let mut stack = Vec::new();
+    let mut components: Vec<Vec<usize>> = Vec::new();
+    let mut counter = 0;
+    for start in 0..n {
+        if order[start] != usize::MAX {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(start, 0)];
+        order[start] = counter;
+        low[start] = counter;
+        counter += 1;
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&mut (v, ref mut next)) = work.last_mut() {
+            if let Some(&(_, w)) = edges[v].get(*next) {
+                *next += 1;
+                if order[w] == usize::MAX {
+                    order[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    work.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(order[w]);
+                }
+                continue;
+            }
+            work.pop();
+            if let Some(&(parent, _)) = work.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == order[v] {
+                let mut members = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component[w] = components.len();
+                    members.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                components.push(members);
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
+    for (c, members) in components.iter().enumerate() {
+        let self_loop = members.len() == 1 && edges[members[0]].iter().any(|&(_, w)| w == members[0]);
+        if members.len() < 2 && !self_loop {
+            continue;
+        }
+        let path = |i: usize| nodes[i].path(db).clone();
+        let rep = *members.iter().min_by_key(|&&i| nodes[i].path(db)).expect("non-empty");
+        // Breadth-first inside the component from `rep` back to it: the shortest cycle
+        // through `rep`, with the reference of `rep` it leaves by.
+        let mut parent: HashMap<usize, usize> = HashMap::new();
+        let mut origin: HashMap<usize, usize> = HashMap::new();
+        let mut queue = std::collections::VecDeque::new();
+        let mut closing: Option<(usize, usize)> = None;
+        for &(i, w) in &edges[rep] {
+            if w == rep {
+                closing = Some((rep, i));
+                break;
+            }
+            if component[w] == c && !origin.contains_key(&w) {
+                origin.insert(w, i);
+                queue.push_back(w);
+            }
+        }
+        while closing.is_none() {
+            let Some(v) = queue.pop_front() else { break };
+            for &(_, w) in &edges[v] {
+                if w == rep {
+                    closing = Some((v, origin[&v]));
+                    break;
+                }
+                if component[w] == c && !origin.contains_key(&w) {
+                    origin.insert(w, origin[&v]);
+                    parent.insert(w, v);
+                    queue.push_back(w);
+                }
+            }
+        }
+        let Some((last, ref_index)) = closing else { continue };
+        let mut chain = vec![path(rep)];
+        let mut back = Vec::new();
+        let mut at = last;
+        while at != rep {
+            back.push(path(at));
+            match parent.get(&at) {
+                Some(&p) => at = p,
+                None => break,
+            }
+        }
+        chain.extend(back.into_iter().rev());
+        chain.push(path(rep));
+        let shown = if chain.len() > CYCLE_CHAIN_SHOWN {
+            let head = &chain[..CYCLE_CHAIN_SHOWN / 2];
+            let tail = &chain[chain.len() - CYCLE_CHAIN_SHOWN / 2..];
+            format!(
+                "{} → … {} more … → {}",
+                head.join(" → "),
+                chain.len() - CYCLE_CHAIN_SHOWN,
+                tail.join(" → ")
+            )
+        } else {
+            chain.join(" → ")
+        };
+        out.entry(path(rep)).or_default().push((ref_index, shown));
     }
     out
 }
@@ -523,11 +663,9 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
         }
         let _ = i;
     }
-    let reached = kustomize_reach(db, ws, file);
-    for (i, chain) in &reached.cycles {
+    for (i, chain) in kustomize_cycles(db, ws).get(path).into_iter().flatten() {
         if let Some(r) = k.refs.get(*i) {
-            let chain = chain.join(" → ");
-            let message = model.message(CYCLE, &[("field", &r.field), ("value", &r.value), ("chain", &chain)]);
+            let message = model.message(CYCLE, &[("field", &r.field), ("value", &r.value), ("chain", chain)]);
             out.push(Finding::new(CYCLE, r.span, message));
         }
     }
@@ -610,9 +748,69 @@ mod tests {
         let log = engine.db.take_executions();
         let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
         assert_eq!(ran("yaml_facts"), 1, "{log:?}");
-        // The base's and the overlay's reach re-ran (both read np.yaml); `other`'s did not.
-        assert_eq!(ran("kustomize_reach"), 2, "{log:?}");
+        // Only the overlay's reach re-ran (it reads np.yaml and has a patch to judge; reach is
+        // computed for patches only); the cycle graph did not (no reference changed).
+        assert_eq!(ran("kustomize_reach"), 1, "{log:?}");
+        assert_eq!(ran("kustomize_cycles"), 0, "{log:?}");
         assert_eq!(ran("kustomize_resolved"), 0, "{log:?}");
+    }
+
+    #[test]
+    fn long_chains_and_cycles_are_linear_and_a_cycle_is_reported_once() {
+        use crate::db::Database;
+        use crate::workspace::Engine;
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);
+        // A 3,000-deep chain ending in a 2,000-long cycle, every kustomization with its own
+        // resource; the chain's head also patches the last ConfigMap (so its reach is needed).
+        let (chain, ring) = (3000, 2000);
+        for i in 0..chain + ring {
+            let next = if i + 1 == chain + ring { chain } else { i + 1 };
+            let patch = if i == 0 { "patches:\n  - path: p.yaml\n" } else { "" };
+            engine.set_text(
+                &format!("k{i:05}/kustomization.yaml"),
+                Arc::from(format!("resources:\n  - ../k{next:05}\n  - cm.yaml\n{patch}")),
+                None,
+            );
+            engine.set_text(
+                &format!("k{i:05}/cm.yaml"),
+                Arc::from(format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n")),
+                None,
+            );
+        }
+        let last = chain + ring - 1;
+        engine.set_text(
+            "k00000/p.yaml",
+            Arc::from(format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{last}\n"
+            )),
+            None,
+        );
+        engine.sync_file_set();
+        engine.db.take_executions();
+        let mut cycles = Vec::new();
+        let mut others = Vec::new();
+        for (file, findings) in engine.check_files(&engine.all_files()) {
+            for f in findings.iter() {
+                if f.code == CYCLE {
+                    cycles.push((file.path(&engine.db).clone(), f.message.clone()));
+                } else {
+                    others.push((file.path(&engine.db).clone(), f.code.clone()));
+                }
+            }
+        }
+        assert_eq!(others, vec![], "the patch finds its target at the end of the chain");
+        // One finding for the one cycle, at its smallest path, with a shortened chain.
+        assert_eq!(cycles.len(), 1, "{cycles:?}");
+        assert_eq!(cycles[0].0, format!("k{chain:05}/kustomization.yaml"));
+        assert!(cycles[0].1.contains("more"), "{}", cycles[0].1);
+        assert!(cycles[0].1.len() < 1000, "{}", cycles[0].1);
+        let log = engine.db.take_executions();
+        let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
+        // The graph is walked once for cycles, and one reach is computed (for the patch).
+        assert_eq!(ran("kustomize_cycles"), 1);
+        assert_eq!(ran("kustomize_reach"), 1);
     }
 
     #[cfg(unix)]
