@@ -28,6 +28,9 @@ pub struct Config {
     pub include: Vec<String>,
     /// Paths matching these globs are not checked.
     pub exclude: Vec<String>,
+    /// A baseline file (relative to the workspace root, written by `check --write-baseline`):
+    /// the findings it holds are accepted and not reported by `check`.
+    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,21 +90,48 @@ fn read_small(path: &Path, display: &str) -> Result<String, ModelError> {
     String::from_utf8(bytes).map_err(|_| ModelError::new(display, "model/invalid", "not valid UTF-8"))
 }
 
+/// Which configuration file a run reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// The workspace's `.invariant.yaml` and team file, when present.
+    #[default]
+    Workspace,
+    /// This file instead (`--config FILE`); model paths in it are relative to the workspace root.
+    File(PathBuf),
+    /// No configuration file at all (`--no-config`): the built-in model and `--model` files.
+    None,
+}
+
 /// Loads `.invariant.yaml` (and the team file), then the model files they name, then `extra`
 /// (from `--model`, relative to the current directory). Any error leaves the default model
 /// in force and is returned for reporting.
 pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
+    load_workspace_with(root, extra, &ConfigChoice::Workspace)
+}
+
+/// [`load_workspace`] with the configuration file chosen on the command line.
+pub fn load_workspace_with(root: &Path, extra: &[PathBuf], choice: &ConfigChoice) -> Loaded {
     let mut errors = Vec::new();
     let mut config = Config::default();
-    let config_path = root.join(CONFIG_FILE);
-    if config_path.is_file() {
-        match read_small(&config_path, CONFIG_FILE).and_then(|text| parse_yaml::<Config>(CONFIG_FILE, &text)) {
-            Ok(c) => config = c,
-            Err(e) => errors.push(e),
+    let (config_path, config_display) = match choice {
+        ConfigChoice::Workspace => (Some(root.join(CONFIG_FILE)), CONFIG_FILE.to_string()),
+        ConfigChoice::File(path) => (Some(path.clone()), path.display().to_string()),
+        ConfigChoice::None => (None, String::new()),
+    };
+    if let Some(config_path) = config_path {
+        if config_path.is_file() {
+            match read_small(&config_path, &config_display)
+                .and_then(|text| parse_yaml::<Config>(&config_display, &text))
+            {
+                Ok(c) => config = c,
+                Err(e) => errors.push(e),
+            }
+        } else if matches!(choice, ConfigChoice::File(_)) {
+            errors.push(ModelError::new(&config_display, "model/unreadable", "no such file"));
         }
     }
     let team_path = root.join(TEAM_FILE);
-    if team_path.is_file() {
+    if *choice == ConfigChoice::Workspace && team_path.is_file() {
         // The team file belongs to another tool: only the list we share is read, loosely.
         if let Ok(text) = read_small(&team_path, TEAM_FILE) {
             if let Ok(team) = parse_yaml::<TeamFile>(TEAM_FILE, &text) {

@@ -1,7 +1,9 @@
 //! The command line: `check` for CI, `explain` for rule documentation, `schema` for the model's
 //! JSON Schema, and `lsp` (the default) for editors.
 
+pub mod baseline;
 pub mod check;
+pub mod formats;
 pub mod output;
 
 use std::path::PathBuf;
@@ -56,6 +58,13 @@ pub enum Format {
     Human,
     Json,
     Sarif,
+    /// GitHub Actions workflow commands (annotations), then the human log.
+    Github,
+    /// reviewdog's Diagnostic Format, one JSON object per line.
+    Rdjson,
+    Checkstyle,
+    /// One line per finding: `path:line:column: severity[code]: message`.
+    Short,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,6 +79,24 @@ pub struct CheckArgs {
     /// Colour in human output: auto, always or never.
     #[arg(long, default_value = "auto")]
     pub color: String,
+    /// Also write a report in FORMAT to FILE (`--output sarif=results.sarif`); repeatable.
+    #[arg(long, value_name = "FORMAT=FILE")]
+    pub output: Vec<String>,
+    /// Write every finding's fingerprint to FILE: they are accepted from now on.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Do not report findings this baseline file holds (default: `.invariant.yaml`'s `baseline`).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings that are new since this git revision (by fingerprint, not by line).
+    #[arg(long, value_name = "REV")]
+    pub new_from_rev: Option<String>,
+    /// Read this configuration file instead of the workspace's `.invariant.yaml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file: the built-in model and `--model` files only.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 /// Prints a rule's explanation; returns the process exit code.

@@ -117,6 +117,7 @@ impl DomainModel {
         scalar!(name);
         scalar!(description);
         scalar!(rule_docs_url);
+        scalar!(information_uri);
         self.components = keyed(self.components, other.components, |c| c.id.clone());
         self.providers = keyed(self.providers, other.providers, |p| p.id.clone());
         self.rules = keyed(self.rules, other.rules, |r| r.code.clone());

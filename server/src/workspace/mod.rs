@@ -9,7 +9,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use salsa::Setter;
 
-use crate::config::{load_workspace, Config, CONFIG_FILE};
+use crate::config::{Config, CONFIG_FILE};
 use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
@@ -171,7 +171,17 @@ pub struct Engine {
 impl Engine {
     /// A workspace rooted at `root` with its configuration and model loaded, and no files yet.
     pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
-        let loaded = load_workspace(&root, extra_models);
+        Self::with_config(db, root, extra_models, &crate::config::ConfigChoice::Workspace)
+    }
+
+    /// [`Engine::new`] with the configuration file chosen on the command line.
+    pub fn with_config(
+        db: Database,
+        root: PathBuf,
+        extra_models: &[PathBuf],
+        choice: &crate::config::ConfigChoice,
+    ) -> Engine {
+        let loaded = crate::config::load_workspace_with(&root, extra_models, choice);
         let ws = Workspace::new(&db, root.clone(), Arc::new(Vec::new()), loaded.model, loaded.config);
         Engine {
             db,
