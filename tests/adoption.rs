@@ -416,3 +416,63 @@ fn control_characters_in_names_and_source_are_escaped() {
         );
     }
 }
+
+#[test]
+fn the_model_in_force_and_where_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_dir(&repo().join("tests/sample-workspace"), root);
+    // A team model that changes one severity and extends a section: every default rule stays on.
+    std::fs::write(
+        root.join("team.yaml"),
+        "name: Team model\nconditions:\n  prefilter_words: [TeamCondition]\nrules:\n  - code: capi-boundary/provider-read\n    severity: warning\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".invariant.yaml"), "models: [team.yaml]\n").unwrap();
+    let (code, out, stderr) = run_in(root, &["check", "--format", "json"]);
+    assert!(
+        stderr.contains("model: Team model (from <builtin>/domain-models/hypershift-data-plane.yaml + team.yaml)"),
+        "{stderr}"
+    );
+    let report = json(&out);
+    assert_eq!(report["model"]["sources"][1], "team.yaml");
+    let all = codes(&report);
+    assert_eq!(code, 1, "{all:?}");
+    assert!(all.iter().any(|c| c == "condition-naming/reason-literal"), "{all:?}");
+    assert!(all.iter().any(|c| c == "kustomize/argocd-path"), "{all:?}");
+    let read = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap();
+    assert_eq!(read["severity"], "warning");
+
+    // --no-config: the built-in model only; --config FILE: that file instead.
+    let (_, _, stderr) = run_in(root, &["check", "--no-config", "--format", "short"]);
+    assert!(
+        stderr.contains("model: HyperShift data plane (from <builtin>/domain-models/hypershift-data-plane.yaml)"),
+        "{stderr}"
+    );
+    std::fs::write(root.join("other.yaml"), "severity: {capi-boundary: \"off\"}\n").unwrap();
+    let (_, out, _) = run_in(root, &["check", "--config", "other.yaml", "--format", "json"]);
+    assert!(
+        !codes(&json(&out)).iter().any(|c| c.starts_with("capi-boundary/")),
+        "{out}"
+    );
+    let (code, _, stderr) = run_in(root, &["check", "--config", "missing.yaml"]);
+    assert_eq!(code, 2, "{stderr}");
+
+    // A rule without a message is a located error, not a message made of debug output.
+    std::fs::write(
+        root.join("team.yaml"),
+        "rules:\n  - code: capi-boundary/provider-read\n    severity: warning\n  - code: team/new-rule\n    title: A team rule\n    explanation: Why it matters.\n",
+    )
+    .unwrap();
+    let (code, out, _) = run_in(root, &["check", "--format", "short"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("team.yaml:4:1: error[model/incomplete-rule]: rule `team/new-rule` has no message"),
+        "{out}"
+    );
+}

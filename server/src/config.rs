@@ -7,7 +7,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::load::parse_yaml;
+use crate::model::load::{layer_value, line_of_entry, parse_yaml};
 use crate::model::{load_default_model, load_model_text, CompiledModel, ModelError, Severity, DEFAULT_MODEL_PATH};
 
 pub const CONFIG_FILE: &str = ".invariant.yaml";
@@ -152,6 +152,7 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], choice: &ConfigChoice
         sources.push(DEFAULT_MODEL_PATH.to_string());
         load_default_model()
     };
+    let mut layers: Vec<(String, String)> = Vec::new();
     let mut files: Vec<(String, Result<PathBuf, String>)> =
         config.models.iter().map(|m| (m.clone(), confined(root, m))).collect();
     files.extend(extra.iter().map(|p| (p.display().to_string(), Ok(p.clone()))));
@@ -163,13 +164,46 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], choice: &ConfigChoice
                 continue;
             }
         };
-        match read_small(&path, &display).and_then(|text| load_model_text(&display, &text)) {
-            Ok(m) => {
-                model = model.merge(m);
-                sources.push(display);
-            }
+        // Parsed as types first (unknown keys and wrong types are located errors), then
+        // merged by the keys the file sets.
+        let layer = read_small(&path, &display).and_then(|text| {
+            load_model_text(&display, &text)?;
+            Ok((layer_value(&display, &text)?, text))
+        });
+        match layer {
+            Ok((value, text)) => match model.merge_layer(value) {
+                Ok(merged) => {
+                    model = merged;
+                    sources.push(display.clone());
+                    layers.push((display, text));
+                }
+                Err(message) => errors.push(ModelError::new(&display, "model/invalid", message)),
+            },
             Err(e) => errors.push(e),
         }
+    }
+    // Every rule needs its words from the model: say which file leaves one without.
+    for (key, message) in model.incomplete_rules() {
+        let located = layers
+            .iter()
+            .rev()
+            .find_map(|(display, text)| line_of_entry(text, &key).map(|line| (display.clone(), Some(line))));
+        let (path, line) = located.unwrap_or_else(|| {
+            (
+                sources
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_MODEL_PATH.to_string()),
+                None,
+            )
+        });
+        errors.push(ModelError {
+            path,
+            line,
+            column: line.map(|_| 0),
+            code: "model/incomplete-rule",
+            message,
+        });
     }
     let compiled = match CompiledModel::compile(model, sources) {
         Ok(c) => c,

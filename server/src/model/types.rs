@@ -421,13 +421,24 @@ impl Severity {
     }
 }
 
+impl Default for Severity {
+    /// A rule without a severity is an error.
+    fn default() -> Self {
+        Severity::Error
+    }
+}
+
+/// A rule. In a file merged over another model, only `code` is required: the fields given
+/// change the rule of that code field by field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDoc {
     /// `family/name`.
     pub code: String,
+    #[serde(default)]
     pub severity: Severity,
     /// One line: what the rule finds.
+    #[serde(default)]
     pub title: String,
     /// Path globs where this rule does not apply (e.g. tests that fabricate conditions).
     #[serde(default)]
@@ -437,6 +448,7 @@ pub struct RuleDoc {
     #[serde(default)]
     pub message: Option<String>,
     /// Markdown: why it matters and what to do, printed by `invariant-lsp explain`.
+    #[serde(default)]
     pub explanation: String,
     /// Extra tags for code scanning (SARIF `properties.tags`; the family is always one).
     /// `security` makes GitHub list the finding as a security alert.
