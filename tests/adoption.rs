@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
@@ -475,4 +478,240 @@ fn the_model_in_force_and_where_it_came_from() {
         out.contains("team.yaml:4:1: error[model/incomplete-rule]: rule `team/new-rule` has no message"),
         "{out}"
     );
+}
+
+#[test]
+fn fix_renames_deprecated_keys_only_when_that_needs_no_choice() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let overlay = root.join("deploy/legacy");
+    std::fs::create_dir_all(&overlay).unwrap();
+    let original = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbases:\n  - ../base\n";
+    std::fs::write(overlay.join("kustomization.yaml"), original).unwrap();
+    let base_before = std::fs::read_to_string(root.join("deploy/base/kustomization.yaml")).unwrap();
+
+    let (code, diff, stderr) = run_in(root, &["check", "--fix", "--diff"]);
+    assert_eq!(code, 1, "a change is pending: {stderr}");
+    assert!(diff.contains("--- a/deploy/legacy/kustomization.yaml"), "{diff}");
+    assert!(diff.contains("-bases:\n+resources:\n"), "{diff}");
+    // deploy/base has `resources:` already: renaming `bases` would duplicate the key.
+    assert!(!diff.contains("deploy/base/kustomization.yaml"), "{diff}");
+    assert_eq!(
+        std::fs::read_to_string(overlay.join("kustomization.yaml")).unwrap(),
+        original
+    );
+
+    let (_, out, stderr) = run_in(root, &["check", "--fix", "--format", "json"]);
+    assert!(stderr.contains("fixed deploy/legacy/kustomization.yaml"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(overlay.join("kustomization.yaml")).unwrap(),
+        original.replace("bases:", "resources:")
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("deploy/base/kustomization.yaml")).unwrap(),
+        base_before
+    );
+    let deprecated: Vec<Value> = json(&out)["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "kustomize/deprecated-field")
+        .cloned()
+        .collect();
+    assert_eq!(deprecated.len(), 1, "only the unsafe one remains: {deprecated:?}");
+    assert_eq!(deprecated[0]["path"], "deploy/base/kustomization.yaml");
+    let (code, diff, _) = run_in(root, &["check", "--fix", "--diff"]);
+    assert_eq!((code, diff.as_str()), (0, ""), "nothing left to fix");
+}
+
+#[test]
+fn model_verify_reports_stale_entries_where_the_model_declares_them() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    std::fs::write(
+        root.join("team.yaml"),
+        "components:\n  - id: team-old\n    paths: ['old-operator/controllers/**']\nproviders:\n  - id: acme\n    name: Acme\n    packages: ['example.com/acme/api/v1']\n    machine_kinds: [AcmeMachine]\n    platform_controller: hypershift-operator/controllers/nodepool/acme.go\n    hover: See `AcmeMachineTemplate` and `AzureMachine`.\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".invariant.yaml"), "models: [team.yaml]\n").unwrap();
+    let (code, out, stderr) = run_in(root, &["model", "verify", "--format", "json"]);
+    assert_eq!(code, 1, "{stderr}");
+    let report = json(&out);
+    let team: Vec<(String, u64, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["path"] == "team.yaml")
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["range"]["start"]["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let has =
+        |code: &str, line: u64, text: &str| team.iter().any(|(c, l, m)| c == code && *l == line && m.contains(text));
+    assert!(
+        has("model/stale-component-glob", 2, "old-operator/controllers/**"),
+        "{team:?}"
+    );
+    assert!(
+        has("model/stale-provider-package", 6, "example.com/acme/api/v1"),
+        "{team:?}"
+    );
+    assert!(has("model/stale-kind", 7, "AcmeMachine"), "{team:?}");
+    assert!(has("model/stale-platform-controller", 8, "acme.go"), "{team:?}");
+    assert!(has("model/stale-name", 9, "AcmeMachineTemplate"), "{team:?}");
+    assert!(
+        !team.iter().any(|(_, _, m)| m.contains("`AzureMachine`")),
+        "AzureMachine exists: {team:?}"
+    );
+    assert_eq!(team.len(), 5, "{team:?}");
+
+    let (_, sarif, _) = run_in(root, &["model", "verify", "--format", "sarif"]);
+    let sarif = json(&sarif);
+    let errors: Vec<String> = sarif_schema().iter_errors(&sarif).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "team.yaml"));
+}
+
+#[test]
+fn impact_names_components_platforms_and_the_findings_a_change_brings() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    add_violation(root);
+    // Fix one finding in the generic NodePool code.
+    let legacy = root.join("hypershift-operator/controllers/nodepool/azure.go");
+    let text = std::fs::read_to_string(&legacy).unwrap();
+    std::fs::write(&legacy, format!("{text}\n// touched\n")).unwrap();
+    let (code, out, stderr) = run_in(root, &["impact", "--since", "HEAD", "--format", "json"]);
+    assert_eq!(code, 1, "a new error-severity finding: {stderr}");
+    let v = json(&out);
+    assert_eq!(v["commit"].as_str().unwrap().len(), 40);
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        vec![DEPLOYMENT, "hypershift-operator/controllers/nodepool/azure.go"]
+    );
+    assert!(v["platforms"].as_array().unwrap().iter().any(|p| p == "Azure"), "{v}");
+    assert!(v["components"].as_array().unwrap().len() >= 2, "{v}");
+    let introduced = v["findings"]["introduced"].as_array().unwrap();
+    assert_eq!(introduced.len(), 1, "{v}");
+    assert_eq!(introduced[0]["code"], "adapt-purity/api-call");
+    assert_eq!(v["findings"]["fixed"].as_array().unwrap().len(), 0);
+
+    let (_, md, _) = run_in(root, &["impact", "--since", "HEAD", "--format", "markdown"]);
+    assert!(md.starts_with("### Impact since `HEAD`"), "{md}");
+    assert!(md.contains("1 new finding(s)"), "{md}");
+    assert!(
+        md.contains("| `hypershift-operator/controllers/nodepool/azure.go` |"),
+        "{md}"
+    );
+
+    // A change that only fixes: exit 0, the finding listed as fixed.
+    git(root, &["checkout", "--", "."]);
+    let path = root.join(DEPLOYMENT);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\treconcileCount++ // want \"adapt-purity/global-write\"\n", ""),
+    )
+    .unwrap();
+    let (code, out, _) = run_in(root, &["impact", "--since", "HEAD", "--format", "json"]);
+    assert_eq!(code, 0, "{out}");
+    let v = json(&out);
+    assert_eq!(v["findings"]["fixed"][0]["code"], "adapt-purity/global-write", "{v}");
+    assert_eq!(v["platforms"].as_array().unwrap().len(), 0, "{v}");
+    let (_, human, _) = run_in(root, &["impact", "--since", "HEAD"]);
+    assert!(human.contains("no platform files; no new findings; 1 fixed"), "{human}");
+}
+
+#[test]
+fn the_rule_pages_are_generated_from_the_model_and_current() {
+    let docs = repo().join("docs/rules");
+    let model = invariant_lsp::model::load_default_model();
+    if std::env::var_os("INVARIANT_UPDATE_DOCS").is_some() {
+        invariant_lsp::cli::docs::write_all(&model.rules, model.name.as_deref(), &docs).unwrap();
+    }
+    let mut expected = std::collections::BTreeSet::new();
+    for rule in &model.rules {
+        let page = invariant_lsp::cli::docs::rule_page(&rule.code);
+        let want = invariant_lsp::cli::docs::rule_markdown(rule, model.name.as_deref());
+        let have = std::fs::read_to_string(docs.join(&page)).unwrap_or_default();
+        assert_eq!(
+            have, want,
+            "docs/rules/{page} is not current: run `INVARIANT_UPDATE_DOCS=1 cargo test --release --test adoption` or `invariant-lsp explain --write-docs docs/rules`"
+        );
+        expected.insert(docs.join(page));
+    }
+    let present: std::collections::BTreeSet<PathBuf> = walk(&docs).into_iter().collect();
+    assert_eq!(present, expected, "pages for rules the model no longer has");
+}
+
+#[test]
+fn the_editor_gets_fix_all_and_code_actions_honour_context_only() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let path = root.join("deploy/legacy/kustomization.yaml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbases:\n  - ../base\n";
+    std::fs::write(&path, text).unwrap();
+    let mut client = lsp_client::Client::start(root, json!({}));
+    // Requests that race the background indexing are cancelled by it: start when it is done.
+    client.wait("indexing done", |m| {
+        m["method"] == "invariant/status" && m["params"]["state"] == "ready"
+    });
+    let uri = client.open(&path, text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    assert!(lsp_client::codes(&diagnostics).contains(&"kustomize/deprecated-field".to_string()));
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 4, "character": 0}});
+    let mut ask = |only: Value| {
+        let mut context = json!({"diagnostics": diagnostics});
+        if !only.is_null() {
+            context["only"] = only;
+        }
+        let response = client.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": whole, "context": context}),
+        );
+        response["result"].as_array().cloned().unwrap_or_default()
+    };
+    let kinds = |actions: &[Value]| -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let fix_all = ask(json!(["source.fixAll"]));
+    assert_eq!(
+        kinds(&fix_all),
+        vec!["source.fixAll.invariant".to_string()],
+        "{fix_all:?}"
+    );
+    let edits = &fix_all[0]["edit"]["documentChanges"][0]["edits"];
+    assert_eq!(edits.as_array().unwrap().len(), 1, "{edits}");
+    assert_eq!(edits[0]["newText"], "resources");
+    assert_eq!(edits[0]["range"]["start"]["line"], 2);
+    let quick = ask(json!(["quickfix"]));
+    assert!(
+        !quick.is_empty() && kinds(&quick).iter().all(|k| k == "quickfix"),
+        "{quick:?}"
+    );
+    assert!(ask(json!(["refactor"])).is_empty());
+    let default = ask(Value::Null);
+    assert!(
+        kinds(&default).iter().all(|k| k == "quickfix"),
+        "no source actions unless asked: {default:?}"
+    );
+    client.shutdown();
 }

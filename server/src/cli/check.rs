@@ -185,6 +185,27 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
     } else {
         ConfigChoice::Workspace
     };
+    if args.fix {
+        let fixed = super::fix::fixed_texts(&root, &paths, &models, &choice);
+        if args.diff {
+            let mut stdout = std::io::stdout().lock();
+            for (rel, (before, after)) in &fixed {
+                let shown = super::formats::printable(&display_path(&cwd, &root.join(rel)));
+                std::io::Write::write_all(&mut stdout, super::fix::unified_diff(&shown, before, after).as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            eprintln!(
+                "{} file(s) would change (fixes that need no choice: deprecated keys renamed)",
+                fixed.len()
+            );
+            return Ok(if fixed.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS });
+        }
+        for (rel, (_, after)) in &fixed {
+            let path = crate::config::confined(&root, rel)?;
+            std::fs::write(&path, after).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("fixed {}", super::formats::printable(&display_path(&cwd, &path)));
+        }
+    }
     let mut report = analyse(&cwd, &root, &paths, &models, &choice);
     eprintln!("{}", model_in_force(&report));
 

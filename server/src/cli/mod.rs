@@ -3,8 +3,12 @@
 
 pub mod baseline;
 pub mod check;
+pub mod docs;
+pub mod fix;
 pub mod formats;
+pub mod impact;
 pub mod output;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -37,12 +41,55 @@ pub enum Command {
         /// Read the rules from this model file merged over the default one.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Write every rule's page as markdown under DIR (`DIR/<family>/<name>.md`).
+        #[arg(long, value_name = "DIR")]
+        write_docs: Option<PathBuf>,
+    },
+    /// The domain model: `verify` reconciles it with the workspace.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// The platform blast radius of the changes since a revision, for review.
+    Impact {
+        /// The workspace (default: the current directory).
+        path: Option<PathBuf>,
+        /// Compare with this revision (default: the merge base with the default branch).
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = impact::ImpactFormat::Human)]
+        format: impact::ImpactFormat,
+        /// A domain-model file merged over the default model (and the workspace's).
+        #[arg(long)]
+        model: Vec<PathBuf>,
     },
     /// Print the JSON Schema of domain-model files (for yaml-language-server).
     Schema {
         /// Which schema: the domain model or `.invariant.yaml`.
         #[arg(value_enum, default_value_t = SchemaKind::Model)]
         kind: SchemaKind,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Report model entries that no longer match the workspace (`model/stale-*`).
+    Verify {
+        /// The workspace (default: the current directory).
+        path: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// A domain-model file merged over the default model (and the workspace's).
+        #[arg(long)]
+        model: Vec<PathBuf>,
+        /// Read this configuration file instead of the workspace's `.invariant.yaml`.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+        config: Option<PathBuf>,
+        /// Read no configuration file.
+        #[arg(long)]
+        no_config: bool,
+        #[arg(long, default_value = "auto")]
+        color: String,
     },
 }
 
@@ -97,10 +144,17 @@ pub struct CheckArgs {
     /// Read no configuration file: the built-in model and `--model` files only.
     #[arg(long)]
     pub no_config: bool,
+    /// Apply the fixes that need no choice (renaming deprecated keys whose value keeps its
+    /// shape), then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print the changes as a unified diff instead of writing them (exit 1 when any).
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
 }
 
-/// Prints a rule's explanation; returns the process exit code.
-pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
+/// Prints a rule's explanation (or writes every rule's page); returns the process exit code.
+pub fn explain(code: Option<&str>, model_path: Option<PathBuf>, write_docs: Option<PathBuf>) -> i32 {
     let root = std::env::current_dir().unwrap_or_default();
     let extra: Vec<PathBuf> = model_path.into_iter().collect();
     let loaded = crate::config::load_workspace(&crate::workspace::find_root(&root), &extra);
@@ -108,6 +162,18 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
         eprintln!("error: {e}");
     }
     let rules = &loaded.model.model.rules;
+    if let Some(dir) = write_docs {
+        return match docs::write_all(rules, loaded.model.model.name.as_deref(), &dir) {
+            Ok(n) => {
+                eprintln!("wrote {n} rule pages under {}", dir.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        };
+    }
     match code {
         None => {
             for rule in rules {
@@ -135,6 +201,29 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
                 println!();
             }
             0
+        }
+    }
+}
+
+/// `invariant-lsp model ...`.
+pub fn model_command(command: ModelCommand) -> i32 {
+    match command {
+        ModelCommand::Verify {
+            path,
+            format,
+            model,
+            config,
+            no_config,
+            color,
+        } => {
+            let choice = match (no_config, config) {
+                (true, _) => crate::config::ConfigChoice::None,
+                (false, Some(c)) => {
+                    crate::config::ConfigChoice::File(std::env::current_dir().unwrap_or_default().join(c))
+                }
+                (false, None) => crate::config::ConfigChoice::Workspace,
+            };
+            verify::command(path.as_deref(), &model, &choice, format, &color)
         }
     }
 }
