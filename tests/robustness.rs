@@ -300,6 +300,9 @@ fn a_timed_out_parse_is_a_finding_and_makes_check_exit_2() {
     use invariant_lsp::rules::Finding;
     let finding = |code: &str| ReportedFinding {
         path: "x.go".into(),
+        rel: "x.go".into(),
+        fingerprint: String::new(),
+        declaration: String::new(),
         range: Default::default(),
         finding: Finding::new(code, Default::default(), "m"),
         related: vec![],

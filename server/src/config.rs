@@ -7,7 +7,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::load::parse_yaml;
+use crate::model::load::{layer_value, line_of_entry, parse_yaml};
 use crate::model::{load_default_model, load_model_text, CompiledModel, ModelError, Severity, DEFAULT_MODEL_PATH};
 
 pub const CONFIG_FILE: &str = ".invariant.yaml";
@@ -28,6 +28,9 @@ pub struct Config {
     pub include: Vec<String>,
     /// Paths matching these globs are not checked.
     pub exclude: Vec<String>,
+    /// A baseline file (relative to the workspace root, written by `check --write-baseline`):
+    /// the findings it holds are accepted and not reported by `check`.
+    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,37 +145,58 @@ fn check_model_paths(display: &str, text: &str, model: &crate::model::DomainMode
     errors
 }
 
+/// Which configuration file a run reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ConfigChoice {
+    /// The workspace's `.invariant.yaml` and team file, when present.
+    #[default]
+    Workspace,
+    /// This file instead (`--config FILE`); model paths in it are relative to the workspace root.
+    File(PathBuf),
+    /// No configuration file at all (`--no-config`): the built-in model and `--model` files.
+    None,
+}
+
 /// Loads `.invariant.yaml` (and the team file), then the model files they name, then `extra`
 /// (from `--model`, relative to the current directory). Any error leaves the default model
 /// in force and is returned for reporting.
 pub fn load_workspace(root: &Path, extra: &[PathBuf]) -> Loaded {
-    load_workspace_with(root, extra, &[])
+    load_workspace_with(root, extra, &[], &ConfigChoice::Workspace)
 }
 
-/// [`load_workspace`] with `extra_in_root`: more model files relative to the root and confined
-/// to it like `models:` (the editor's `initializationOptions.models`, which workspace settings
-/// can set).
-pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[String]) -> Loaded {
+/// [`load_workspace`] with `extra_in_root` (more model files relative to the root and confined
+/// to it like `models:`: the editor's `initializationOptions.models`, which workspace settings
+/// can set) and the configuration file chosen on the command line.
+pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[String], choice: &ConfigChoice) -> Loaded {
     let mut errors = Vec::new();
     let mut config = Config::default();
-    let config_path = root.join(CONFIG_FILE);
-    if config_path.is_file() {
-        match read_small(Some(root), &config_path, CONFIG_FILE)
-            .and_then(|text| parse_yaml::<Config>(CONFIG_FILE, &text).map(|c| (c, text)))
-        {
-            Ok((c, text)) => {
-                let bad = check_globs(&c, &text);
-                if bad.is_empty() {
-                    config = c;
-                } else {
-                    errors.extend(bad);
+    let (config_path, config_display, confine) = match choice {
+        ConfigChoice::Workspace => (Some(root.join(CONFIG_FILE)), CONFIG_FILE.to_string(), Some(root)),
+        // A file the user named on the command line, like `--model`: not confined.
+        ConfigChoice::File(path) => (Some(path.clone()), path.display().to_string(), None),
+        ConfigChoice::None => (None, String::new(), None),
+    };
+    if let Some(config_path) = config_path {
+        if config_path.is_file() {
+            match read_small(confine, &config_path, &config_display)
+                .and_then(|text| parse_yaml::<Config>(&config_display, &text).map(|c| (c, text)))
+            {
+                Ok((c, text)) => {
+                    let bad = check_globs(&c, &text);
+                    if bad.is_empty() {
+                        config = c;
+                    } else {
+                        errors.extend(bad);
+                    }
                 }
+                Err(e) => errors.push(e),
             }
-            Err(e) => errors.push(e),
+        } else if matches!(choice, ConfigChoice::File(_)) {
+            errors.push(ModelError::new(&config_display, "model/unreadable", "no such file"));
         }
     }
     let team_path = root.join(TEAM_FILE);
-    if team_path.is_file() {
+    if *choice == ConfigChoice::Workspace && team_path.is_file() {
         // The team file belongs to another tool: only the list we share is read, loosely.
         if let Ok(text) = read_small(Some(root), &team_path, TEAM_FILE) {
             if let Ok(team) = parse_yaml::<TeamFile>(TEAM_FILE, &text) {
@@ -193,6 +217,7 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
         sources.push(DEFAULT_MODEL_PATH.to_string());
         load_default_model()
     };
+    let mut layers: Vec<(String, String)> = Vec::new();
     let mut files: Vec<(String, Result<PathBuf, String>)> = config
         .models
         .iter()
@@ -209,21 +234,50 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
                 continue;
             }
         };
+        // Parsed as types first (unknown keys, wrong types and paths leaving the workspace are
+        // located errors), then merged by the keys the file sets.
         let confine = (n < workspace_files).then_some(root);
-        let loaded = read_small(confine, &path, &display).and_then(|text| {
+        let layer = read_small(confine, &path, &display).and_then(|text| {
             let m = load_model_text(&display, &text)?;
-            match check_model_paths(&display, &text, &m).into_iter().next() {
-                Some(e) => Err(e),
-                None => Ok(m),
+            if let Some(e) = check_model_paths(&display, &text, &m).into_iter().next() {
+                return Err(e);
             }
+            Ok((layer_value(&display, &text)?, text))
         });
-        match loaded {
-            Ok(m) => {
-                model = model.merge(m);
-                sources.push(display);
-            }
+        match layer {
+            Ok((value, text)) => match model.merge_layer(value) {
+                Ok(merged) => {
+                    model = merged;
+                    sources.push(display.clone());
+                    layers.push((display, text));
+                }
+                Err(message) => errors.push(ModelError::new(&display, "model/invalid", message)),
+            },
             Err(e) => errors.push(e),
         }
+    }
+    // Every rule needs its words from the model: say which file leaves one without.
+    for (key, message) in model.incomplete_rules() {
+        let located = layers
+            .iter()
+            .rev()
+            .find_map(|(display, text)| line_of_entry(text, &key).map(|line| (display.clone(), Some(line))));
+        let (path, line) = located.unwrap_or_else(|| {
+            (
+                sources
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| DEFAULT_MODEL_PATH.to_string()),
+                None,
+            )
+        });
+        errors.push(ModelError {
+            path,
+            line,
+            column: line.map(|_| 0),
+            code: "model/incomplete-rule",
+            message,
+        });
     }
     let compiled = match CompiledModel::compile(model, sources) {
         Ok(c) => c,

@@ -22,7 +22,18 @@ fn main() {
             invariant_lsp::lsp::serve()
         }
         Some(Command::Check(args)) => cli::check::command(&args),
-        Some(Command::Explain { code, model }) => cli::explain(code.as_deref(), model),
+        Some(Command::Explain {
+            code,
+            model,
+            write_docs,
+        }) => cli::explain(code.as_deref(), model, write_docs),
+        Some(Command::Model { command }) => cli::model_command(command),
+        Some(Command::Impact {
+            path,
+            since,
+            format,
+            model,
+        }) => cli::impact::command(path.as_deref(), since.as_deref(), &model, format),
         Some(Command::Schema { kind }) => {
             print!("{}", cli::schema(kind));
             0

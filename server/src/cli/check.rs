@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::output::{self, Report, ReportedFinding};
-use super::{CheckArgs, Format};
+use super::CheckArgs;
+use crate::config::ConfigChoice;
 use crate::db::{line_index, Database};
 use crate::model::Severity;
 use crate::text::Encoding;
@@ -36,8 +37,16 @@ pub fn display_path(base: &Path, path: &Path) -> String {
 /// Runs a check and returns the report (without printing); used by the CLI and by tests.
 pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let paths = absolute_paths(&cwd, paths)?;
+    let root = single_root(&paths)?;
+    let models: Vec<PathBuf> = models.iter().map(|m| cwd.join(m)).collect();
+    Ok(analyse(&cwd, &root, &paths, &models, &ConfigChoice::Workspace))
+}
+
+/// The paths to check, absolute; the current directory when none is given.
+pub fn absolute_paths(cwd: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
-        vec![cwd.clone()]
+        vec![cwd.to_path_buf()]
     } else {
         paths.iter().map(|p| cwd.join(p)).collect()
     };
@@ -46,9 +55,14 @@ pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
             return Err(format!("{}: no such file or directory", p.display()));
         }
     }
+    Ok(paths)
+}
+
+/// The one workspace `paths` (absolute) belong to. One run checks one workspace (one
+/// configuration and model): paths in another one are an error, never skipped with a warning
+/// and an exit 0.
+pub fn single_root(paths: &[PathBuf]) -> Result<PathBuf, String> {
     let root = find_root(&paths[0]);
-    // One run checks one workspace (one configuration and model): paths in another one are an
-    // error, never skipped with a warning and an exit 0.
     for p in &paths[1..] {
         let other = find_root(p);
         if other != root {
@@ -61,14 +75,21 @@ pub fn run(paths: &[PathBuf], models: &[PathBuf]) -> Result<Report, String> {
             ));
         }
     }
-    let models: Vec<PathBuf> = models.iter().map(|m| cwd.join(m)).collect();
-    let mut engine = Engine::new(Database::default(), root.clone(), &models);
-    let (rels, mut problems) = discover_checked(&root, &paths, &engine.config());
+    Ok(root)
+}
+
+/// Checks `paths` (absolute) in the workspace at `root`; output paths are relative to `cwd`.
+/// Files that could not be read are reported as problems (exit 2), never skipped.
+pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], config: &ConfigChoice) -> Report {
+    let mut engine = Engine::with_config(Database::default(), root.to_path_buf(), models, config);
+    let (rels, mut problems) = discover_checked(root, paths, &engine.config());
     problems.extend(engine.load(&rels));
     engine.model_errors.extend(problems);
     let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
     let results = engine.check_files(&files);
-    Ok(build_report(&engine, &cwd, results))
+    let mut report = build_report(&engine, cwd, results);
+    report.checked_paths = rels;
+    report
 }
 
 fn build_report(
@@ -81,6 +102,13 @@ fn build_report(
     let show = |rel: &str| display_path(cwd, &engine.root.join(rel));
     let mut report = Report {
         files_checked: results.len(),
+        root: engine.root.clone(),
+        repo_root: crate::vcs::toplevel(&engine.root).unwrap_or_else(|_| engine.root.clone()),
+        model_name: model.model.name.clone(),
+        model_sources: model.sources.clone(),
+        information_uri: model.model.information_uri.clone(),
+        rule_docs_url: model.model.rule_docs_url.clone(),
+        configured_baseline: engine.config().baseline.clone(),
         ..Report::default()
     };
     for error in &engine.model_errors {
@@ -102,7 +130,8 @@ fn build_report(
         let text = file.text(db);
         let lines = line_index(db, file);
         report.sources.insert(show(rel), text.clone());
-        for finding in findings.iter() {
+        let fingerprints = super::baseline::fingerprint_file(rel, text, &findings.iter().collect::<Vec<_>>());
+        for (finding, fingerprint) in findings.iter().zip(fingerprints) {
             let related = finding
                 .related
                 .iter()
@@ -127,6 +156,7 @@ fn build_report(
                     }
                     output::ReportedRelated {
                         path: show(&r.path),
+                        rel: r.path.clone(),
                         range,
                         span: r.span,
                         message: r.message.clone(),
@@ -135,6 +165,9 @@ fn build_report(
                 .collect();
             report.findings.push(ReportedFinding {
                 path: show(rel),
+                rel: rel.clone(),
+                fingerprint: fingerprint.fingerprint,
+                declaration: fingerprint.declaration,
                 range: lines.range(
                     text,
                     finding.span.start as usize,
@@ -152,24 +185,186 @@ fn build_report(
 
 /// The `check` subcommand: prints the report and returns the exit code.
 pub fn command(args: &CheckArgs) -> i32 {
-    let report = match run(&args.paths, &args.model) {
-        Ok(r) => r,
+    match command_inner(args) {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_USAGE;
+            eprintln!("error: {}", super::formats::printable(&e));
+            EXIT_USAGE
         }
-    };
-    let mut stdout = std::io::stdout().lock();
-    let written = match args.format {
-        Format::Human => output::human(&report, &mut stdout, &args.color),
-        Format::Json => output::json(&report, &mut stdout),
-        Format::Sarif => output::sarif(&report, &mut stdout),
-    };
-    if let Err(e) = written {
-        eprintln!("error: writing the report: {e}");
-        return EXIT_USAGE;
     }
-    exit_code(&report)
+}
+
+fn command_inner(args: &CheckArgs) -> Result<i32, String> {
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let outputs = super::formats::parse_outputs(&args.output)?;
+    let paths = absolute_paths(&cwd, &args.paths)?;
+    let root = single_root(&paths)?;
+    let models: Vec<PathBuf> = args.model.iter().map(|m| cwd.join(m)).collect();
+    let choice = if args.no_config {
+        ConfigChoice::None
+    } else if let Some(c) = &args.config {
+        ConfigChoice::File(cwd.join(c))
+    } else {
+        ConfigChoice::Workspace
+    };
+    if args.fix {
+        let fixed = super::fix::fixed_texts(&root, &paths, &models, &choice);
+        if args.diff {
+            let mut stdout = std::io::stdout().lock();
+            for (rel, (before, after)) in &fixed {
+                let shown = super::formats::printable(&display_path(&cwd, &root.join(rel)));
+                std::io::Write::write_all(&mut stdout, super::fix::unified_diff(&shown, before, after).as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            eprintln!(
+                "{} file(s) would change (fixes that need no choice: deprecated keys renamed)",
+                fixed.len()
+            );
+            return Ok(if fixed.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS });
+        }
+        for (rel, (_, after)) in &fixed {
+            let path = crate::config::confined(&root, rel)?;
+            std::fs::write(&path, after).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("fixed {}", super::formats::printable(&display_path(&cwd, &path)));
+        }
+    }
+    let mut report = analyse(&cwd, &root, &paths, &models, &choice);
+    eprintln!("{}", model_in_force(&report));
+
+    if let Some(path) = &args.write_baseline {
+        let entries = report
+            .findings
+            .iter()
+            .map(|f| super::baseline::Fingerprinted {
+                fingerprint: f.fingerprint.clone(),
+                code: f.finding.code.clone(),
+                path: f.rel.clone(),
+                declaration: f.declaration.clone(),
+                message: f.finding.message.clone(),
+            })
+            .collect::<Vec<_>>();
+        let count = entries.len();
+        super::baseline::Baseline::new(entries).write(&cwd.join(path))?;
+        eprintln!("wrote {count} findings to the baseline {}", path.display());
+        return Ok(if report.model_errors.is_empty() {
+            EXIT_CLEAN
+        } else {
+            EXIT_USAGE
+        });
+    }
+
+    if let Some(rev) = &args.new_from_rev {
+        apply_new_from_rev(&mut report, rev, &cwd, &paths, &models, &choice)?;
+    }
+
+    let baseline_path = match (&args.baseline, report.configured_baseline.clone()) {
+        (Some(p), _) => Some((cwd.join(p), p.display().to_string())),
+        (None, Some(rel)) => Some((
+            crate::config::confined(&root, &rel).map_err(|e| format!("baseline: {e}"))?,
+            rel,
+        )),
+        (None, None) => None,
+    };
+    if let Some((path, display)) = baseline_path {
+        let baseline = super::baseline::Baseline::read(&path)?;
+        apply_baseline(&mut report, &baseline, display);
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    super::formats::write(&report, args.format, &mut stdout, &args.color)
+        .map_err(|e| format!("writing the report: {e}"))?;
+    for (format, file) in outputs {
+        let path = cwd.join(&file);
+        let mut out = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        super::formats::write(&report, format, &mut out, "never").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(exit_code(&report))
+}
+
+/// One line for stderr: which model is in force and where it came from.
+pub fn model_in_force(report: &Report) -> String {
+    format!(
+        "model: {} (from {})",
+        report.model_name.as_deref().unwrap_or("unnamed"),
+        report.model_sources.join(" + ")
+    )
+}
+
+/// Drops the findings whose fingerprint the baseline holds; lists its entries that matched
+/// nothing in the files checked (or whose file is gone).
+pub fn apply_baseline(report: &mut Report, baseline: &super::baseline::Baseline, display: String) {
+    let known = baseline.fingerprints();
+    let mut outcome = super::baseline::BaselineOutcome {
+        path: display,
+        ..Default::default()
+    };
+    let mut matched = std::collections::BTreeSet::new();
+    report.findings.retain(|f| {
+        if known.contains(f.fingerprint.as_str()) {
+            matched.insert(f.fingerprint.clone());
+            *outcome.suppressed.entry(f.finding.code.clone()).or_default() += 1;
+            false
+        } else {
+            true
+        }
+    });
+    let checked: std::collections::HashSet<&str> = report.checked_paths.iter().map(String::as_str).collect();
+    outcome.unmatched = baseline
+        .entries
+        .iter()
+        .filter(|e| !matched.contains(&e.fingerprint))
+        .filter(|e| checked.contains(e.path.as_str()) || !report.root.join(&e.path).exists())
+        .cloned()
+        .collect();
+    report.baseline = Some(outcome);
+}
+
+/// Checks `rev` (exported from git objects into a private directory) with the same paths,
+/// models and configuration choice, and keeps only the findings whose fingerprint is new.
+fn apply_new_from_rev(
+    report: &mut Report,
+    rev: &str,
+    cwd: &Path,
+    paths: &[PathBuf],
+    models: &[PathBuf],
+    choice: &ConfigChoice,
+) -> Result<(), String> {
+    // Directories `check` skips need not be exported, unless a path names one.
+    let names_skipped = paths.iter().any(|p| {
+        p.components()
+            .any(|c| crate::workspace::SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()))
+    });
+    let skip = if names_skipped {
+        &[][..]
+    } else {
+        crate::workspace::SKIPPED_DIRS
+    };
+    let exported = super::baseline::Exported::new(&report.root, rev, skip)?;
+    let old_root = exported
+        .map(&report.root)
+        .ok_or_else(|| format!("{}: not inside the repository", report.root.display()))?;
+    let old_paths: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| exported.map(p))
+        .filter(|p| p.exists())
+        .collect();
+    let old: std::collections::HashSet<String> = if old_paths.is_empty() || !old_root.is_dir() {
+        Default::default()
+    } else {
+        analyse(cwd, &old_root, &old_paths, models, choice)
+            .findings
+            .into_iter()
+            .map(|f| f.fingerprint)
+            .collect()
+    };
+    let before = report.findings.len();
+    report.findings.retain(|f| !old.contains(&f.fingerprint));
+    report.new_from_rev = Some(super::baseline::NewFromRev {
+        rev: rev.to_string(),
+        commit: exported.commit.clone(),
+        existing: before - report.findings.len(),
+    });
+    Ok(())
 }
 
 pub fn exit_code(report: &Report) -> i32 {

@@ -1,8 +1,14 @@
 //! The command line: `check` for CI, `explain` for rule documentation, `schema` for the model's
 //! JSON Schema, and `lsp` (the default) for editors.
 
+pub mod baseline;
 pub mod check;
+pub mod docs;
+pub mod fix;
+pub mod formats;
+pub mod impact;
 pub mod output;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -35,12 +41,55 @@ pub enum Command {
         /// Read the rules from this model file merged over the default one.
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Write every rule's page as markdown under DIR (`DIR/<family>/<name>.md`).
+        #[arg(long, value_name = "DIR")]
+        write_docs: Option<PathBuf>,
+    },
+    /// The domain model: `verify` reconciles it with the workspace.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// The platform blast radius of the changes since a revision, for review.
+    Impact {
+        /// The workspace (default: the current directory).
+        path: Option<PathBuf>,
+        /// Compare with this revision (default: the merge base with the default branch).
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = impact::ImpactFormat::Human)]
+        format: impact::ImpactFormat,
+        /// A domain-model file merged over the default model (and the workspace's).
+        #[arg(long)]
+        model: Vec<PathBuf>,
     },
     /// Print the JSON Schema of domain-model files (for yaml-language-server).
     Schema {
         /// Which schema: the domain model or `.invariant.yaml`.
         #[arg(value_enum, default_value_t = SchemaKind::Model)]
         kind: SchemaKind,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Report model entries that no longer match the workspace (`model/stale-*`).
+    Verify {
+        /// The workspace (default: the current directory).
+        path: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// A domain-model file merged over the default model (and the workspace's).
+        #[arg(long)]
+        model: Vec<PathBuf>,
+        /// Read this configuration file instead of the workspace's `.invariant.yaml`.
+        #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+        config: Option<PathBuf>,
+        /// Read no configuration file.
+        #[arg(long)]
+        no_config: bool,
+        #[arg(long, default_value = "auto")]
+        color: String,
     },
 }
 
@@ -56,6 +105,13 @@ pub enum Format {
     Human,
     Json,
     Sarif,
+    /// GitHub Actions workflow commands (annotations), then the human log.
+    Github,
+    /// reviewdog's Diagnostic Format, one JSON object per line.
+    Rdjson,
+    Checkstyle,
+    /// One line per finding: `path:line:column: severity[code]: message`.
+    Short,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,10 +126,35 @@ pub struct CheckArgs {
     /// Colour in human output: auto, always or never.
     #[arg(long, default_value = "auto")]
     pub color: String,
+    /// Also write a report in FORMAT to FILE (`--output sarif=results.sarif`); repeatable.
+    #[arg(long, value_name = "FORMAT=FILE")]
+    pub output: Vec<String>,
+    /// Write every finding's fingerprint to FILE: they are accepted from now on.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Do not report findings this baseline file holds (default: `.invariant.yaml`'s `baseline`).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Report only findings that are new since this git revision (by fingerprint, not by line).
+    #[arg(long, value_name = "REV")]
+    pub new_from_rev: Option<String>,
+    /// Read this configuration file instead of the workspace's `.invariant.yaml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no configuration file: the built-in model and `--model` files only.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Apply the fixes that need no choice (renaming deprecated keys whose value keeps its
+    /// shape), then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print the changes as a unified diff instead of writing them (exit 1 when any).
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
 }
 
-/// Prints a rule's explanation; returns the process exit code.
-pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
+/// Prints a rule's explanation (or writes every rule's page); returns the process exit code.
+pub fn explain(code: Option<&str>, model_path: Option<PathBuf>, write_docs: Option<PathBuf>) -> i32 {
     let root = std::env::current_dir().unwrap_or_default();
     let extra: Vec<PathBuf> = model_path.into_iter().collect();
     let loaded = crate::config::load_workspace(&crate::workspace::find_root(&root), &extra);
@@ -81,6 +162,18 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
         eprintln!("error: {e}");
     }
     let rules = &loaded.model.model.rules;
+    if let Some(dir) = write_docs {
+        return match docs::write_all(rules, loaded.model.model.name.as_deref(), &dir) {
+            Ok(n) => {
+                eprintln!("wrote {n} rule pages under {}", dir.display());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        };
+    }
     match code {
         None => {
             for rule in rules {
@@ -108,6 +201,29 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>) -> i32 {
                 println!();
             }
             0
+        }
+    }
+}
+
+/// `invariant-lsp model ...`.
+pub fn model_command(command: ModelCommand) -> i32 {
+    match command {
+        ModelCommand::Verify {
+            path,
+            format,
+            model,
+            config,
+            no_config,
+            color,
+        } => {
+            let choice = match (no_config, config) {
+                (true, _) => crate::config::ConfigChoice::None,
+                (false, Some(c)) => {
+                    crate::config::ConfigChoice::File(std::env::current_dir().unwrap_or_default().join(c))
+                }
+                (false, None) => crate::config::ConfigChoice::Workspace,
+            };
+            verify::command(path.as_deref(), &model, &choice, format, &color)
         }
     }
 }

@@ -31,6 +31,8 @@ use crate::text::Encoding;
 use crate::workspace::{discover, relative, Engine};
 use document::{Change, Document};
 
+/// The code-action kind of "apply every fix that needs no choice" (`check --fix` in the editor).
+const FIX_ALL: &str = "source.fixAll.invariant";
 /// Options an editor may pass in `initializationOptions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -473,7 +475,7 @@ impl LanguageServer for Backend {
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::new(FIX_ALL)]),
                         ..Default::default()
                     })),
                     execute_command_provider: Some(ExecuteCommandOptions {
@@ -696,7 +698,7 @@ impl LanguageServer for Backend {
                     Read(String, std::io::Result<crate::workspace::SourceText>),
                 }
                 let done = match work {
-                    Work::Model(root) => Done::Model(load_workspace_with(&root, &[], &options.models)),
+                    Work::Model(root) => Done::Model(load_workspace_with(&root, &[], &options.models, &crate::config::ConfigChoice::Workspace)),
                     Work::Delete(rel) => Done::Delete(rel),
                     Work::Read(rel, path) => Done::Read(rel, crate::workspace::read_confined(&root_path, &path)),
                 };
@@ -818,18 +820,57 @@ impl LanguageServer for Backend {
                     root.docs.iter().map(|(k, d)| (k.clone(), d.doc.version)).collect();
                 (root.path.clone(), state.encoding, versions, state.can_create)
             };
+            // `context.only`: a kind is wanted when a requested kind is it or its ancestor.
+            let wanted = |kind: &str| {
+                params.context.only.as_ref().is_none_or(|only| {
+                    only.iter().any(|r| {
+                        let r = r.as_str();
+                        kind == r || kind.strip_prefix(r).is_some_and(|rest| rest.starts_with('.'))
+                    })
+                })
+            };
+            let quick_fixes = wanted(CodeActionKind::QUICKFIX.as_str());
+            let fix_all = params.context.only.is_some() && wanted(FIX_ALL);
             let actions = tokio::task::spawn_blocking(move || {
                 salsa::Cancelled::catch(AssertUnwindSafe(|| {
                     let findings = crate::rules::findings(&db, ws, file);
-                    let actions =
-                        crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
                     let diagnostics = convert::diagnostics(&db, ws, &root, file, &findings, encoding);
-                    actions
-                        .into_iter()
-                        .filter_map(|a| {
-                            convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
-                        })
-                        .collect::<Vec<_>>()
+                    let mut out = Vec::new();
+                    if quick_fixes {
+                        let actions =
+                            crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
+                        out.extend(
+                            actions
+                                .into_iter()
+                                .filter_map(|a| {
+                                    convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
+                                }),
+                        );
+                    }
+                    let safe = crate::cli::fix::safe_actions(&db, ws, file, &findings);
+                    if fix_all && !safe.is_empty() {
+                        // One action with every safe fix of the file, like `check --fix`.
+                        let mut all = crate::ide::actions::Action {
+                            title: "Fix all: invariant-lsp".into(),
+                            code: String::new(),
+                            files: Vec::new(),
+                        };
+                        for action in safe {
+                            for f in action.files {
+                                match all.files.iter_mut().find(|x| x.path == f.path) {
+                                    Some(x) => x.edits.extend(f.edits),
+                                    None => all.files.push(f),
+                                }
+                            }
+                        }
+                        if let Some(mut action) =
+                            convert::code_action(&db, ws, &root, all, &[], &versions, encoding, can_create)
+                        {
+                            action.kind = Some(CodeActionKind::new(FIX_ALL));
+                            out.push(action);
+                        }
+                    }
+                    out
                 }))
                 .unwrap_or_default()
             })

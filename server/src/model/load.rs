@@ -97,57 +97,262 @@ pub fn load_default_model() -> DomainModel {
     load_model_text(DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML).expect("the embedded default model parses")
 }
 
-impl DomainModel {
-    /// Merges `other` over `self`: scalars that `other` sets win; lists are combined with
-    /// `other`'s entries first, so a workspace's components and hovers take precedence, and
-    /// entries with the same id (component, provider, rule code) replace the default's.
-    pub fn merge(mut self, other: DomainModel) -> DomainModel {
-        fn keyed<T: Clone>(base: Vec<T>, over: Vec<T>, key: impl Fn(&T) -> String) -> Vec<T> {
-            let over_keys: std::collections::HashSet<String> = over.iter().map(&key).collect();
-            let mut out = over;
-            out.extend(base.into_iter().filter(|b| !over_keys.contains(&key(b))));
-            out
-        }
-        macro_rules! scalar {
-            ($($field:ident).+) => {
-                if other.$($field).+ != Default::default() {
-                    self.$($field).+ = other.$($field).+.clone();
+/// Keys that identify the entries of a list of maps (components by `id`, rules by `code`,
+/// lifecycle manifests by `kind`, deprecated fields by `field`, states by `name`).
+const ENTRY_KEYS: &[&str] = &["id", "code", "kind", "field", "name"];
+
+fn entry_key(value: &serde_json::Value) -> Option<(&'static str, String)> {
+    let map = value.as_object()?;
+    ENTRY_KEYS
+        .iter()
+        .find_map(|k| map.get(*k).and_then(|v| v.as_str()).map(|v| (*k, v.to_string())))
+}
+
+/// Merges `over` into `base`: maps key by key (recursively), keyed lists entry by entry (an
+/// entry with the same id is merged field by field, new entries come first so that a team's
+/// components match before the default ones), other lists extend, scalars `over` sets win.
+fn merge_values(base: &mut serde_json::Value, over: serde_json::Value) {
+    use serde_json::Value;
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(bv) => merge_values(bv, v),
+                    None => {
+                        b.insert(k, v);
+                    }
                 }
-            };
+            }
         }
-        scalar!(name);
-        scalar!(description);
-        scalar!(rule_docs_url);
-        self.components = keyed(self.components, other.components, |c| c.id.clone());
-        self.providers = keyed(self.providers, other.providers, |p| p.id.clone());
-        self.rules = keyed(self.rules, other.rules, |r| r.code.clone());
-        if other.capi != Default::default() {
-            self.capi = other.capi;
+        (Value::Array(b), Value::Array(o)) => {
+            let keyed = !o.is_empty() && o.iter().chain(b.iter()).all(|v| entry_key(v).is_some());
+            if keyed {
+                let mut rest: Vec<Option<Value>> = std::mem::take(b).into_iter().map(Some).collect();
+                let mut out = Vec::new();
+                for item in o {
+                    let key = entry_key(&item);
+                    match rest
+                        .iter_mut()
+                        .find(|r| r.as_ref().is_some_and(|r| entry_key(r) == key))
+                    {
+                        Some(slot) => {
+                            let mut merged = slot.take().unwrap_or(Value::Null);
+                            merge_values(&mut merged, item);
+                            out.push(merged);
+                        }
+                        None => out.push(item),
+                    }
+                }
+                out.extend(rest.into_iter().flatten());
+                *b = out;
+            } else if o.iter().any(|v| v.is_object()) {
+                // Unkeyed entries (hover texts): the new ones first, so they are found first.
+                let old: Vec<Value> = std::mem::take(b).into_iter().filter(|v| !o.contains(v)).collect();
+                *b = o;
+                b.extend(old);
+            } else {
+                for v in o {
+                    if !b.contains(&v) {
+                        b.push(v);
+                    }
+                }
+            }
         }
-        if other.hosted_cluster_reach != Default::default() {
-            self.hosted_cluster_reach = other.hosted_cluster_reach;
+        (b, o) => *b = o,
+    }
+}
+
+/// Drops what a typed value holds only by default (null, false, empty strings, lists and
+/// maps), so that merging a typed model sets only what its file set.
+fn strip_defaults(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !*b,
+        Value::String(s) => s.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(items) => {
+            items.iter_mut().for_each(|v| {
+                strip_defaults(v);
+            });
+            items.is_empty()
         }
-        if other.adapt != Default::default() {
-            self.adapt = other.adapt;
+        Value::Object(map) => {
+            map.retain(|_, v| !strip_defaults(v));
+            map.is_empty()
         }
-        if other.conditions != Default::default() {
-            self.conditions = other.conditions;
+    }
+}
+
+/// A model file as written: the keys it sets, for merging (see [`DomainModel::merge_layer`]).
+pub fn layer_value(path: &str, text: &str) -> Result<serde_json::Value, ModelError> {
+    let value: serde_json::Value = parse_yaml(path, text)?;
+    Ok(if value.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        value
+    })
+}
+
+impl DomainModel {
+    /// Merges `other` over `self` section by section and field by field: scalars that `other`
+    /// sets win, maps merge key by key, lists extend, and list entries with the same id
+    /// (component, provider, impure category, rule code, manifest kind, ...) are merged field
+    /// by field, `other`'s new entries first. A partial `conditions:` or `kustomize:` section
+    /// changes only the fields it names. Fields `other` leaves at their defaults (false, empty)
+    /// do not count as set: merge the file's own keys with [`DomainModel::merge_layer`].
+    pub fn merge(self, other: DomainModel) -> DomainModel {
+        let mut over = serde_json::to_value(&other).unwrap_or_default();
+        strip_defaults(&mut over);
+        self.merge_layer(over).unwrap_or(self)
+    }
+
+    /// Merges the keys a model file sets (its YAML as a value) over `self`; an error when the
+    /// result does not fit the types.
+    pub fn merge_layer(&self, over: serde_json::Value) -> Result<DomainModel, String> {
+        let mut base = serde_json::to_value(self).map_err(|e| e.to_string())?;
+        merge_values(&mut base, over);
+        serde_json::from_value(base).map_err(|e| e.to_string())
+    }
+
+    /// What a model in force must hold for every finding to have a message from the model:
+    /// each rule a title, an explanation and (except `suppression/*` and `internal/*`, whose
+    /// messages the engine writes) a message template; each impure category a rule.
+    /// Returns `(rule code, problem)` pairs.
+    pub fn incomplete_rules(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let family = rule.code.split('/').next().unwrap_or("");
+            let mut missing = Vec::new();
+            if rule.title.trim().is_empty() {
+                missing.push("title");
+            }
+            if rule.explanation.trim().is_empty() {
+                missing.push("explanation");
+            }
+            if rule.message.as_deref().is_none_or(|m| m.trim().is_empty())
+                && !matches!(family, "suppression" | "internal")
+            {
+                missing.push("message");
+            }
+            if !missing.is_empty() {
+                out.push((
+                    rule.code.clone(),
+                    format!("rule `{}` has no {}", rule.code, missing.join(", no ")),
+                ));
+            }
         }
-        if other.lifecycle != Default::default() {
-            self.lifecycle = other.lifecycle;
+        for category in &self.adapt.impure {
+            let code = format!("adapt-purity/{}", category.id);
+            if !self.rules.iter().any(|r| r.code == code) {
+                out.push((
+                    category.id.clone(),
+                    format!(
+                        "impure category `{}` has no rule `{code}` (with a title, explanation and message)",
+                        category.id
+                    ),
+                ));
+            }
         }
-        if other.platforms != Default::default() {
-            self.platforms = other.platforms;
-        }
-        if other.kustomize != Default::default() {
-            self.kustomize = other.kustomize;
-        }
-        if other.code_actions != Default::default() {
-            self.code_actions = other.code_actions;
-        }
-        let mut hover = other.hover;
-        hover.extend(self.hover);
-        self.hover = hover;
-        self
+        out
+    }
+}
+
+/// The 0-based line of the first `code: CODE` or `id: CODE` in `text`, to locate an incomplete rule.
+pub fn line_of_entry(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|line| {
+        let t = line.trim_start().trim_start_matches("- ").trim();
+        ["code:", "id:"].iter().any(|k| {
+            t.strip_prefix(k)
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == key)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+
+    const TEAM: &str = "conditions:\n  prefilter_words: [TeamCondition]\nkustomize:\n  remote_prefixes: ['oci://']\nrules:\n  - code: capi-boundary/provider-read\n    severity: warning\ncomponents:\n  - id: team-generic\n    paths: ['team/**']\n    generic: true\n  - id: nodepool-generic\n    exclude: ['hypershift-operator/controllers/nodepool/team_*.go']\n";
+
+    #[test]
+    fn a_partial_section_changes_only_the_fields_it_names() {
+        let base = load_default_model();
+        load_model_text("team.yaml", TEAM).expect("a partial model parses");
+        let merged = base
+            .clone()
+            .merge_layer(layer_value("team.yaml", TEAM).unwrap())
+            .unwrap();
+        // conditions: one list extended, every other field as the default has it.
+        assert_eq!(merged.conditions.value_pattern, base.conditions.value_pattern);
+        assert_eq!(merged.conditions.condition_types, base.conditions.condition_types);
+        assert!(merged.conditions.prefilter_words.iter().any(|w| w == "TeamCondition"));
+        assert!(base
+            .conditions
+            .prefilter_words
+            .iter()
+            .all(|w| merged.conditions.prefilter_words.contains(w)));
+        // kustomize: ArgoCD fields and deprecated fields kept.
+        assert!(!base.kustomize.argocd.path_fields.is_empty());
+        assert_eq!(merged.kustomize.argocd, base.kustomize.argocd);
+        assert_eq!(merged.kustomize.deprecated_fields, base.kustomize.deprecated_fields);
+        assert!(merged.kustomize.remote_prefixes.iter().any(|p| p == "oci://"));
+        // A rule changed field by field: the severity only.
+        let rule = merged
+            .rules
+            .iter()
+            .find(|r| r.code == "capi-boundary/provider-read")
+            .unwrap();
+        let before = base
+            .rules
+            .iter()
+            .find(|r| r.code == "capi-boundary/provider-read")
+            .unwrap();
+        assert_eq!(rule.severity, Severity::Warning);
+        assert_eq!((&rule.title, &rule.message), (&before.title, &before.message));
+        assert_eq!(merged.rules.len(), base.rules.len());
+        // Components: the new one first (it matches first), the same id merged in place.
+        assert_eq!(merged.components[0].id, "team-generic");
+        assert_eq!(merged.components.len(), base.components.len() + 1);
+        let generic = merged.components.iter().find(|c| c.id == "nodepool-generic").unwrap();
+        let generic_before = base.components.iter().find(|c| c.id == "nodepool-generic").unwrap();
+        assert_eq!(generic.paths, generic_before.paths);
+        assert!(generic.generic);
+        assert!(generic
+            .exclude
+            .iter()
+            .any(|e| e == "hypershift-operator/controllers/nodepool/team_*.go"));
+        assert!(merged.incomplete_rules().is_empty(), "{:?}", merged.incomplete_rules());
+        // Merging the typed file agrees on everything it sets.
+        let typed = base.merge(load_model_text("team.yaml", TEAM).unwrap());
+        assert_eq!(typed.conditions, merged.conditions);
+        assert_eq!(typed.kustomize, merged.kustomize);
+    }
+
+    #[test]
+    fn an_explicit_false_or_empty_value_is_kept_from_the_file() {
+        let base = load_default_model();
+        let layer =
+            "components:\n  - id: nodepool-generic\n    generic: false\nconditions:\n  yaml_list_min_items: 0\n";
+        let merged = base.merge_layer(layer_value("t.yaml", layer).unwrap()).unwrap();
+        let generic = merged.components.iter().find(|c| c.id == "nodepool-generic").unwrap();
+        assert!(!generic.generic);
+        assert_eq!(merged.conditions.yaml_list_min_items, 0);
+    }
+
+    #[test]
+    fn rules_without_words_are_reported() {
+        assert!(load_default_model().incomplete_rules().is_empty());
+        let layer = "adapt:\n  impure:\n    - id: metrics\n      description: records metrics\nrules:\n  - code: team/thing\n    title: A team rule\n    explanation: Why.\n";
+        let merged = load_default_model()
+            .merge_layer(layer_value("t.yaml", layer).unwrap())
+            .unwrap();
+        let problems = merged.incomplete_rules();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].1.contains("`team/thing` has no message"), "{problems:?}");
+        assert!(problems[1].1.contains("adapt-purity/metrics"), "{problems:?}");
+        assert_eq!(line_of_entry(layer, "team/thing"), Some(5));
+        assert_eq!(line_of_entry(layer, "metrics"), Some(2));
     }
 }

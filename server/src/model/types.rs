@@ -20,6 +20,8 @@ pub struct DomainModel {
     /// Where a rule's explanation is published, with `{code}` replaced by the rule code
     /// (`capi-boundary/provider-read`). Used as the diagnostic's `codeDescription`.
     pub rule_docs_url: Option<String>,
+    /// Where this model (the rules it drives) is documented: SARIF's `informationUri`.
+    pub information_uri: Option<String>,
     /// Code components by path glob. The first component whose globs match a file wins.
     pub components: Vec<Component>,
     /// CAPI infrastructure providers and their API packages.
@@ -419,13 +421,24 @@ impl Severity {
     }
 }
 
+impl Default for Severity {
+    /// A rule without a severity is an error.
+    fn default() -> Self {
+        Severity::Error
+    }
+}
+
+/// A rule. In a file merged over another model, only `code` is required: the fields given
+/// change the rule of that code field by field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleDoc {
     /// `family/name`.
     pub code: String,
+    #[serde(default)]
     pub severity: Severity,
     /// One line: what the rule finds.
+    #[serde(default)]
     pub title: String,
     /// Path globs where this rule does not apply (e.g. tests that fabricate conditions).
     #[serde(default)]
@@ -435,5 +448,18 @@ pub struct RuleDoc {
     #[serde(default)]
     pub message: Option<String>,
     /// Markdown: why it matters and what to do, printed by `invariant-lsp explain`.
+    #[serde(default)]
     pub explanation: String,
+    /// Extra tags for code scanning (SARIF `properties.tags`; the family is always one).
+    /// `security` makes GitHub list the finding as a security alert.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// How often a finding of this rule is right: `very-high`, `high`, `medium` or `low`
+    /// (SARIF `properties.precision`; `high` when absent).
+    #[serde(default)]
+    pub precision: Option<String>,
+    /// CVSS-like score 0.0–10.0 for rules that guard a security boundary (SARIF
+    /// `properties.security-severity`).
+    #[serde(default)]
+    pub security_severity: Option<String>,
 }

@@ -9,7 +9,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use salsa::Setter;
 
-use crate::config::{load_workspace, load_workspace_with, Config, CONFIG_FILE};
+use crate::config::{load_workspace_with, Config, CONFIG_FILE};
 use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
@@ -313,13 +313,25 @@ pub struct Engine {
 impl Engine {
     /// A workspace rooted at `root` with its configuration and model loaded, and no files yet.
     pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
-        Engine::from_loaded(db, root.clone(), load_workspace(&root, extra_models))
+        Self::with_config(db, root, extra_models, &crate::config::ConfigChoice::Workspace)
+    }
+
+    /// [`Engine::new`] with the configuration file chosen on the command line.
+    pub fn with_config(
+        db: Database,
+        root: PathBuf,
+        extra_models: &[PathBuf],
+        choice: &crate::config::ConfigChoice,
+    ) -> Engine {
+        let loaded = load_workspace_with(&root, extra_models, &[], choice);
+        Engine::from_loaded(db, root, loaded)
     }
 
     /// Like [`Engine::new`], with extra model files relative to the root and confined to it
     /// (the editor's `initializationOptions.models`).
     pub fn with_models(db: Database, root: PathBuf, models_in_root: &[String]) -> Engine {
-        Engine::from_loaded(db, root.clone(), load_workspace_with(&root, &[], models_in_root))
+        let loaded = load_workspace_with(&root, &[], models_in_root, &crate::config::ConfigChoice::Workspace);
+        Engine::from_loaded(db, root, loaded)
     }
 
     fn from_loaded(db: Database, root: PathBuf, loaded: crate::config::Loaded) -> Engine {
