@@ -15,6 +15,7 @@ pub mod model;
 pub mod rules;
 pub mod syntax;
 pub mod text;
+pub mod vcs;
 pub mod workspace;
 
 /// The message of a caught panic (`&str` or `String` payloads), for logs and findings.
