@@ -12,6 +12,7 @@ fn main() {
     let code = match cli.command {
         None | Some(Command::Lsp) => invariant_lsp::lsp::serve(),
         Some(Command::Check(args)) => cli::check::command(&args),
+        Some(Command::RenderDiff(args)) => cli::render_diff::command(&args),
         Some(Command::Explain { code, model }) => cli::explain(code.as_deref(), model),
         Some(Command::Schema { kind }) => {
             print!("{}", cli::schema(kind));

@@ -34,7 +34,15 @@ pub fn resolve_rev(repo: &Path, rev: &str) -> Result<String, String> {
     if rev.starts_with('-') {
         return Err(format!("`{rev}` is not a revision"));
     }
-    git(repo, &["rev-parse", "--verify", "--end-of-options", &format!("{rev}^{{commit}}")])
+    git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--end-of-options",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
 }
 
 /// The merge base of `HEAD` with the default branch: `origin/HEAD` when the remote names
@@ -150,6 +158,9 @@ mod tests {
         ] {
             assert_eq!(normalize_repo_url(url), "github.com/org/repo", "{url}");
         }
-        assert_ne!(normalize_repo_url("https://github.com/org/other"), "github.com/org/repo");
+        assert_ne!(
+            normalize_repo_url("https://github.com/org/other"),
+            "github.com/org/repo"
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod output;
+pub mod render_diff;
 
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Render every ArgoCD Application of this repository at a revision and in the working
+    /// tree, and compare them.
+    RenderDiff(render_diff::RenderDiffArgs),
     /// Print the JSON Schema of domain-model files (for yaml-language-server).
     Schema {
         /// Which schema: the domain model or `.invariant.yaml`.

@@ -132,14 +132,14 @@ pub fn in_chart_templates(index: &FileIndex, root: &Path, path: &str) -> bool {
 }
 
 /// Whose repository a source (the map holding the path, or any ancestor) points into.
-enum Repo {
+pub enum Repo {
     This,
     Other,
     Unknown,
 }
 
 /// The `repoURL` nearest above `node`, judged against the workspace's repository URLs.
-fn repo_of(facts: &YamlFacts, node: u32, ours: &[String], params: Option<&Params>) -> Repo {
+pub fn repo_of(facts: &YamlFacts, node: u32, ours: &[String], params: Option<&Params>) -> Repo {
     let mut cur = facts.node(node).parent;
     while let Some(id) = cur {
         if facts.node(id).kind == YKind::Map {
@@ -166,11 +166,11 @@ fn repo_of(facts: &YamlFacts, node: u32, ours: &[String], params: Option<&Params
 }
 
 /// One generated application's parameters (ArgoCD's flat names: `env`, `path.basename`).
-type Params = BTreeMap<String, String>;
+pub type Params = BTreeMap<String, String>;
 
 /// Replaces `{{name}}`, `{{ name }}`, `{{.name}}` and `{{ .name }}`; `None` when a
 /// placeholder names no parameter (or uses a function: the result is unknown).
-fn substitute(text: &str, params: &Params) -> Option<String> {
+pub fn substitute(text: &str, params: &Params) -> Option<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -193,7 +193,11 @@ fn flatten(facts: &YamlFacts, id: u32, prefix: &str, out: &mut Params) {
         YKind::Map => {
             for &c in &facts.node(id).children {
                 if let Some(key) = facts.node(c).key.clone() {
-                    let name = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+                    let name = if prefix.is_empty() {
+                        key
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
                     flatten(facts, c, &name, out);
                 }
             }
@@ -209,8 +213,24 @@ fn flatten(facts: &YamlFacts, id: u32, prefix: &str, out: &mut Params) {
 /// Everything needed to expand generators over the repository.
 struct Expand<'a> {
     facts: &'a YamlFacts,
-    index: &'a FileIndex,
+    dirs: &'a std::collections::HashSet<String>,
     ours: &'a [String],
+}
+
+/// The parameter sets of an ApplicationSet's generators (`None`: unknown), over the
+/// repository's directories `dirs`.
+pub fn appset_params(
+    facts: &YamlFacts,
+    root_node: u32,
+    dirs: &std::collections::HashSet<String>,
+    ours: &[String],
+) -> Option<Vec<Params>> {
+    let expand = Expand { facts, dirs, ours };
+    let mut all = Vec::new();
+    for gen in facts.at_path(root_node, "spec.generators[]") {
+        all.extend(expand.generator(gen, 0)?);
+    }
+    Some(all)
 }
 
 impl Expand<'_> {
@@ -221,7 +241,11 @@ impl Expand<'_> {
             return None;
         }
         let mut kinds = facts.children(gen).into_iter().filter(|&c| {
-            facts.node(c).key.as_deref().is_some_and(|k| k != "selector" && k != "values")
+            facts
+                .node(c)
+                .key
+                .as_deref()
+                .is_some_and(|k| k != "selector" && k != "values")
         });
         let body = kinds.next()?;
         if kinds.next().is_some() {
@@ -258,7 +282,6 @@ impl Expand<'_> {
                     if excluded { &mut exclude } else { &mut include }.push(matcher);
                 }
                 let mut dirs: Vec<&String> = self
-                    .index
                     .dirs
                     .iter()
                     .filter(|d| !d.is_empty())
@@ -299,7 +322,10 @@ impl Expand<'_> {
                 for g in iter {
                     for other in self.generator(g, depth + 1)? {
                         for base in sets.iter_mut() {
-                            if keys.iter().all(|k| base.get(k).is_some() && base.get(k) == other.get(k)) {
+                            if keys
+                                .iter()
+                                .all(|k| base.get(k).is_some() && base.get(k) == other.get(k))
+                            {
                                 base.extend(other.clone());
                             }
                         }
@@ -322,7 +348,13 @@ fn dir_params(dir: &str) -> Params {
     p.insert("path.basename".into(), base.to_string());
     let normalized: String = base
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect::<String>()
         .to_ascii_lowercase();
     p.insert("path.basenameNormalized".into(), normalized);
@@ -453,18 +485,13 @@ pub fn check(
                 if id.kind != "ApplicationSet" || !field.starts_with("spec.template.") {
                     continue;
                 }
-                let sets = param_sets.get_or_insert_with(|| {
-                    let expand = Expand { facts, index, ours };
-                    let mut all = Vec::new();
-                    for gen in facts.at_path(root_node, "spec.generators[]") {
-                        all.extend(expand.generator(gen, 0)?);
-                    }
-                    Some(all)
-                });
+                let sets = param_sets.get_or_insert_with(|| appset_params(facts, root_node, &index.dirs, ours));
                 let Some(sets) = sets else { continue };
                 let mut seen = std::collections::HashSet::new();
                 for params in sets.iter() {
-                    let Some(rendered) = substitute(value, params) else { continue };
+                    let Some(rendered) = substitute(value, params) else {
+                        continue;
+                    };
                     if templated(&rendered) || !seen.insert(rendered.clone()) {
                         continue;
                     }
