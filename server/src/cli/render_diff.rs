@@ -195,10 +195,19 @@ fn applications(root: &Path, ours: &[String]) -> Apps {
                         continue;
                     };
                     let name_template = facts.scalar_at(node, "spec.template.metadata.name").unwrap_or("");
+                    let set_name = id.name.clone().unwrap_or_default();
                     for params in appset_params(&facts, node, &dirs, ours).unwrap_or_default() {
-                        if let Some(name) = substitute(name_template, &params) {
-                            add(name, spec, Some(&params));
-                        }
+                        // A name template with functions (`{{ .x | normalize }}`) cannot be
+                        // evaluated here: name the Application by its set and parameters.
+                        let name = substitute(name_template, &params).unwrap_or_else(|| {
+                            let shown: Vec<String> = params
+                                .iter()
+                                .filter(|(k, _)| !k.starts_with("path.") && !k.starts_with("path["))
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect();
+                            format!("{set_name}[{}]", shown.join(","))
+                        });
+                        add(name, spec, Some(&params));
                     }
                 }
                 _ => {}
@@ -251,8 +260,17 @@ fn run(cmd: &mut Command) -> Result<String, String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
+        // kubectl logs `... "command failed" err="<why>"`; kustomize prints `Error: <why>`.
         let err = String::from_utf8_lossy(&out.stderr);
-        Err(err.lines().last().unwrap_or("failed").trim().to_string())
+        let compact = err.split_whitespace().collect::<Vec<_>>().join(" ");
+        let why = compact
+            .find("err=")
+            .map(|i| &compact[i + 4..])
+            .or_else(|| compact.find("Error: ").map(|i| &compact[i + 7..]))
+            .unwrap_or(&compact)
+            .trim_matches('"');
+        let why: String = why.chars().take(400).collect();
+        Err(if why.is_empty() { "failed".to_string() } else { why })
     }
 }
 
