@@ -31,6 +31,14 @@ pub struct Config {
     /// A baseline file (relative to the workspace root, written by `check --write-baseline`):
     /// the findings it holds are accepted and not reported by `check`.
     pub baseline: Option<String>,
+    /// URLs naming this repository (any form: https, ssh, with or without `.git`). ArgoCD
+    /// sources whose `repoURL` is one of them are checked against the workspace; the git
+    /// remotes of the root (when it is a repository's top level) are added to them.
+    pub repository: Vec<String>,
+    /// The root's git remote URLs, found when the workspace is loaded (not a config key).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub git_remotes: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -40,6 +48,19 @@ struct TeamFile {
 }
 
 impl Config {
+    /// The normalised URLs naming this repository (configured ones and git remotes).
+    pub fn repository_urls(&self) -> Vec<String> {
+        let mut urls: Vec<String> = self
+            .repository
+            .iter()
+            .chain(self.git_remotes.iter())
+            .map(|u| crate::vcs::normalize_repo_url(u))
+            .collect();
+        urls.sort();
+        urls.dedup();
+        urls
+    }
+
     /// The severity for `code`: a configured code beats a configured family beats the model.
     pub fn severity_for(&self, code: &str, model_default: Severity) -> Severity {
         if let Some(&s) = self.severity.get(code) {
@@ -194,6 +215,10 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
         } else if matches!(choice, ConfigChoice::File(_)) {
             errors.push(ModelError::new(&config_display, "model/unreadable", "no such file"));
         }
+    }
+    // Only a repository's own top level: the remotes of an enclosing repository are not read.
+    if root.join(".git").exists() {
+        config.git_remotes = crate::vcs::remote_urls(root);
     }
     let team_path = root.join(TEAM_FILE);
     if *choice == ConfigChoice::Workspace && team_path.is_file() {

@@ -34,6 +34,7 @@ fn main() {
             format,
             model,
         }) => cli::impact::command(path.as_deref(), since.as_deref(), &model, format),
+        Some(Command::RenderDiff(args)) => cli::render_diff::command(&args),
         Some(Command::Schema { kind }) => {
             print!("{}", cli::schema(kind));
             0

@@ -1,7 +1,7 @@
 //! Git plumbing for `check --new-from-rev` and `impact --since`: find the repository, resolve a
 //! revision, and export a revision's tree into a private directory from git objects alone (the
 //! work tree and the index are never touched). Runs the `git` executable; every failure is a
-//! message for the user.
+//! message for the user. Also the remote URLs that name the repository (for ArgoCD sources).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -186,6 +186,37 @@ pub fn changed_files(repo: &Path, rev: &str) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
+/// A repository URL in one comparable form: host and path, lower case, without scheme, user,
+/// port-less `git@host:` syntax, `.git` suffix or trailing slash. `https://github.com/a/b.git`,
+/// `git@github.com:a/b` and `ssh://git@github.com/a/b` all give `github.com/a/b`.
+pub fn normalize_repo_url(url: &str) -> String {
+    let mut s = url.trim();
+    if let Some((_, rest)) = s.split_once("://") {
+        s = rest;
+    } else if let Some((user_host, path)) = s.split_once(':') {
+        // scp-like `git@host:path`
+        if !user_host.contains('/') {
+            let host = user_host.rsplit('@').next().unwrap_or(user_host);
+            return normalize_tail(&format!("{host}/{path}"));
+        }
+    }
+    let s = match s.split_once('/') {
+        Some((authority, path)) => {
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            let host = host.split(':').next().unwrap_or(host);
+            format!("{host}/{path}")
+        }
+        None => s.rsplit('@').next().unwrap_or(s).to_string(),
+    };
+    normalize_tail(&s)
+}
+
+fn normalize_tail(s: &str) -> String {
+    let s = s.trim_end_matches('/');
+    let s = s.strip_suffix(".git").unwrap_or(s);
+    s.trim_end_matches('/').to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +298,24 @@ mod tests {
         assert_eq!(remote_urls(root), vec!["https://example.com/r.git".to_string()]);
         // No origin/main, but a local main: the merge base of HEAD with it is HEAD.
         assert_eq!(default_merge_base(root).unwrap(), resolve_rev(root, "HEAD").unwrap());
+    }
+
+    #[test]
+    fn url_forms_agree() {
+        for url in [
+            "https://github.com/Org/Repo.git",
+            "https://github.com/org/repo",
+            "https://user@github.com/org/repo/",
+            "git@github.com:org/repo.git",
+            "ssh://git@github.com/org/repo",
+            "git://github.com/org/repo.git",
+            "ssh://git@github.com:22/org/repo.git",
+        ] {
+            assert_eq!(super::normalize_repo_url(url), "github.com/org/repo", "{url}");
+        }
+        assert_ne!(
+            super::normalize_repo_url("https://github.com/org/other"),
+            "github.com/org/repo"
+        );
     }
 }

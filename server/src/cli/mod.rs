@@ -9,6 +9,7 @@ pub mod formats;
 pub mod impact;
 pub mod output;
 pub mod verify;
+pub mod render_diff;
 
 use std::path::PathBuf;
 
@@ -63,6 +64,9 @@ pub enum Command {
         #[arg(long)]
         model: Vec<PathBuf>,
     },
+    /// Render every ArgoCD Application of this repository at a revision and in the working
+    /// tree, and compare them.
+    RenderDiff(render_diff::RenderDiffArgs),
     /// Print the JSON Schema of domain-model files (for yaml-language-server).
     Schema {
         /// Which schema: the domain model or `.invariant.yaml`.

@@ -351,6 +351,12 @@ pub fn kustomize_patch_owners(db: &dyn salsa::Database, ws: Workspace) -> Arc<BT
     Arc::new(crate::rules::kustomize::patch_owners(db, ws))
 }
 
+/// Component kustomization path → the kustomizations that include it.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_includers(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
+    Arc::new(crate::rules::kustomize::component_includers(db, ws))
+}
+
 /// The control-plane objects (e.g. HostedClusters) one file declares, for version skew.
 #[salsa::tracked(returns(ref))]
 pub fn control_planes_in(

@@ -20,8 +20,8 @@ use std::path::Path;
 
 use super::{Finding, Fix, FixKind, Related};
 use crate::db::{
-    file_index, kustomization, kustomize_cycles, kustomize_reach, kustomize_resolved, yaml_objects, FileIndex,
-    SourceFile, Workspace,
+    file_index, kustomization, kustomize_cycles, kustomize_includers, kustomize_reach, kustomize_resolved, yaml_facts,
+    yaml_objects, FileIndex, SourceFile, Workspace,
 };
 use crate::facts::yaml::{ObjectId, YKind, YamlFacts};
 use crate::facts::Span;
@@ -33,6 +33,7 @@ pub const OUTSIDE_WORKSPACE: &str = "kustomize/outside-workspace";
 pub const DUPLICATE_ENTRY: &str = "kustomize/duplicate-entry";
 pub const PATCH_TARGET_MISSING: &str = "kustomize/patch-target-missing";
 pub const CYCLE: &str = "kustomize/cycle";
+pub const INVALID_ENTRY: &str = "kustomize/invalid-entry";
 
 /// Default kustomization file names when the model names none.
 const DEFAULT_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -47,6 +48,44 @@ pub enum RefKind {
     Patch { strategic: bool },
     /// A generator's `files`/`envs`/`env` entry.
     GeneratorFile,
+    /// A file kustomize reads as configuration (`openapi.path`, `crds`, `configurations`,
+    /// `replacements[].path`); `dir_ok` for `transformers`/`generators`, which may also name
+    /// a directory with a kustomization.
+    Config { dir_ok: bool },
+}
+
+/// A patch's `target` selector. `name` and `namespace` are regexps kustomize anchors (`^…$`);
+/// `kind` is compared exactly. `selectors` when a label or annotation selector narrows it
+/// further (not judged).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PatchTarget {
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub selectors: bool,
+}
+
+/// An inline `patch:` (or `patchesStrategicMerge` block): where it is, its target, and the
+/// identities (kind, name, namespace) of its documents when it is a strategic-merge patch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InlinePatch {
+    pub span: Span,
+    pub target: Option<PatchTarget>,
+    pub objects: Vec<(String, String, Option<String>)>,
+}
+
+/// What a kustomization adds or renames, beyond its references.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Produces {
+    /// `kind: Component`.
+    pub component: bool,
+    /// (kind, name, namespace) of `configMapGenerator` / `secretGenerator` outputs.
+    pub generated: Vec<(String, String, Option<String>)>,
+    /// `helmCharts`, `helmChartInflationGenerator` or `generators`: objects nobody can list here.
+    pub opaque: bool,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub namespace: Option<String>,
 }
 
 /// One reference a kustomization makes.
@@ -57,8 +96,8 @@ pub struct KRef {
     pub value: String,
     pub span: Span,
     pub kind: RefKind,
-    /// A patch's explicit `target` (kind, name) when both are plain names.
-    pub target: Option<(String, String)>,
+    /// A patch's explicit `target`.
+    pub target: Option<PatchTarget>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -68,6 +107,10 @@ pub struct Kustomization {
     pub keys: Vec<(String, Span)>,
     /// (list, value, span of the repeat, span of the first).
     pub duplicates: Vec<(String, String, Span, Span)>,
+    pub inline_patches: Vec<InlinePatch>,
+    /// Entries kustomize rejects outright: (field, span, what is wrong).
+    pub invalid: Vec<(String, Span, String)>,
+    pub produces: Produces,
 }
 
 /// What a reference resolves to.
@@ -132,7 +175,7 @@ pub fn extract(facts: &YamlFacts) -> Kustomization {
             out.keys.push((key.clone(), span));
         }
     }
-    let push = |out: &mut Kustomization, field: &str, id: u32, kind: RefKind, target: Option<(String, String)>| {
+    let push = |out: &mut Kustomization, field: &str, id: u32, kind: RefKind, target: Option<PatchTarget>| {
         if let Some(value) = facts.scalar(id) {
             let value = if kind == RefKind::GeneratorFile {
                 plain_key(value)
@@ -157,39 +200,46 @@ pub fn extract(facts: &YamlFacts) -> Kustomization {
         push(&mut out, "components", id, RefKind::Component, None);
     }
     for id in facts.at_path(root, "patchesStrategicMerge[]") {
-        // An inline patch (a block of YAML) is not a path.
-        if facts.scalar(id).is_some_and(|v| !v.contains('\n') && !v.contains(": ")) {
-            push(
+        match facts.scalar(id) {
+            // An inline patch (a block of YAML) is not a path.
+            Some(v) if v.contains('\n') || v.contains(": ") => {
+                out.inline_patches.push(inline_patch(facts, id, v, None));
+            }
+            Some(_) => push(
                 &mut out,
                 "patchesStrategicMerge",
                 id,
                 RefKind::Patch { strategic: true },
                 None,
-            );
+            ),
+            None => {}
         }
     }
     for (field, list) in [("patches", "patches[]"), ("patchesJson6902", "patchesJson6902[]")] {
         for item in facts.at_path(root, list) {
-            let Some(path) = facts.get(item, "path") else { continue };
-            let target = facts.get(item, "target");
-            let plain = |k: &str| {
-                target
-                    .and_then(|t| facts.scalar_at(t, k))
-                    .filter(|v| !v.contains(['*', '?', '[', '|', '(']))
-                    .map(str::to_string)
-            };
-            let named = match (plain("kind"), plain("name")) {
-                (Some(kind), Some(name)) => Some((kind, name)),
-                _ => None,
-            };
+            if facts.node(facts.resolve(item)).kind == YKind::Scalar {
+                out.invalid.push((
+                    field.to_string(),
+                    facts.node(item).span,
+                    "is a bare string; each entry is a map with `path:` or `patch:` (and an optional `target:`)".into(),
+                ));
+                continue;
+            }
+            let target = facts.get(item, "target").map(|t| patch_target(facts, t));
             let strategic = field == "patches" && target.is_none();
-            push(
-                &mut out,
-                &format!("{field}[].path"),
-                path,
-                RefKind::Patch { strategic },
-                named,
-            );
+            if let Some(path) = facts.get(item, "path") {
+                push(
+                    &mut out,
+                    &format!("{field}[].path"),
+                    path,
+                    RefKind::Patch { strategic },
+                    target,
+                );
+            } else if let Some(inline) = facts.get(item, "patch") {
+                if let Some(text) = facts.scalar(inline) {
+                    out.inline_patches.push(inline_patch(facts, inline, text, target));
+                }
+            }
         }
     }
     for generator in ["configMapGenerator", "secretGenerator"] {
@@ -206,31 +256,95 @@ pub fn extract(facts: &YamlFacts) -> Kustomization {
                     );
                 }
             }
+            if let Some(name) = facts.scalar_at(item, "name") {
+                let kind = if generator == "configMapGenerator" {
+                    "ConfigMap"
+                } else {
+                    "Secret"
+                };
+                let namespace = facts.scalar_at(item, "namespace").map(str::to_string);
+                out.produces
+                    .generated
+                    .push((kind.to_string(), name.to_string(), namespace));
+            }
         }
     }
+    for (field, path, dir_ok) in [
+        ("openapi.path", "openapi.path", false),
+        ("crds", "crds[]", false),
+        ("configurations", "configurations[]", false),
+        ("replacements[].path", "replacements[].path", false),
+        ("transformers", "transformers[]", true),
+        ("generators", "generators[]", true),
+    ] {
+        for id in facts.at_path(root, path) {
+            // `transformers`/`generators` may hold inline configuration instead of a path.
+            if facts.scalar(id).is_some_and(|v| !v.contains('\n') && !v.contains(": ")) {
+                push(&mut out, field, id, RefKind::Config { dir_ok }, None);
+            }
+        }
+    }
+    let produces = &mut out.produces;
+    produces.component = facts.scalar_at(root, "kind") == Some("Component");
+    produces.opaque = ["helmCharts", "helmChartInflationGenerator", "generators"]
+        .iter()
+        .any(|k| facts.get(root, k).is_some_and(|v| !facts.items(v).is_empty()));
+    produces.name_prefix = facts.scalar_at(root, "namePrefix").map(str::to_string);
+    produces.name_suffix = facts.scalar_at(root, "nameSuffix").map(str::to_string);
+    produces.namespace = facts.scalar_at(root, "namespace").map(str::to_string);
     out.refs.sort_by_key(|r| r.span.start);
     // Duplicates: resources and bases together (both add resources), components, patches.
     let group = |r: &KRef| match r.kind {
         RefKind::Resource => "resources",
         RefKind::Component => "components",
         RefKind::Patch { .. } => "patches",
-        RefKind::GeneratorFile => "",
+        RefKind::GeneratorFile | RefKind::Config { .. } => "",
     };
-    let mut seen: HashMap<(&str, String), Span> = HashMap::new();
+    // A patch file applied to two different targets is two patches: the key is (path, target).
+    let mut seen: HashMap<(&str, String, Option<PatchTarget>), Span> = HashMap::new();
     for r in &out.refs {
         let g = group(r);
         if g.is_empty() {
             continue;
         }
         let normal = r.value.trim_start_matches("./").trim_end_matches('/').to_string();
-        match seen.get(&(g, normal.clone())) {
+        let key = (g, normal, r.target.clone());
+        match seen.get(&key) {
             Some(first) => out.duplicates.push((r.field.clone(), r.value.clone(), r.span, *first)),
             None => {
-                seen.insert((g, normal), r.span);
+                seen.insert(key, r.span);
             }
         }
     }
     out
+}
+
+/// A patch `target` map.
+fn patch_target(facts: &YamlFacts, t: u32) -> PatchTarget {
+    let get = |k: &str| facts.scalar_at(t, k).map(str::to_string);
+    PatchTarget {
+        kind: get("kind"),
+        name: get("name"),
+        namespace: get("namespace"),
+        selectors: facts.get(t, "labelSelector").is_some() || facts.get(t, "annotationSelector").is_some(),
+    }
+}
+
+/// An inline patch: its documents' identities when it is a strategic-merge patch (a map with
+/// `kind` and `metadata.name`; a JSON6902 list of operations has none).
+fn inline_patch(facts: &YamlFacts, node: u32, text: &str, target: Option<PatchTarget>) -> InlinePatch {
+    let inner = crate::facts::yaml::facts_of(text);
+    let objects = inner
+        .docs
+        .iter()
+        .filter_map(|d| inner.object_id(d))
+        .filter_map(|id| Some((id.kind, id.name?, id.namespace)))
+        .collect();
+    InlinePatch {
+        span: facts.node(node).span,
+        target,
+        objects,
+    }
 }
 
 /// `dir/value` normalised lexically; `None` when it climbs above the root.
@@ -553,13 +667,282 @@ fn deprecated(model: &CompiledModel, k: &Kustomization) -> Vec<Finding> {
     out
 }
 
-fn matches_object(id: &ObjectId, kind: &str, name: &str, namespace: Option<&str>) -> bool {
-    id.kind == kind
-        && id.name.as_deref() == Some(name)
-        && match (namespace, id.namespace.as_deref()) {
-            (Some(a), Some(b)) => a == b,
-            _ => true,
+/// An object a patch may select: its kind, and the names and namespaces kustomize may select
+/// it by (its original identity, and the ones the bases' `namePrefix`/`nameSuffix`/`namespace`
+/// give it: kustomize matches either).
+#[derive(Debug, Clone)]
+struct Candidate {
+    kind: String,
+    names: Vec<String>,
+    namespaces: Vec<String>,
+}
+
+/// The objects a kustomization's patches see; `opaque` when some cannot be known.
+struct PatchContext {
+    candidates: Vec<Candidate>,
+    opaque: bool,
+}
+
+/// The kustomizations reachable from `start` (itself first) through resources and components.
+fn reached_kustomizations(db: &dyn salsa::Database, ws: Workspace, start: SourceFile) -> Vec<SourceFile> {
+    let mut seen: HashSet<SourceFile> = HashSet::from([start]);
+    let mut order = vec![start];
+    let mut i = 0;
+    while i < order.len() {
+        let k = order[i];
+        i += 1;
+        let refs = kustomization(db, ws, k);
+        for (r, t) in refs.refs.iter().zip(kustomize_resolved(db, ws, k).iter()) {
+            if let (RefKind::Resource | RefKind::Component, Target::Dir(Some(next), _)) = (r.kind, t) {
+                if seen.insert(*next) {
+                    order.push(*next);
+                }
+            }
         }
+    }
+    order
+}
+
+/// Prefix/suffix combinations (up to three, in any order) the bases may apply.
+fn combos(parts: &[String]) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut frontier = vec![String::new()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for f in &frontier {
+            for p in parts {
+                if out.len() + next.len() > 64 {
+                    break;
+                }
+                next.push(format!("{f}{p}"));
+                next.push(format!("{p}{f}"));
+            }
+        }
+        next.sort();
+        next.dedup();
+        out.extend(next.iter().cloned());
+        frontier = next;
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The patch context of `start`: what its resources, bases and components reach, the
+/// generators' outputs, `kind: List` items, and the renames the bases apply.
+fn patch_context(db: &dyn salsa::Database, ws: Workspace, start: SourceFile) -> PatchContext {
+    let reached = kustomize_reach(db, ws, start);
+    let mut opaque = reached.opaque;
+    let mut ids: Vec<ObjectId> = Vec::new();
+    for o in &reached.objects {
+        if o.id.kind == "List" || (o.id.kind.ends_with("List") && o.id.name.is_none()) {
+            let facts = yaml_facts(db, o.file);
+            if let Some(root) = facts.docs.get(o.doc as usize).and_then(|d| d.root) {
+                for item in facts.at_path(root, "items[]") {
+                    if let Some(kind) = facts.scalar_at(item, "kind") {
+                        ids.push(ObjectId {
+                            api_version: facts.scalar_at(item, "apiVersion").map(str::to_string),
+                            kind: kind.to_string(),
+                            name: facts.scalar_at(item, "metadata.name").map(str::to_string),
+                            namespace: facts.scalar_at(item, "metadata.namespace").map(str::to_string),
+                        });
+                    }
+                }
+            }
+        } else {
+            ids.push(o.id.clone());
+        }
+    }
+    let (mut prefixes, mut suffixes, mut namespaces) = (Vec::new(), Vec::new(), Vec::new());
+    for k in reached_kustomizations(db, ws, start) {
+        let produces = &kustomization(db, ws, k).produces;
+        opaque |= produces.opaque;
+        for (kind, name, namespace) in &produces.generated {
+            ids.push(ObjectId {
+                api_version: None,
+                kind: kind.clone(),
+                name: Some(name.clone()),
+                namespace: namespace.clone(),
+            });
+        }
+        // The kustomization's own transformers run after its patches: only the bases' count.
+        if k != start {
+            prefixes.extend(produces.name_prefix.clone());
+            suffixes.extend(produces.name_suffix.clone());
+            namespaces.extend(produces.namespace.clone());
+        }
+    }
+    let (prefixes, suffixes) = (combos(&prefixes), combos(&suffixes));
+    let candidates = ids
+        .into_iter()
+        .filter_map(|id| {
+            let name = id.name?;
+            let mut names = Vec::new();
+            for p in &prefixes {
+                for s in &suffixes {
+                    names.push(format!("{p}{name}{s}"));
+                }
+            }
+            let mut ns = vec![id.namespace.unwrap_or_else(|| "default".to_string())];
+            ns.extend(namespaces.iter().cloned());
+            Some(Candidate {
+                kind: id.kind,
+                names,
+                namespaces: ns,
+            })
+        })
+        .collect();
+    PatchContext { candidates, opaque }
+}
+
+/// `^(?:pattern)$`, as kustomize compiles selector names; `None` when it is no regexp.
+fn anchored(pattern: &str) -> Option<regex::Regex> {
+    regex::Regex::new(&format!("^(?:{pattern})$")).ok()
+}
+
+fn selects(target: &PatchTarget, c: &Candidate) -> bool {
+    if target.kind.as_ref().is_some_and(|k| *k != c.kind) {
+        return false;
+    }
+    let any = |pattern: &Option<String>, values: &[String]| match pattern.as_deref().map(anchored) {
+        None => true,
+        Some(None) => true, // not a regexp kustomize would accept either: not judged
+        Some(Some(re)) => values.iter().any(|v| re.is_match(v)),
+    };
+    any(&target.name, &c.names) && any(&target.namespace, &c.namespaces)
+}
+
+fn describe_target(t: &PatchTarget) -> String {
+    let mut s = match (&t.kind, &t.name) {
+        (Some(k), Some(n)) => format!("{k} `{n}`"),
+        (Some(k), None) => format!("every {k}"),
+        (None, Some(n)) => format!("objects named `{n}`"),
+        (None, None) => "objects".to_string(),
+    };
+    if let Some(ns) = &t.namespace {
+        s.push_str(&format!(" in namespace `{ns}`"));
+    }
+    s
+}
+
+/// One patch to judge: what it targets, and whether kustomize fails (a strategic-merge patch
+/// selecting by its own identity) or drops it silently (a `target` selector) when nothing matches.
+struct Wanted {
+    target: PatchTarget,
+    selector: bool,
+}
+
+fn wanted_of(target: Option<&PatchTarget>, objects: &[(String, String, Option<String>)]) -> Vec<Wanted> {
+    match target {
+        Some(t) if t.selectors || (t.kind.is_none() && t.name.is_none() && t.namespace.is_none()) => vec![],
+        Some(t) => vec![Wanted {
+            target: t.clone(),
+            selector: true,
+        }],
+        None => objects
+            .iter()
+            .map(|(kind, name, namespace)| Wanted {
+                target: PatchTarget {
+                    kind: Some(kind.clone()),
+                    name: Some(regex::escape(name)),
+                    namespace: namespace.as_deref().map(regex::escape),
+                    selectors: false,
+                },
+                selector: false,
+            })
+            .collect(),
+    }
+}
+
+/// The contexts a kustomization's patches apply in: its own, or for a `kind: Component`, each
+/// kustomization that includes it (through other components too). Each with a label.
+fn contexts(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<(PatchContext, String)> {
+    if !kustomization(db, ws, file).produces.component {
+        return vec![(
+            patch_context(db, ws, file),
+            "this kustomization's resources, bases and components".to_string(),
+        )];
+    }
+    let includers = kustomize_includers(db, ws);
+    let mut out = Vec::new();
+    let mut seen: HashSet<SourceFile> = HashSet::from([file]);
+    let mut pending = vec![file];
+    while let Some(k) = pending.pop() {
+        for &inc in includers.get(k.path(db)).map(Vec::as_slice).unwrap_or_default() {
+            if !seen.insert(inc) {
+                continue;
+            }
+            if kustomization(db, ws, inc).produces.component {
+                pending.push(inc);
+            } else {
+                out.push((
+                    patch_context(db, ws, inc),
+                    format!("`{}`, which includes this component", inc.path(db)),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The `patch-target-missing` findings of one patch (file or inline) over the contexts.
+fn judge_patch(
+    model: &CompiledModel,
+    contexts: &[(PatchContext, String)],
+    patch: &str,
+    span: Span,
+    wanted: &[Wanted],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for w in wanted {
+        for (cx, label) in contexts {
+            if cx.opaque || cx.candidates.iter().any(|c| selects(&w.target, c)) {
+                continue;
+            }
+            let kind = w.target.kind.clone().unwrap_or_default();
+            let mut same_kind: Vec<String> = cx
+                .candidates
+                .iter()
+                .filter(|c| c.kind == kind)
+                .filter_map(|c| c.names.iter().min_by_key(|n| n.len()).cloned())
+                .collect();
+            same_kind.sort();
+            same_kind.dedup();
+            let candidates = if kind.is_empty() {
+                "nothing matches".to_string()
+            } else if same_kind.is_empty() {
+                format!("no {kind} is reachable at all")
+            } else {
+                format!(
+                    "the reachable {kind} objects are {}",
+                    same_kind
+                        .iter()
+                        .take(8)
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let effect = if w.selector {
+                "kustomize silently drops a patch whose target selects nothing"
+            } else {
+                "`kustomize build` fails"
+            };
+            let message = model.message(
+                PATCH_TARGET_MISSING,
+                &[
+                    ("patch", patch),
+                    ("target", &describe_target(&w.target)),
+                    ("candidates", &candidates),
+                    ("context", label),
+                    ("effect", effect),
+                ],
+            );
+            out.push(Finding::new(PATCH_TARGET_MISSING, span, message));
+            break;
+        }
+    }
+    out
 }
 
 /// The findings of a kustomization file.
@@ -579,14 +962,18 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
         });
         out.push(finding);
     }
-    let mut reach: Option<&Reach> = None;
-    for (i, (r, target)) in k.refs.iter().zip(targets.iter()).enumerate() {
+    for (field, span, problem) in &k.invalid {
+        let message = model.message(INVALID_ENTRY, &[("field", field), ("problem", problem)]);
+        out.push(Finding::new(INVALID_ENTRY, *span, message));
+    }
+    let mut cx: Option<Vec<(PatchContext, String)>> = None;
+    for (r, target) in k.refs.iter().zip(targets.iter()) {
         let problem = match (target, r.kind) {
             (Target::Missing, _) => Some("does not exist".to_string()),
-            (Target::Dir(_, false), RefKind::Resource | RefKind::Component) => {
+            (Target::Dir(_, false), RefKind::Resource | RefKind::Component | RefKind::Config { dir_ok: true }) => {
                 Some("is a directory without a kustomization".to_string())
             }
-            (Target::Dir(..), RefKind::Patch { .. } | RefKind::GeneratorFile) => {
+            (Target::Dir(..), RefKind::Patch { .. } | RefKind::GeneratorFile | RefKind::Config { dir_ok: false }) => {
                 Some("is a directory, not a file".into())
             }
             (Target::File(_), RefKind::Component) => Some("is a file; a component is a directory".into()),
@@ -607,67 +994,56 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
             out.push(Finding::new(OUTSIDE_WORKSPACE, r.span, message));
         }
         if let (RefKind::Patch { strategic }, Target::File(Some(patch))) = (r.kind, target) {
-            let reached = *reach.get_or_insert_with(|| kustomize_reach(db, ws, file));
-            if reached.opaque {
-                continue;
-            }
-            let mut wanted: Vec<(String, String, Option<String>)> = Vec::new();
-            if let Some((kind, name)) = &r.target {
-                wanted.push((kind.clone(), name.clone(), None));
-            } else if strategic {
-                for (_, id) in yaml_objects(db, *patch).iter() {
-                    if let Some(name) = &id.name {
-                        wanted.push((id.kind.clone(), name.clone(), id.namespace.clone()));
-                    }
-                }
-            }
-            for (kind, name, namespace) in wanted {
-                if reached
-                    .objects
+            let objects: Vec<(String, String, Option<String>)> = if strategic {
+                yaml_objects(db, *patch)
                     .iter()
-                    .any(|o| matches_object(&o.id, &kind, &name, namespace.as_deref()))
-                {
-                    continue;
-                }
-                let mut same_kind: Vec<String> = reached
-                    .objects
-                    .iter()
-                    .filter(|o| o.id.kind == kind)
-                    .filter_map(|o| o.id.name.clone())
-                    .collect();
-                same_kind.sort();
-                same_kind.dedup();
-                let candidates = if same_kind.is_empty() {
-                    format!("no {kind} is reachable at all")
-                } else {
-                    format!(
-                        "the reachable {kind} objects are {}",
-                        same_kind
-                            .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                let message = model.message(
-                    PATCH_TARGET_MISSING,
-                    &[
-                        ("patch", &r.value),
-                        ("kind", &kind),
-                        ("name", &name),
-                        ("candidates", &candidates),
-                    ],
-                );
-                out.push(Finding::new(PATCH_TARGET_MISSING, r.span, message));
+                    .filter_map(|(_, id)| Some((id.kind.clone(), id.name.clone()?, id.namespace.clone())))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let wanted = wanted_of(r.target.as_ref(), &objects);
+            if !wanted.is_empty() {
+                let cx = cx.get_or_insert_with(|| contexts(db, ws, file));
+                out.extend(judge_patch(model, cx, &r.value, r.span, &wanted));
             }
         }
-        let _ = i;
+    }
+    for inline in &k.inline_patches {
+        let wanted = wanted_of(inline.target.as_ref(), &inline.objects);
+        if !wanted.is_empty() {
+            let cx = cx.get_or_insert_with(|| contexts(db, ws, file));
+            out.extend(judge_patch(model, cx, "(inline)", inline.span, &wanted));
+        }
     }
     for (i, chain) in kustomize_cycles(db, ws).get(path).into_iter().flatten() {
         if let Some(r) = k.refs.get(*i) {
             let message = model.message(CYCLE, &[("field", &r.field), ("value", &r.value), ("chain", chain)]);
             out.push(Finding::new(CYCLE, r.span, message));
         }
+    }
+    out
+}
+
+/// Component kustomization path → the kustomizations whose `components` include it.
+pub fn component_includers(db: &dyn salsa::Database, ws: Workspace) -> BTreeMap<String, Vec<SourceFile>> {
+    let model = ws.model(db);
+    let mut out: BTreeMap<String, Vec<SourceFile>> = BTreeMap::new();
+    for (path, &file) in file_index(db, ws).paths.iter() {
+        if !is_kustomization_path(model, path) {
+            continue;
+        }
+        let k = kustomization(db, ws, file);
+        let targets = kustomize_resolved(db, ws, file);
+        for (r, t) in k.refs.iter().zip(targets.iter()) {
+            if let (RefKind::Component | RefKind::Resource, Target::Dir(Some(c), _)) = (r.kind, t) {
+                out.entry(c.path(db).clone()).or_default().push(file);
+            }
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|f| f.path(db).clone());
+        list.dedup();
     }
     out
 }
@@ -849,7 +1225,17 @@ mod tests {
         );
         assert_eq!(k.refs[3].field, "bases");
         assert_eq!(k.duplicates.len(), 2);
-        assert_eq!(k.refs[6].target, Some(("NodePool".into(), "np".into())));
+        assert_eq!(
+            k.refs[6].target,
+            Some(PatchTarget {
+                kind: Some("NodePool".into()),
+                name: Some("np".into()),
+                namespace: None,
+                selectors: false
+            })
+        );
+        assert_eq!(k.inline_patches.len(), 1);
+        assert_eq!(k.inline_patches[0].objects, vec![]);
         assert_eq!(k.refs[6].kind, RefKind::Patch { strategic: false });
         assert!(k.keys.iter().any(|(key, _)| key == "bases"));
     }

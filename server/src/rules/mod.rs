@@ -365,7 +365,15 @@ fn check_yaml(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<
     }
     out.extend(lifecycle::check(db, ws, file, facts));
     if !model.model.kustomize.argocd.path_fields.is_empty() {
-        out.extend(argocd::check(file_index(db, ws), ws.root(db), model, facts));
+        let ours = ws.config(db).repository_urls();
+        out.extend(argocd::check(
+            file_index(db, ws),
+            ws.root(db),
+            model,
+            &ours,
+            path,
+            facts,
+        ));
     }
     out.extend(condition_yaml::check(model, facts));
     out.extend(timeout(db, file));
