@@ -431,7 +431,11 @@ fn the_model_in_force_and_where_it_came_from() {
         "name: Team model\nconditions:\n  prefilter_words: [TeamCondition]\nrules:\n  - code: capi-boundary/provider-read\n    severity: warning\n",
     )
     .unwrap();
-    std::fs::write(root.join(".invariant.yaml"), "models: [team.yaml]\n").unwrap();
+    std::fs::write(
+        root.join(".invariant.yaml"),
+        "models: [team.yaml]\nrepository: [https://github.com/example/fleet]\n",
+    )
+    .unwrap();
     let (code, out, stderr) = run_in(root, &["check", "--format", "json"]);
     assert!(
         stderr.contains("model: Team model (from <builtin>/domain-models/hypershift-data-plane.yaml + team.yaml)"),

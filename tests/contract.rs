@@ -28,7 +28,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Rule codes written as string literals in the server's source: `"family/name"`.
 fn codes_in_source() -> Vec<(String, String)> {
-    let re = regex::Regex::new(&format!(r#""((?:{})/[a-z0-9-]+)""#, FAMILIES.join("|"))).unwrap();
+    let re = regex::Regex::new(&format!(r#""((?:{})/[a-z0-9]+(?:-[a-z0-9]+)*)""#, FAMILIES.join("|"))).unwrap();
     let mut files = Vec::new();
     rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
     assert!(files.len() > 10, "no server sources found");
@@ -38,6 +38,8 @@ fn codes_in_source() -> Vec<(String, String)> {
             continue; // the benchmark, not the product
         }
         let text = std::fs::read_to_string(&file).unwrap();
+        // Unit tests make up codes on purpose.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         for cap in re.captures_iter(&text) {
             codes.push((cap[1].to_string(), file.display().to_string()));
         }

@@ -8,8 +8,8 @@ pub mod fix;
 pub mod formats;
 pub mod impact;
 pub mod output;
-pub mod verify;
 pub mod render_diff;
+pub mod verify;
 
 use std::path::PathBuf;
 

@@ -698,7 +698,12 @@ impl LanguageServer for Backend {
                     Read(String, std::io::Result<crate::workspace::SourceText>),
                 }
                 let done = match work {
-                    Work::Model(root) => Done::Model(load_workspace_with(&root, &[], &options.models, &crate::config::ConfigChoice::Workspace)),
+                    Work::Model(root) => Done::Model(load_workspace_with(
+                        &root,
+                        &[],
+                        &options.models,
+                        &crate::config::ConfigChoice::Workspace,
+                    )),
                     Work::Delete(rel) => Done::Delete(rel),
                     Work::Read(rel, path) => Done::Read(rel, crate::workspace::read_confined(&root_path, &path)),
                 };
@@ -839,13 +844,9 @@ impl LanguageServer for Backend {
                     if quick_fixes {
                         let actions =
                             crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
-                        out.extend(
-                            actions
-                                .into_iter()
-                                .filter_map(|a| {
-                                    convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
-                                }),
-                        );
+                        out.extend(actions.into_iter().filter_map(|a| {
+                            convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
+                        }));
                     }
                     let safe = crate::cli::fix::safe_actions(&db, ws, file, &findings);
                     if fix_all && !safe.is_empty() {

@@ -230,9 +230,11 @@ impl DomainModel {
             if rule.explanation.trim().is_empty() {
                 missing.push("explanation");
             }
-            if rule.message.as_deref().is_none_or(|m| m.trim().is_empty())
-                && !matches!(family, "suppression" | "internal")
-            {
+            // The engine writes the messages of suppression/*, internal/* and the model-loading
+            // problems (model/* but the model/stale-* findings of `model verify`) itself.
+            let engine_worded = matches!(family, "suppression" | "internal")
+                || (family == "model" && !rule.code.starts_with("model/stale-"));
+            if rule.message.as_deref().is_none_or(|m| m.trim().is_empty()) && !engine_worded {
                 missing.push("message");
             }
             if !missing.is_empty() {
