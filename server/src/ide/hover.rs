@@ -194,20 +194,14 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
     let package = package_purity(db, ws, dir_of(file.path(db)).to_string());
     let purity = crate::db::file_purity(db, ws, file);
     if let Some(function) = purity.functions.iter().find(|f| f.name_span.contains(offset)) {
-        if function.is_adapt || package.registered.contains(&function.key) {
+        if package.is_adapt(&function.key) {
             let mut out = model.model.adapt.hover.clone().unwrap_or_default();
-            let chain = function
-                .ops
-                .first()
-                .map(|op| vec![format!("`{}` {}", op.what, op.description)])
-                .or_else(|| {
-                    function.calls.iter().find_map(|(callee, _)| {
-                        package
-                            .impure
-                            .get(callee)
-                            .map(|c| c.steps.iter().map(|s| s.message.clone()).collect())
-                    })
-                });
+            let chain: Option<Vec<String>> = package.impure.get(&function.key).map(|categories| {
+                categories
+                    .values()
+                    .flat_map(|c| c.steps.iter().map(|s| s.message.clone()))
+                    .collect()
+            });
             match chain {
                 Some(steps) => {
                     let heading = model.model.adapt.hover_impure.as_deref().unwrap_or("Impure:");
