@@ -273,7 +273,10 @@ mod tests {
     fn go_symbols_explain_provider_machine_and_adapt() {
         let go = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
         let text = hover_at("hypershift-operator/controllers/nodepool/x.go", go, "AzureMachine{").unwrap();
-        assert!(text.contains("VMSS") && text.contains("Machine"), "{text}");
+        assert!(
+            text.contains("single VM") && text.contains("AzureMachineTemplate"),
+            "{text}"
+        );
         let adapt = "package w\n\nimport (\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\treturn nil\n}\n";
         let text = hover_at(
             "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",
