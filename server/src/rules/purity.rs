@@ -322,6 +322,29 @@ pub fn summarize_file(
     for call in &facts.calls {
         let Some(f) = call.function else { continue };
         let owner_index = owner(f);
+        // An impure package function passed as a value (`setEnvVars(env, os.Getenv)`): the
+        // callee will call it.
+        for arg in &call.args {
+            let Arg::Selector(chain) = arg else { continue };
+            let [alias, name] = chain.as_slice() else { continue };
+            let Some(import) = facts.import_by_name(alias).filter(|_| !facts.is_local(Some(f), alias)) else {
+                continue;
+            };
+            for category in &adapt.impure {
+                if category
+                    .calls
+                    .iter()
+                    .any(|p| CompiledModel::call_pattern_matches(p, &import.path, name))
+                {
+                    summary_for!(summaries, owner_index).ops.push(ImpureOp {
+                        category: category.id.clone(),
+                        what: format!("{alias}.{name}"),
+                        description: category.description.clone(),
+                        span: call.callee_span,
+                    });
+                }
+            }
+        }
         let categories = classify_call(facts, model, call, own_import);
         if !categories.is_empty() {
             let what = call.callee.join(".");
