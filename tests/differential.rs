@@ -148,7 +148,14 @@ fn root() -> PathBuf {
 /// A fresh database holding the workspace files, with the compiled model.
 fn fresh_engine() -> Engine {
     let db = Database::default();
-    let ws = Workspace::new(&db, root(), Arc::new(Vec::new()), MODEL.0.clone(), MODEL.1.clone());
+    let ws = Workspace::new(
+        &db,
+        root(),
+        Arc::new(Vec::new()),
+        MODEL.0.clone(),
+        MODEL.1.clone(),
+        Arc::new(Vec::new()),
+    );
     let mut engine = Engine {
         db,
         ws,

@@ -91,3 +91,82 @@ fn go_files_no_rule_can_concern_are_not_parsed() {
     let log = engine.db.take_executions();
     assert_eq!(log.iter().filter(|e| e.starts_with("go_facts")).count(), 1, "{log:?}");
 }
+
+/// A workspace on disk with a `go.mod`: an adapt package that calls two other packages.
+fn cross_package_engine() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        ("go.mod", "module github.com/openshift/hypershift\n\ngo 1.26\n"),
+        (
+            "support/netutil/netutil.go",
+            "package netutil\n\nimport \"os\"\n\nfunc IsAroHCP() bool { return os.Getenv(\"MANAGED_SERVICE\") == \"ARO-HCP\" }\n",
+        ),
+        (
+            "support/names/names.go",
+            "package names\n\nfunc Join(a, b string) string { return a + \"-\" + b }\n",
+        ),
+        (
+            "control-plane-operator/controllers/hostedcontrolplane/v2/kas/deployment.go",
+            "package kas\n\nimport (\n\t\"github.com/openshift/hypershift/support/names\"\n\t\"github.com/openshift/hypershift/support/netutil\"\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\tif netutil.IsAroHCP() {\n\t\ts.V = names.Join(\"a\", \"b\")\n\t}\n\treturn nil\n}\n",
+        ),
+    ];
+    for (rel, text) in files {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let root = dir.path().canonicalize().unwrap();
+    let mut engine = Engine::new(Database::with_execution_log(), root.clone(), &[]);
+    let rels = invariant_lsp::workspace::discover(&root, std::slice::from_ref(&root), &engine.config());
+    engine.load(&rels);
+    (dir, engine)
+}
+
+fn count(log: &[String], query: &str) -> usize {
+    log.iter().filter(|e| e.starts_with(query)).count()
+}
+
+#[test]
+fn an_edit_re_derives_its_package_summary_and_only_the_dependents_whose_inputs_changed() {
+    let (_dir, mut engine) = cross_package_engine();
+    // Impure through another package, found through the go.mod's module path.
+    assert_eq!(check_all(&engine), vec!["adapt-purity/environment"]);
+    let log = engine.db.take_executions();
+    assert_eq!(
+        count(&log, "package_purity"),
+        3,
+        "the adapt package and its two imports: {log:?}"
+    );
+
+    // An edit that leaves the summary as it was (a new pure function): netutil's summary is
+    // re-derived, compares equal, and the adapt package's summary is not recomputed.
+    engine.set_text(
+        "support/netutil/netutil.go",
+        Arc::from("package netutil\n\nimport \"os\"\n\nfunc IsAroHCP() bool { return os.Getenv(\"MANAGED_SERVICE\") == \"ARO-HCP\" }\n\nfunc Port() int { return 6443 }\n"),
+        None,
+    );
+    assert_eq!(check_all(&engine), vec!["adapt-purity/environment"]);
+    let log = engine.db.take_executions();
+    assert_eq!(count(&log, "go_facts"), 1, "{log:?}");
+    assert_eq!(count(&log, "package_purity"), 1, "only netutil's summary: {log:?}");
+    assert_eq!(
+        count(&log, "file_findings"),
+        1,
+        "only the edited file's findings: {log:?}"
+    );
+
+    // An edit that changes the summary (the helper now reads the clock, not the environment):
+    // netutil and its dependent are re-derived; the unrelated `names` package is not.
+    engine.set_text(
+        "support/netutil/netutil.go",
+        Arc::from("package netutil\n\nimport \"time\"\n\nfunc IsAroHCP() bool { return time.Now().Year() > 2000 }\n\nfunc Port() int { return 6443 }\n"),
+        None,
+    );
+    assert_eq!(check_all(&engine), vec!["adapt-purity/clock"]);
+    let log = engine.db.take_executions();
+    assert_eq!(
+        count(&log, "package_purity"),
+        2,
+        "netutil and the adapt package, not names: {log:?}"
+    );
+}

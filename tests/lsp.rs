@@ -210,7 +210,7 @@ fn cross_file_effects_and_stale_versions() {
     );
     let after = codes(&client.diagnostics(&uri, 21));
     assert!(!after.contains(&"adapt-purity/clock".to_string()), "{after:?}");
-    assert!(after.contains(&"adapt-purity/io".to_string()), "{after:?}");
+    assert!(after.contains(&"adapt-purity/environment".to_string()), "{after:?}");
     client.shutdown();
 }
 

@@ -66,6 +66,9 @@ pub struct Workspace {
     pub model: Arc<CompiledModel>,
     #[returns(ref)]
     pub config: Arc<Config>,
+    /// The Go modules (`go.mod` files) of the workspace, for resolving imports to packages.
+    #[returns(ref)]
+    pub go_modules: Arc<Vec<crate::facts::gomod::GoModule>>,
 }
 
 /// The database. Cloning it gives a handle for another thread or a request; a write through
@@ -218,25 +221,70 @@ pub fn package_globals(db: &dyn salsa::Database, ws: Workspace, dir: String) -> 
     globals
 }
 
-/// A file's purity summary: per function, its direct impure operations and same-package calls.
+/// The workspace's modules and package directories: resolves imports to packages. Reads the
+/// modules and the file set only, so editing a file's text never re-runs it.
+#[salsa::tracked(returns(ref))]
+pub fn module_index(db: &dyn salsa::Database, ws: Workspace) -> Arc<crate::facts::gomod::ModuleIndex> {
+    Arc::new(crate::facts::gomod::ModuleIndex::new(
+        ws.go_modules(db),
+        go_packages(db, ws).keys().cloned(),
+    ))
+}
+
+/// The import path of the package in `dir`, when a `go.mod` says.
+#[salsa::tracked(returns(ref))]
+pub fn package_import_path(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Option<String> {
+    module_index(db, ws).import_path_of(&dir)
+}
+
+/// A file's purity summary: per function, its direct impure operations, its same-package calls
+/// and its calls into other packages.
 #[salsa::tracked(returns(ref))]
 pub fn file_purity(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<FilePurity> {
-    let globals = package_globals(db, ws, dir_of(file.path(db)).to_string());
+    let dir = dir_of(file.path(db)).to_string();
+    let globals = package_globals(db, ws, dir.clone());
+    let own_import = package_import_path(db, ws, dir);
     Arc::new(crate::rules::purity::summarize_file(
         go_facts(db, file),
         ws.model(db),
         globals,
+        own_import.as_deref(),
     ))
 }
 
-/// The package's call graph folded into "which functions are impure, and through which chain".
-#[salsa::tracked(returns(ref))]
+/// Test files are not part of a package's summary: they are no adapt functions' helpers, and an
+/// external test package (`package x_test`) may import packages that import `x`.
+fn is_test_file(path: &str) -> bool {
+    path.ends_with("_test.go")
+}
+
+/// The package's call graph folded into "which functions are impure, in which categories, and
+/// through which chain", following calls into other packages of the workspace (each summarised
+/// once by this same query; Go forbids import cycles, so the summaries form a DAG; a cycle in
+/// broken code falls back to an empty summary).
+#[salsa::tracked(returns(ref), cycle_result = package_purity_cycle)]
 pub fn package_purity(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<PackagePurity> {
     let files: Vec<(String, Arc<FilePurity>)> = package_files(db, ws, &dir)
         .into_iter()
+        .filter(|f| !is_test_file(f.path(db)))
         .map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone()))
         .collect();
-    Arc::new(crate::rules::purity::fold_package(&files))
+    let index = module_index(db, ws);
+    let mut deps: HashMap<String, Option<Arc<PackagePurity>>> = HashMap::new();
+    let mut lookup = |import: &str| -> Option<Arc<PackagePurity>> {
+        deps.entry(import.to_string())
+            .or_insert_with(|| {
+                index
+                    .resolve(&dir, import)
+                    .map(|dep| package_purity(db, ws, dep).clone())
+            })
+            .clone()
+    };
+    Arc::new(crate::rules::purity::fold_package(&files, &mut lookup))
+}
+
+fn package_purity_cycle(_db: &dyn salsa::Database, _id: salsa::Id, _ws: Workspace, _dir: String) -> Arc<PackagePurity> {
+    Arc::default()
 }
 
 /// All findings of one file, suppressions applied, severities resolved.

@@ -194,20 +194,14 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
     let package = package_purity(db, ws, dir_of(file.path(db)).to_string());
     let purity = crate::db::file_purity(db, ws, file);
     if let Some(function) = purity.functions.iter().find(|f| f.name_span.contains(offset)) {
-        if function.is_adapt || package.registered.contains(&function.key) {
+        if package.is_adapt(&function.key) {
             let mut out = model.model.adapt.hover.clone().unwrap_or_default();
-            let chain = function
-                .ops
-                .first()
-                .map(|op| vec![format!("`{}` {}", op.what, op.description)])
-                .or_else(|| {
-                    function.calls.iter().find_map(|(callee, _)| {
-                        package
-                            .impure
-                            .get(callee)
-                            .map(|c| c.steps.iter().map(|s| s.message.clone()).collect())
-                    })
-                });
+            let chain: Option<Vec<String>> = package.impure.get(&function.key).map(|categories| {
+                categories
+                    .values()
+                    .flat_map(|c| c.steps.iter().map(|s| s.message.clone()))
+                    .collect()
+            });
             match chain {
                 Some(steps) => {
                     let heading = model.model.adapt.hover_impure.as_deref().unwrap_or("Impure:");
@@ -279,7 +273,10 @@ mod tests {
     fn go_symbols_explain_provider_machine_and_adapt() {
         let go = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
         let text = hover_at("hypershift-operator/controllers/nodepool/x.go", go, "AzureMachine{").unwrap();
-        assert!(text.contains("VMSS") && text.contains("Machine"), "{text}");
+        assert!(
+            text.contains("single VM") && text.contains("AzureMachineTemplate"),
+            "{text}"
+        );
         let adapt = "package w\n\nimport (\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\treturn nil\n}\n";
         let text = hover_at(
             "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",

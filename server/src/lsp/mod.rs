@@ -357,16 +357,20 @@ impl Backend {
         let read = tokio::task::spawn_blocking(move || {
             let rels = discover(&root_path, std::slice::from_ref(&root_path), &config);
             use rayon::prelude::*;
-            rels.into_par_iter()
+            let modules = crate::workspace::find_go_modules(&root_path, rels.iter().map(String::as_str));
+            let files = rels
+                .into_par_iter()
                 .filter_map(|rel| {
                     crate::workspace::read_confined(&root_path, &root_path.join(&rel))
                         .ok()
                         .map(|(t, n)| (rel, t, n))
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (files, modules)
         })
         .await
         .unwrap_or_default();
+        let (read, modules) = read;
         {
             let mut state = lock(&self.state);
             if let Some(root) = state.roots.get_mut(root_index) {
@@ -376,6 +380,7 @@ impl Backend {
                     }
                 }
                 root.engine.sync_file_set();
+                root.engine.set_go_modules(modules);
             }
         }
         if let Some(progress) = progress {

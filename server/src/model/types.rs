@@ -164,6 +164,15 @@ pub struct AdaptContract {
     pub impure: Vec<ImpureCategory>,
     /// Category id used for writes to package-level variables.
     pub global_write_category: Option<String>,
+    /// Methods that mutate the value they are called on: `cache.Set(..)` on a package-level
+    /// variable is a write to package state.
+    pub global_write_methods: Vec<String>,
+    /// Appended to a finding's message when the function reaches the category at several call
+    /// sites (`{n}`: how many more; all are in the related information).
+    pub more_sites: Option<String>,
+    /// Appended when the first helper on the chain also makes other adapt functions impure
+    /// (`{helper}`, `{n}`: how many others).
+    pub shared_helper: Option<String>,
     /// Markdown describing the contract, shown on hover over an adapt function.
     pub hover: Option<String>,
     /// Heading of the impurity chain in that hover.
@@ -188,6 +197,14 @@ pub struct ImpureCategory {
     pub client_fields: Vec<String>,
     /// Types (`import/path.TypeName`) of client variables and parameters.
     pub client_types: Vec<String>,
+    /// Methods in this category whatever their receiver (`RoundTrip`, `DialContext`).
+    pub methods: Vec<String>,
+    /// Variable names that hold a client of this category: `client.Do(req)` matches when
+    /// `client` is listed here and `Do` in `client_methods`.
+    pub receiver_names: Vec<String>,
+    /// Only calls whose key is the adapted object itself (`client.ObjectKeyFromObject(obj)`,
+    /// `obj` being the function's second parameter): reading back the object being adapted.
+    pub adapted_object_only: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -48,11 +48,70 @@ pub fn check(cx: &GoContext<'_>) -> Vec<Finding> {
     };
     if component.generic {
         check_provider_reads(cx, &mut out);
+        check_provider_kind_strings(cx, &mut out);
     }
     if component.side == Some(Side::Management) && !component.may_reach_hosted_cluster {
         check_hosted_cluster_reach(cx, &mut out);
     }
     out
+}
+
+/// A provider Machine kind named as a string, the way unstructured and metadata-only reads do it:
+/// `GroupVersion.WithKind("AzureMachineList")`, `list.SetKind("AWSMachineList")`, or a literal
+/// `schema.GroupVersionKind{Kind: "AzureMachine", ..}` handed to `SetGroupVersionKind` on an
+/// `unstructured.UnstructuredList` or a `PartialObjectMetadataList`.
+fn check_provider_kind_strings(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let provider_for_kind = |kind: &str| {
+        cx.model
+            .model
+            .providers
+            .iter()
+            .find(|p| p.machine_kinds.iter().any(|k| k == kind))
+            .filter(|p| !may_read(cx, p))
+    };
+    let mut report = |kind: &str, span: crate::facts::Span, provider: &Provider| {
+        let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
+        let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
+        let written = format!("\"{kind}\"");
+        let message = cx.model.message(
+            PROVIDER_READ,
+            &[
+                ("symbol", &written),
+                ("provider", &provider.name),
+                ("component", component),
+                ("machine", &cx.model.model.capi.machine_kind),
+                ("platform_controller", controller),
+            ],
+        );
+        out.push(Finding::new(PROVIDER_READ, span, message));
+    };
+    for call in &cx.facts.calls {
+        if !call.callee.last().is_some_and(|n| n == "WithKind" || n == "SetKind") {
+            continue;
+        }
+        for arg in &call.args {
+            if let crate::facts::go::Arg::Str(kind) = arg {
+                if let Some(provider) = provider_for_kind(kind) {
+                    report(kind, call.span, provider);
+                }
+            }
+        }
+    }
+    for literal in &cx.facts.literals {
+        if literal.ty.as_ref().is_none_or(|t| t.name != "GroupVersionKind") {
+            continue;
+        }
+        for field in &literal.fields {
+            if field.key != "Kind" {
+                continue;
+            }
+            if let Some(kind) = field.string_value.as_deref() {
+                if let Some(provider) = provider_for_kind(kind) {
+                    report(kind, field.value_span, provider);
+                }
+            }
+        }
+    }
 }
 
 fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {

@@ -1,14 +1,17 @@
-//! `adapt-purity/*`: control-plane-operator adapt functions must be pure transformations: no
-//! API calls, I/O, clocks, randomness or writes to package-level variables, directly or
-//! through same-package helpers at any depth.
+//! `adapt-purity/*`: control-plane-operator adapt functions take their inputs from the
+//! framework (the `WorkloadContext`, its reader client and providers) and must otherwise be pure
+//! transformations: no writes or foreign clients, network, files or environment, clocks,
+//! randomness or writes to package state — directly or through helpers at any depth, in this
+//! package or in other packages of the workspace.
 //!
 //! Three layers, each a tracked query in `db`: a per-file summary (`summarize_file`: each
-//! function's direct impure operations and its same-package calls), a per-package fold
-//! (`fold_package`: which functions are impure and through which chain, cycles terminating),
-//! and the per-file findings (`check`), reported at the operation or at the call site in the
-//! adapt function with the chain as related information.
+//! function's direct impure operations, its same-package calls and its calls into other
+//! packages), a per-package fold (`fold_package`: which functions are impure in which categories
+//! and through which chain, following other packages' summaries; cycles terminate), and the
+//! per-file findings (`check`): one per adapt function and category, every call site and its
+//! chain as related information.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{Finding, GoContext, Related};
 use crate::db::{dir_of, package_purity, SourceFile, Workspace};
@@ -26,6 +29,16 @@ pub struct ImpureOp {
     pub span: Span,
 }
 
+/// A call into another package: `alias.Func(..)` with a non-standard import.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtCall {
+    pub import: String,
+    /// The alias as written, for messages (`certs`).
+    pub alias: String,
+    pub function: String,
+    pub span: Span,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FnSummary {
     /// `name`, `Type.method`, or `func@<offset>` for a function literal.
@@ -38,6 +51,8 @@ pub struct FnSummary {
     pub ops: Vec<ImpureOp>,
     /// Same-package calls: callee key and call site.
     pub calls: Vec<(String, Span)>,
+    /// Calls into other packages.
+    pub ext_calls: Vec<ExtCall>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,7 +64,7 @@ pub struct FilePurity {
     pub registered_methods: Vec<String>,
 }
 
-/// Why a function is impure: the steps from its call site down to the operation.
+/// Why a function is impure in one category: the steps from its call site down to the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chain {
     pub op: ImpureOp,
@@ -57,14 +72,40 @@ pub struct Chain {
     pub op_path: String,
     /// Steps, outermost first: each helper called on the way, then the operation.
     pub steps: Vec<Related>,
+    /// The callees on the way, as shown (`getServiceServingCA`, `certs.ReconcileSignedCert`).
+    pub via: Vec<String>,
+}
+
+/// One place where an adapt function reaches a category: the site in the adapt function, the
+/// first helper (if any), and the chain from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub span: Span,
+    /// Identity of the first callee (same-package key or `import::Func`); `None` for a direct
+    /// operation.
+    pub helper: Option<String>,
+    pub chain: Chain,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackagePurity {
-    /// Impure functions by key.
-    pub impure: HashMap<String, Chain>,
+    /// Impure functions by key: per category, the first chain found.
+    pub impure: HashMap<String, BTreeMap<String, Chain>>,
     /// Keys of functions registered as adapt functions anywhere in the package.
     pub registered: HashSet<String>,
+    /// The package's adapt functions (by signature or registration, minus helpers that only
+    /// happen to match the name pattern), per category with every site.
+    pub adapt: HashMap<String, BTreeMap<String, Vec<Site>>>,
+    /// (helper, category) → how many adapt functions of the package reach the category
+    /// through that helper.
+    pub helper_reach: HashMap<(String, String), usize>,
+}
+
+impl PackagePurity {
+    /// Is `key` one of the package's adapt functions?
+    pub fn is_adapt(&self, key: &str) -> bool {
+        self.adapt.contains_key(key)
+    }
 }
 
 fn type_matches(ty: &crate::facts::go::TypeRef, wanted: &str) -> bool {
@@ -75,43 +116,82 @@ fn type_matches(ty: &crate::facts::go::TypeRef, wanted: &str) -> bool {
     }
 }
 
-/// Which impure category a call falls in, if any.
-fn classify_call(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go::Call) -> Option<(String, String)> {
-    let function = call.callee.last()?;
+/// The declared type of a parameter `name` visible in function `scope`.
+fn param_type(facts: &GoFacts, scope: Option<u32>, name: &str) -> Option<Option<crate::facts::go::TypeRef>> {
+    let mut scope = scope;
+    while let Some(i) = scope {
+        let f = &facts.functions[i as usize];
+        if let Some(p) = f.params.iter().find(|p| p.name.as_deref() == Some(name)) {
+            return Some(p.ty.clone());
+        }
+        scope = f.parent;
+    }
+    None
+}
+
+/// Is the key of this read the object being adapted: `client.ObjectKeyFromObject(obj)` inside
+/// the call, `obj` being the second parameter of the enclosing adapt function (by signature; a
+/// helper's second parameter may be any object, e.g. `GenerateKubeConfig(cpContext, cert, ..)`)?
+fn keys_adapted_object(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go::Call) -> bool {
+    let Some(f) = call.function else { return false };
+    let named_index = facts.named_function(f) as usize;
+    if !is_adapt_by_signature(facts, model, named_index) {
+        return false;
+    }
+    let named = &facts.functions[named_index];
+    let Some(object) = named.params.get(1).and_then(|p| p.name.as_deref()) else {
+        return false;
+    };
+    facts.calls.iter().any(|inner| {
+        inner.span.start >= call.span.start
+            && inner.span.end <= call.span.end
+            && inner.callee.last().is_some_and(|n| n == "ObjectKeyFromObject")
+            && matches!(inner.args.first(), Some(Arg::Ident(o)) if o == object)
+    })
+}
+
+/// Which impure categories a call falls in (several may apply).
+fn classify_call(
+    facts: &GoFacts,
+    model: &CompiledModel,
+    call: &crate::facts::go::Call,
+    own_import: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some(function) = call.callee.last() else {
+        return out;
+    };
     for category in &model.model.adapt.impure {
-        if let Some(import) = &call.import {
-            if category
+        let import = match (&call.import, call.callee.len()) {
+            (Some(import), _) => Some(import.as_str()),
+            // A same-package function: its package is this file's.
+            (None, 1) if !facts.is_local(call.function, function) => own_import,
+            _ => None,
+        };
+        let by_package = import.is_some_and(|import| {
+            category
                 .calls
                 .iter()
                 .any(|p| CompiledModel::call_pattern_matches(p, import, function))
-            {
-                return Some((category.id.clone(), category.description.clone()));
-            }
-        }
-        if call.callee.len() >= 2 && category.client_methods.contains(function) {
-            let receiver = &call.callee[call.callee.len() - 2];
-            let through_field = call.callee.len() >= 3 && category.client_fields.contains(receiver);
-            let typed_client = call.callee.len() == 2 && {
-                let mut scope = call.function;
-                let mut found = false;
-                while let Some(i) = scope {
-                    let f = &facts.functions[i as usize];
-                    if let Some(p) = f.params.iter().find(|p| p.name.as_deref() == Some(receiver.as_str())) {
-                        found =
-                            p.ty.as_ref()
-                                .is_some_and(|t| category.client_types.iter().any(|w| type_matches(t, w)));
-                        break;
-                    }
-                    scope = f.parent;
-                }
-                found
+        });
+        let by_method = call.import.is_none() && call.callee.len() >= 2 && category.methods.contains(function);
+        let by_client =
+            call.import.is_none() && call.callee.len() >= 2 && category.client_methods.contains(function) && {
+                let receiver = &call.callee[call.callee.len() - 2];
+                let through_field = call.callee.len() >= 3 && category.client_fields.contains(receiver);
+                let named_receiver = call.callee.len() == 2 && category.receiver_names.contains(receiver);
+                let typed_client = call.callee.len() == 2
+                    && param_type(facts, call.function, receiver)
+                        .flatten()
+                        .is_some_and(|t| category.client_types.iter().any(|w| type_matches(&t, w)));
+                (through_field || named_receiver || typed_client)
+                    && (!category.adapted_object_only || keys_adapted_object(facts, model, call))
             };
-            if through_field || typed_client {
-                return Some((category.id.clone(), category.description.clone()));
-            }
+        if by_package || by_method || by_client {
+            out.push((category.id.clone(), category.description.clone()));
         }
     }
-    None
+    out
 }
 
 fn is_adapt_by_signature(facts: &GoFacts, model: &CompiledModel, index: usize) -> bool {
@@ -148,8 +228,20 @@ fn function_display(facts: &GoFacts, index: usize) -> String {
     }
 }
 
-/// Summarizes one file. `globals` are the package's package-level variables.
-pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]) -> FilePurity {
+/// Standard-library imports have no dot in their first element; they are never workspace
+/// packages, so calls into them need no summary.
+fn is_std(import: &str) -> bool {
+    !import.split('/').next().unwrap_or("").contains('.')
+}
+
+/// Summarizes one file. `globals` are the package's package-level variables; `own_import` is
+/// the package's import path when a `go.mod` says.
+pub fn summarize_file(
+    facts: &GoFacts,
+    model: &CompiledModel,
+    globals: &[String],
+    own_import: Option<&str>,
+) -> FilePurity {
     let adapt = &model.model.adapt;
     let mut registered = Vec::new();
     let mut registered_methods = Vec::new();
@@ -198,37 +290,97 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
         }
     };
     let mut summaries: HashMap<u32, FnSummary> = HashMap::new();
-    let summary_for = |summaries: &mut HashMap<u32, FnSummary>, i: u32| {
-        summaries.entry(i).or_insert_with(|| FnSummary {
-            key: function_key(facts, i as usize),
-            display: function_display(facts, i as usize),
-            name_span: facts.functions[i as usize].name_span,
-            is_adapt: registered_literals.contains(&i) || is_adapt_by_signature(facts, model, i as usize),
-            ops: Vec::new(),
-            calls: Vec::new(),
-        });
+    let make = |i: u32| FnSummary {
+        key: function_key(facts, i as usize),
+        display: function_display(facts, i as usize),
+        name_span: facts.functions[i as usize].name_span,
+        is_adapt: registered_literals.contains(&i) || is_adapt_by_signature(facts, model, i as usize),
+        ops: Vec::new(),
+        calls: Vec::new(),
+        ext_calls: Vec::new(),
     };
+    macro_rules! summary_for {
+        ($summaries:expr, $i:expr) => {{
+            let i: u32 = $i;
+            $summaries.entry(i).or_insert_with(|| make(i))
+        }};
+    }
     for i in 0..facts.functions.len() as u32 {
         if owner(i) == i {
-            summary_for(&mut summaries, i);
+            summary_for!(summaries, i);
         }
     }
+    let global_write = adapt.global_write_category.as_ref().map(|id| {
+        let description = adapt
+            .impure
+            .iter()
+            .find(|c| &c.id == id)
+            .map(|c| c.description.clone())
+            .unwrap_or_else(|| "writes package-level state".into());
+        (id.clone(), description)
+    });
     for call in &facts.calls {
         let Some(f) = call.function else { continue };
         let owner_index = owner(f);
-        if let Some((category, description)) = classify_call(facts, model, call) {
+        // An impure package function passed as a value (`setEnvVars(env, os.Getenv)`): the
+        // callee will call it.
+        for arg in &call.args {
+            let Arg::Selector(chain) = arg else { continue };
+            let [alias, name] = chain.as_slice() else { continue };
+            let Some(import) = facts.import_by_name(alias).filter(|_| !facts.is_local(Some(f), alias)) else {
+                continue;
+            };
+            for category in &adapt.impure {
+                if category
+                    .calls
+                    .iter()
+                    .any(|p| CompiledModel::call_pattern_matches(p, &import.path, name))
+                {
+                    summary_for!(summaries, owner_index).ops.push(ImpureOp {
+                        category: category.id.clone(),
+                        what: format!("{alias}.{name}"),
+                        description: category.description.clone(),
+                        span: call.callee_span,
+                    });
+                }
+            }
+        }
+        let categories = classify_call(facts, model, call, own_import);
+        if !categories.is_empty() {
             let what = call.callee.join(".");
-            summary_for(&mut summaries, owner_index);
-            summaries
-                .get_mut(&owner_index)
-                .expect("just inserted")
-                .ops
-                .push(ImpureOp {
+            let summary = summary_for!(summaries, owner_index);
+            for (category, description) in categories {
+                summary.ops.push(ImpureOp {
                     category,
-                    what,
+                    what: what.clone(),
                     description,
                     span: call.callee_span,
                 });
+            }
+            continue;
+        }
+        // A method that mutates a package-level variable (`cache.Set(..)`).
+        if let (Some((id, description)), [var, method]) = (&global_write, call.callee.as_slice()) {
+            if adapt.global_write_methods.contains(method) && globals.contains(var) && !facts.is_local(Some(f), var) {
+                summary_for!(summaries, owner_index).ops.push(ImpureOp {
+                    category: id.clone(),
+                    what: call.callee.join("."),
+                    description: description.clone(),
+                    span: call.callee_span,
+                });
+                continue;
+            }
+        }
+        // Another package's function: `alias.Func(..)`.
+        if let (Some(import), [alias, function]) = (&call.import, call.callee.as_slice()) {
+            if !is_std(import) {
+                summary_for!(summaries, owner_index).ext_calls.push(ExtCall {
+                    import: import.clone(),
+                    alias: alias.clone(),
+                    function: function.clone(),
+                    span: call.callee_span,
+                });
+            }
             continue;
         }
         // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver.
@@ -245,21 +397,12 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
             _ => None,
         };
         if let Some(callee) = callee {
-            summary_for(&mut summaries, owner_index);
-            summaries
-                .get_mut(&owner_index)
-                .expect("just inserted")
+            summary_for!(summaries, owner_index)
                 .calls
                 .push((callee, call.callee_span));
         }
     }
-    if let Some(category_id) = &adapt.global_write_category {
-        let description = adapt
-            .impure
-            .iter()
-            .find(|c| &c.id == category_id)
-            .map(|c| c.description.clone())
-            .unwrap_or_else(|| "writes a package-level variable".into());
+    if let Some((category_id, description)) = &global_write {
         for assignment in &facts.assignments {
             let Some(f) = assignment.function else {
                 continue;
@@ -279,9 +422,7 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
                         description: description.clone(),
                         span: target.span,
                     };
-                    let owner_index = owner(f);
-                    summary_for(&mut summaries, owner_index);
-                    summaries.get_mut(&owner_index).expect("just inserted").ops.push(op);
+                    summary_for!(summaries, owner(f)).ops.push(op);
                 }
             }
         }
@@ -295,14 +436,28 @@ pub fn summarize_file(facts: &GoFacts, model: &CompiledModel, globals: &[String]
     }
 }
 
-/// Folds a package's file summaries into which functions are impure, and why.
-pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)]) -> PackagePurity {
+/// What the fold needs from another package: its summary, by import path (`None` when the
+/// import is not a package of the workspace).
+pub type DepLookup<'a> = dyn FnMut(&str) -> Option<std::sync::Arc<PackagePurity>> + 'a;
+
+struct Fold<'a, 'b, 'c> {
+    by_key: HashMap<&'a str, (&'a str, &'a FnSummary)>,
+    deps: &'b mut DepLookup<'c>,
+    memo: HashMap<String, BTreeMap<String, Chain>>,
+    on_stack: HashSet<String>,
+}
+
+/// Folds a package's file summaries into which functions are impure, and why; calls into other
+/// packages are looked up in their summaries through `deps`.
+pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)], deps: &mut DepLookup<'_>) -> PackagePurity {
     let mut by_key: HashMap<&str, (&str, &FnSummary)> = HashMap::new();
     let mut registered: HashSet<String> = HashSet::new();
     let mut registered_methods: HashSet<&str> = HashSet::new();
+    let mut called: HashSet<&str> = HashSet::new();
     for (path, file) in files {
         for summary in &file.functions {
             by_key.entry(summary.key.as_str()).or_insert((path.as_str(), summary));
+            called.extend(summary.calls.iter().map(|(c, _)| c.as_str()));
         }
         registered.extend(file.registered.iter().cloned());
         registered_methods.extend(file.registered_methods.iter().map(String::as_str));
@@ -314,79 +469,179 @@ pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)]) -> PackagePu
             }
         }
     }
-    let mut impure: HashMap<String, Option<Chain>> = HashMap::new();
-    let keys: Vec<&str> = by_key.keys().copied().collect();
-    for key in keys {
-        resolve(key, &by_key, &mut impure, &mut HashSet::new(), 0);
+    let mut fold = Fold {
+        by_key,
+        deps,
+        memo: HashMap::new(),
+        on_stack: HashSet::new(),
+    };
+    let mut keys: Vec<&str> = fold.by_key.keys().copied().collect();
+    keys.sort_unstable();
+    for key in &keys {
+        fold.resolve(key, 0);
+    }
+    // Adapt functions: registered ones, and those matching the signature unless another
+    // function of the package calls them (then they are helpers that happen to match the name).
+    let mut adapt: HashMap<String, BTreeMap<String, Vec<Site>>> = HashMap::new();
+    let mut helper_reach: HashMap<(String, String), usize> = HashMap::new();
+    for key in &keys {
+        let (path, summary) = fold.by_key[key];
+        let is_adapt = registered.contains(*key) || (summary.is_adapt && !called.contains(key));
+        if !is_adapt {
+            continue;
+        }
+        let sites = fold.sites(path, summary);
+        let mut helpers_seen: HashSet<(String, String)> = HashSet::new();
+        for (category, list) in &sites {
+            for site in list {
+                if let Some(helper) = &site.helper {
+                    if helpers_seen.insert((helper.clone(), category.clone())) {
+                        *helper_reach.entry((helper.clone(), category.clone())).or_default() += 1;
+                    }
+                }
+            }
+        }
+        adapt.insert(key.to_string(), sites);
     }
     PackagePurity {
-        impure: impure.into_iter().filter_map(|(k, v)| v.map(|c| (k, c))).collect(),
+        impure: fold.memo.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
         registered,
+        adapt,
+        helper_reach,
     }
 }
 
-/// Depth-first search with memo; a function already on the stack counts as pure for the
-/// caller in progress, so recursion terminates and a cycle is impure only if some member
-/// has an impure operation of its own or another impure callee.
-fn resolve(
-    key: &str,
-    by_key: &HashMap<&str, (&str, &FnSummary)>,
-    memo: &mut HashMap<String, Option<Chain>>,
-    on_stack: &mut HashSet<String>,
-    depth: usize,
-) -> Option<Chain> {
-    if let Some(done) = memo.get(key) {
-        return done.clone();
+fn direct_chain(path: &str, summary: &FnSummary, op: &ImpureOp) -> Chain {
+    Chain {
+        op: op.clone(),
+        op_path: path.to_string(),
+        steps: vec![Related {
+            path: path.to_string(),
+            span: op.span,
+            message: format!("`{}` {}: `{}`", summary.display, op.description, op.what),
+        }],
+        via: Vec::new(),
     }
-    let &(path, summary) = by_key.get(key)?;
-    if on_stack.contains(key) || depth > 256 {
-        return None;
+}
+
+fn call_chain(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: &Chain) -> Chain {
+    let mut steps = vec![Related {
+        path: path.to_string(),
+        span: site,
+        message: format!("`{}` calls `{callee}`", summary.display),
+    }];
+    steps.extend(inner.steps.iter().cloned());
+    let mut via = vec![callee.to_string()];
+    via.extend(inner.via.iter().cloned());
+    Chain {
+        op: inner.op.clone(),
+        op_path: inner.op_path.clone(),
+        steps,
+        via,
     }
-    if let Some(op) = summary.ops.first() {
-        let chain = Chain {
-            op: op.clone(),
-            op_path: path.to_string(),
-            steps: vec![Related {
-                path: path.to_string(),
-                span: op.span,
-                message: format!("`{}` {}: `{}`", summary.display, op.description, op.what),
-            }],
+}
+
+impl Fold<'_, '_, '_> {
+    /// The categories a same-package function reaches, with the first chain for each.
+    /// Depth-first with memo; a function already on the stack counts as pure for the caller in
+    /// progress, so recursion terminates; results that relied on that are not memoized.
+    fn resolve(&mut self, key: &str, depth: usize) -> (BTreeMap<String, Chain>, bool) {
+        if let Some(done) = self.memo.get(key) {
+            return (done.clone(), false);
+        }
+        let Some(&(path, summary)) = self.by_key.get(key) else {
+            return (BTreeMap::new(), false);
         };
-        memo.insert(key.to_string(), Some(chain.clone()));
-        return Some(chain);
-    }
-    on_stack.insert(key.to_string());
-    let mut found = None;
-    for (callee, site) in &summary.calls {
-        if let Some(inner) = resolve(callee, by_key, memo, on_stack, depth + 1) {
-            let callee_display = by_key
+        if self.on_stack.contains(key) || depth > 256 {
+            return (BTreeMap::new(), true);
+        }
+        let mut found: BTreeMap<String, Chain> = BTreeMap::new();
+        for op in &summary.ops {
+            found
+                .entry(op.category.clone())
+                .or_insert_with(|| direct_chain(path, summary, op));
+        }
+        self.on_stack.insert(key.to_string());
+        let mut provisional = false;
+        for (callee, site) in &summary.calls {
+            let (inner, touched) = self.resolve(callee, depth + 1);
+            provisional |= touched;
+            let display = self
+                .by_key
                 .get(callee.as_str())
                 .map(|(_, s)| s.display.clone())
                 .unwrap_or_else(|| callee.clone());
-            let mut steps = vec![Related {
-                path: path.to_string(),
-                span: *site,
-                message: format!("`{}` calls `{callee_display}`", summary.display),
-            }];
-            steps.extend(inner.steps.iter().cloned());
-            found = Some(Chain {
-                op: inner.op.clone(),
-                op_path: inner.op_path.clone(),
-                steps,
-            });
-            break;
+            for (category, chain) in inner {
+                found
+                    .entry(category)
+                    .or_insert_with(|| call_chain(path, summary, *site, &display, &chain));
+            }
         }
+        for ext in &summary.ext_calls {
+            for (category, chain) in self.external(ext) {
+                let display = format!("{}.{}", ext.alias, ext.function);
+                found
+                    .entry(category)
+                    .or_insert_with(|| call_chain(path, summary, ext.span, &display, &chain));
+            }
+        }
+        self.on_stack.remove(key);
+        if !provisional || self.on_stack.is_empty() {
+            self.memo.insert(key.to_string(), found.clone());
+        }
+        (found, provisional)
     }
-    on_stack.remove(key);
-    // Inside a cycle a "pure" answer may be provisional; memoize only definite results or
-    // results computed with nothing on the stack.
-    if found.is_some() || on_stack.is_empty() {
-        memo.insert(key.to_string(), found.clone());
+
+    fn external(&mut self, ext: &ExtCall) -> BTreeMap<String, Chain> {
+        (self.deps)(&ext.import)
+            .and_then(|package| package.impure.get(&ext.function).cloned())
+            .unwrap_or_default()
     }
-    found
+
+    /// Every site where `summary` reaches each category: its own operations and its calls.
+    fn sites(&mut self, path: &str, summary: &FnSummary) -> BTreeMap<String, Vec<Site>> {
+        let mut out: BTreeMap<String, Vec<Site>> = BTreeMap::new();
+        for op in &summary.ops {
+            out.entry(op.category.clone()).or_default().push(Site {
+                span: op.span,
+                helper: None,
+                chain: direct_chain(path, summary, op),
+            });
+        }
+        for (callee, site) in &summary.calls {
+            let (inner, _) = self.resolve(callee, 1);
+            let display = self
+                .by_key
+                .get(callee.as_str())
+                .map(|(_, s)| s.display.clone())
+                .unwrap_or_else(|| callee.clone());
+            for (category, chain) in inner {
+                out.entry(category).or_default().push(Site {
+                    span: *site,
+                    helper: Some(callee.clone()),
+                    chain: call_chain(path, summary, *site, &display, &chain),
+                });
+            }
+        }
+        for ext in &summary.ext_calls {
+            let display = format!("{}.{}", ext.alias, ext.function);
+            for (category, chain) in self.external(ext) {
+                out.entry(category).or_default().push(Site {
+                    span: ext.span,
+                    helper: Some(format!("{}::{}", ext.import, ext.function)),
+                    chain: call_chain(path, summary, ext.span, &display, &chain),
+                });
+            }
+        }
+        for list in out.values_mut() {
+            list.sort_by_key(|s| s.span.start);
+        }
+        out
+    }
 }
 
-/// The adapt-purity findings of one file.
+/// The adapt-purity findings of one file: one per adapt function and category, at its first
+/// site, with every site's chain as related information.
 pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoContext<'_>) -> Vec<Finding> {
     if !cx.component.is_some_and(|c| c.adapt_functions) {
         return Vec::new();
@@ -394,40 +649,61 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
     let path = file.path(db);
     let summary = crate::db::file_purity(db, ws, file);
     let package = package_purity(db, ws, dir_of(path).to_string());
+    let adapt = &cx.model.model.adapt;
     let mut out = Vec::new();
     for function in &summary.functions {
-        if !(function.is_adapt || package.registered.contains(&function.key)) {
+        let Some(categories) = package.adapt.get(&function.key) else {
             continue;
-        }
-        for op in &function.ops {
-            let code = format!("adapt-purity/{}", op.category);
-            let message = cx.model.message(
-                &code,
-                &[
-                    ("function", &function.display),
-                    ("what", &op.what),
-                    ("description", &op.description),
-                ],
-            );
-            out.push(Finding::new(&code, op.span, message));
-        }
-        for (callee, site) in &function.calls {
-            let Some(chain) = package.impure.get(callee) else {
-                continue;
+        };
+        for (category, sites) in categories {
+            let Some(first) = sites.first() else { continue };
+            let code = format!("adapt-purity/{category}");
+            let what = if first.chain.via.is_empty() {
+                first.chain.op.what.clone()
+            } else {
+                format!("{} → {}", first.chain.via.join(" → "), first.chain.op.what)
             };
-            let code = format!("adapt-purity/{}", chain.op.category);
-            let callee_display = callee.rsplit('.').next().unwrap_or(callee);
-            let via = format!("{callee_display} → {}", chain.op.what);
+            let mut notes = Vec::new();
+            if sites.len() > 1 {
+                if let Some(template) = &adapt.more_sites {
+                    notes.push(crate::model::render(template, &[("n", &(sites.len() - 1).to_string())]));
+                }
+            }
+            if let (Some(helper), Some(template)) = (&first.helper, &adapt.shared_helper) {
+                let others = package
+                    .helper_reach
+                    .get(&(helper.clone(), category.clone()))
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(1);
+                if others > 0 {
+                    let shown = first.chain.via.first().cloned().unwrap_or_else(|| helper.clone());
+                    notes.push(crate::model::render(
+                        template,
+                        &[("helper", &shown), ("n", &others.to_string())],
+                    ));
+                }
+            }
+            let more = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join("; "))
+            };
             let message = cx.model.message(
                 &code,
                 &[
                     ("function", &function.display),
-                    ("what", &via),
-                    ("description", &chain.op.description),
+                    ("what", &what),
+                    ("description", &first.chain.op.description),
+                    ("more", &more),
                 ],
             );
-            let mut finding = Finding::new(&code, *site, message);
-            finding.related = chain.steps.clone();
+            let mut finding = Finding::new(&code, first.span, message);
+            // The first site is the finding itself: its chain from the next step on.
+            for (i, site) in sites.iter().enumerate() {
+                let skip = usize::from(i == 0);
+                finding.related.extend(site.chain.steps.iter().skip(skip).cloned());
+            }
             out.push(finding);
         }
     }

@@ -300,6 +300,35 @@ pub fn from_editor(text: String) -> (Arc<str>, Option<FileNote>) {
     (Arc::from(text), None)
 }
 
+/// The `go.mod` of every Go package among `rels` (in its directory or an ancestor inside the
+/// root), parsed. Reads files: call it outside any lock.
+pub fn find_go_modules<'a>(root: &Path, rels: impl Iterator<Item = &'a str>) -> Vec<crate::facts::gomod::GoModule> {
+    let mut dirs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for rel in rels.filter(|r| r.ends_with(".go")) {
+        let mut dir = crate::db::dir_of(rel);
+        while dirs.insert(dir.to_string()) && !dir.is_empty() {
+            dir = crate::db::dir_of(dir);
+        }
+    }
+    let mut modules = Vec::new();
+    for dir in dirs {
+        let path = if dir.is_empty() {
+            root.join("go.mod")
+        } else {
+            root.join(&dir).join("go.mod")
+        };
+        if !path.is_file() {
+            continue;
+        }
+        match read_confined(root, &path) {
+            Ok((text, None)) => modules.extend(crate::facts::gomod::parse(&dir, &text)),
+            Ok(_) => tracing::warn!(path = %path.display(), "go.mod is not text; ignored"),
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read go.mod; ignored"),
+        }
+    }
+    modules
+}
+
 /// A database with one workspace loaded.
 pub struct Engine {
     pub db: Database,
@@ -335,7 +364,14 @@ impl Engine {
     }
 
     fn from_loaded(db: Database, root: PathBuf, loaded: crate::config::Loaded) -> Engine {
-        let ws = Workspace::new(&db, root.clone(), Arc::new(Vec::new()), loaded.model, loaded.config);
+        let ws = Workspace::new(
+            &db,
+            root.clone(),
+            Arc::new(Vec::new()),
+            loaded.model,
+            loaded.config,
+            Arc::new(Vec::new()),
+        );
         Engine {
             db,
             ws,
@@ -379,7 +415,16 @@ impl Engine {
             }
         }
         self.sync_file_set();
+        let modules = find_go_modules(&self.root, self.files.keys().map(String::as_str));
+        self.set_go_modules(modules);
         problems
+    }
+
+    /// Publishes the workspace's Go modules (see [`find_go_modules`]), for resolving imports.
+    pub fn set_go_modules(&mut self, modules: Vec<crate::facts::gomod::GoModule>) {
+        if self.ws.go_modules(&self.db).as_slice() != modules.as_slice() {
+            self.ws.set_go_modules(&mut self.db).to(Arc::new(modules));
+        }
     }
 
     /// Sets a file's text, creating the input when the file is new. Call `sync_file_set`

@@ -15,12 +15,12 @@ import (
 var reconcileCount int
 
 func adaptDeployment(cpContext component.WorkloadContext, deployment *appsv1.Deployment) error {
-	router := &corev1.Service{}
-	if err := cpContext.Client.Get(cpContext, client.ObjectKeyFromObject(router), router); err != nil { // want "adapt-purity/api-call"
+	existing := &appsv1.Deployment{}
+	if err := cpContext.Client.Get(cpContext, client.ObjectKeyFromObject(deployment), existing); err != nil { // want "adapt-purity/read-back"
 		return err
 	}
 	deployment.Spec.Template.Annotations = map[string]string{
-		"proxy":     os.Getenv("HTTP_PROXY"), // want "adapt-purity/io"
+		"proxy":     os.Getenv("HTTP_PROXY"), // want "adapt-purity/environment"
 		"restarted": restartStamp(), // want "adapt-purity/clock"
 		"nonce":     nonce(), // want "adapt-purity/random"
 	}
