@@ -358,8 +358,14 @@ pub struct CodeActions {
     pub annotation_bridge: Option<AnnotationBridge>,
     /// Title of the quick fix that inserts a suppression comment.
     pub suppress_title: Option<String>,
-    /// Placeholder written where the reason goes in an inserted suppression.
+    /// Placeholder written where the reason goes in an inserted suppression. A suppression whose
+    /// reason is still this placeholder (or any `<...>`) counts as having no reason.
     pub suppress_reason_placeholder: Option<String>,
+    /// Title of the fix that replaces a provider Machine kind by its template kind where the
+    /// sibling code uses template kinds; `{Template}` is the template kind.
+    pub template_kind_title: Option<String>,
+    /// Title of the fix that replaces a reason literal by a constant; `{Name}` is the constant.
+    pub reason_constant_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
