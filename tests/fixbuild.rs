@@ -11,7 +11,8 @@
 //! ending in `*`), `line` (1-based line of the finding, optional), `expect`: `"applied"` or
 //! `"not-offered"`, `tool`: `"go"` (default) or `"kustomize"`, `unindexed`: files present on
 //! disk that the engine is not given (excluded, ignored, too large, or not indexed yet),
-//! `remains`: codes allowed to remain at the fixed place (default: none of `code`).
+//! `remains`: codes allowed to remain at the fixed place (default: none of `code`), `then`:
+//! codes that must be reported in `file` after the fix (a placeholder the user still fills).
 //!
 //! `INVARIANT_BLESS=1` rewrites the golden `after/` trees. Without `go` (or `kubectl`) on the
 //! PATH the build step is skipped loudly; the golden comparison still runs.
@@ -100,6 +101,7 @@ struct Case {
     kustomize: bool,
     unindexed: Vec<String>,
     remains: Vec<String>,
+    then: Vec<String>,
 }
 
 fn read_case(dir: &Path) -> Case {
@@ -120,6 +122,7 @@ fn read_case(dir: &Path) -> Case {
         kustomize: json["tool"].as_str() == Some("kustomize"),
         unindexed: strings("unindexed"),
         remains: strings("remains"),
+        then: strings("then"),
     }
 }
 
@@ -243,6 +246,13 @@ fn run_case(name: &str, dir: &Path, tools: bool) {
         assert!(
             left.iter().all(|f| f.span.start != found[0].span.start),
             "{name}: the finding is still there: {left:?}"
+        );
+    }
+
+    for code in &case.then {
+        assert!(
+            !findings_at(&engine, &case.file, code, None).is_empty(),
+            "{name}: {code} must be reported after the fix"
         );
     }
 

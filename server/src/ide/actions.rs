@@ -64,18 +64,28 @@ pub fn actions(
             continue;
         }
         for fix in &finding.fixes {
+            let mut title = fix.title.clone();
             let edits = match &fix.kind {
                 FixKind::AnnotationBridge { provider, kind } => {
                     annotation_bridge(db, ws, file, finding, provider, kind)
                 }
-                FixKind::ReasonConstant { value } => reason_constant(db, file, finding, value),
+                FixKind::ReasonConstant { value } => {
+                    reason_constant(db, ws, file, finding, value).map(|(name, files)| {
+                        let template = ws.model(db).model.code_actions.reason_constant_title.clone();
+                        title = render(
+                            template.as_deref().unwrap_or("Use a constant `{Name}`"),
+                            &[("Name", &name)],
+                        );
+                        files
+                    })
+                }
                 FixKind::ReplaceKey { from, to } => replace_key(db, file, finding, from, to),
                 FixKind::ReplaceSymbol { from, to } => replace_symbol(db, file, finding, from, to),
                 FixKind::Suppress => None,
             };
             if let Some(files) = edits {
                 out.push(Action {
-                    title: fix.title.clone(),
+                    title,
                     code: finding.code.clone(),
                     files,
                 });
@@ -147,6 +157,11 @@ fn replace_key(
     to: &str,
 ) -> Option<Vec<FileEdit>> {
     let text = file.text(db);
+    if file.lang(db) == Lang::Yaml {
+        if let Some(files) = merge_into_existing_key(db, file, finding, from, to) {
+            return files;
+        }
+    }
     let current = text.get(finding.span.range())?;
     let start = finding.span.start as usize + current.find(from)?;
     let span = Span::new(start, start + from.len());
@@ -158,6 +173,83 @@ fn replace_key(
             new_text: to.to_string(),
         }],
     }])
+}
+
+/// When the mapping that holds the deprecated key `from` also holds its replacement `to`
+/// (`bases:` beside `resources:`), a rename would make a duplicate key: the items of `from`'s
+/// block sequence move to the end of `to`'s instead, and `from` goes. `Some(None)` when the two
+/// exist but cannot be merged safely (not both block sequences): no fix then.
+#[allow(clippy::option_option)]
+fn merge_into_existing_key(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    finding: &Finding,
+    from: &str,
+    to: &str,
+) -> Option<Option<Vec<FileEdit>>> {
+    let text = file.text(db);
+    let tree = parse_file(db, file).tree.as_ref()?;
+    let key_node = tree
+        .root_node()
+        .descendant_for_byte_range(finding.span.start as usize, finding.span.end as usize)?;
+    let pair = enclosing(key_node, &["block_mapping_pair"])?;
+    let mapping = pair.parent()?;
+    let key_of = |p: Node<'_>| {
+        p.child_by_field_name("key")
+            .map(|k| node_text(k, text).trim().to_string())
+    };
+    if key_of(pair).as_deref() != Some(from) {
+        return None;
+    }
+    let target = mapping
+        .named_children(&mut mapping.walk())
+        .find(|p| p.kind() == "block_mapping_pair" && key_of(*p).as_deref() == Some(to))?;
+    fn sequence(p: Node<'_>) -> Option<Node<'_>> {
+        let value = p.child_by_field_name("value").filter(|v| v.kind() == "block_node")?;
+        value.named_child(0).filter(|s| s.kind() == "block_sequence")
+    }
+    let (Some(source), Some(dest)) = (sequence(pair), sequence(target)) else {
+        return Some(None);
+    };
+    let item_indent = |seq: Node<'_>| -> String {
+        let first = seq.named_child(0).map(|n| n.start_byte()).unwrap_or(seq.start_byte());
+        let line = line_bounds(text, first).0;
+        text[line..first].to_string()
+    };
+    let (from_indent, to_indent) = (item_indent(source), item_indent(dest));
+    let mut moved = String::new();
+    for item in source.named_children(&mut source.walk()) {
+        if item.kind() != "block_sequence_item" {
+            continue;
+        }
+        let lines = span_lines(text, Span::new(item.start_byte(), item.end_byte()));
+        for line in text[lines.range()].split_inclusive('\n') {
+            let rest = line.strip_prefix(from_indent.as_str()).unwrap_or(line.trim_start());
+            moved.push_str(&to_indent);
+            moved.push_str(rest);
+        }
+        if !moved.ends_with('\n') {
+            moved.push('\n');
+        }
+    }
+    let dest_end = span_lines(text, Span::new(dest.start_byte(), dest.end_byte())).end;
+    let remove = span_lines(text, Span::new(pair.start_byte(), pair.end_byte()));
+    Some(Some(vec![FileEdit {
+        path: file.path(db).clone(),
+        create: false,
+        // The removal first: when `from` follows `to` directly, the insertion point is where
+        // the removal starts, and edits at one offset apply in order.
+        edits: vec![
+            TextEdit {
+                span: remove,
+                new_text: String::new(),
+            },
+            TextEdit {
+                span: Span::new(dest_end as usize, dest_end as usize),
+                new_text: moved,
+            },
+        ],
+    }]))
 }
 
 /// Replaces the last occurrence of `from` in the finding's span (the name after the package
@@ -182,61 +274,136 @@ fn replace_symbol(
     }])
 }
 
-/// Replaces a literal reason with a constant and declares it beside the other reasons (in the
-/// file's const block with `...Reason` names, else after the imports).
+/// Replaces a literal reason with a constant: one of the package (any file) that already holds
+/// this value, else a new one declared beside the package's other reasons (in their `const (`
+/// block, as its own alignment section so gofmt keeps the block as it is), else — the package
+/// has no reason constants, so the reason is not published API — an unexported constant just
+/// above the function that uses it. Refused when the name is taken by a constant with another
+/// value. Returns the constant's name and the edits.
 fn reason_constant(
     db: &dyn salsa::Database,
+    ws: Workspace,
     file: SourceFile,
     finding: &Finding,
     value: &str,
-) -> Option<Vec<FileEdit>> {
-    let facts = go_facts(db, file);
-    let tree = parse_file(db, file).tree.as_ref()?;
-    let text = file.text(db);
-    let name = format!("{value}Reason");
-    let mut edits = vec![TextEdit {
-        span: finding.span,
-        new_text: name.clone(),
-    }];
-    if !facts.consts.iter().any(|c| c.name == name) {
-        let beside = facts.consts.iter().rfind(|c| c.name.ends_with("Reason"));
-        let insertion = match beside {
-            Some(c) => {
-                let (_, end) = line_bounds(text, c.name_span.start as usize);
-                let (start, _) = line_bounds(text, c.name_span.start as usize);
-                let indent: String = text[start..]
-                    .chars()
-                    .take_while(|c| c.is_whitespace() && *c != '\n')
-                    .collect();
-                let in_block = text[start..c.name_span.start as usize].trim().is_empty();
-                let decl = if in_block {
-                    format!("{indent}{name} = \"{value}\"\n")
-                } else {
-                    format!("const {name} = \"{value}\"\n")
-                };
-                (end, decl)
-            }
-            None => {
-                let root = tree.root_node();
-                let after = root
-                    .named_children(&mut root.walk())
-                    .filter(|n| matches!(n.kind(), "package_clause" | "import_declaration"))
-                    .last()
-                    .map(|n| n.end_byte())
-                    .unwrap_or(0);
-                (after, format!("\n\nconst {name} = \"{value}\""))
-            }
-        };
-        edits.push(TextEdit {
-            span: Span::new(insertion.0, insertion.0),
-            new_text: insertion.1,
-        });
+) -> Option<(String, Vec<FileEdit>)> {
+    let path = file.path(db).clone();
+    let dir = crate::db::dir_of(&path).to_string();
+    let package = go_facts(db, file).package.clone();
+    let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| f.lang(db) == Lang::Go && go_facts(db, *f).package == package)
+        .collect();
+    if !siblings.contains(&file) {
+        siblings.push(file);
     }
-    Some(vec![FileEdit {
-        path: file.path(db).clone(),
+    // The current file first, then the others by path.
+    siblings.sort_by_key(|f| (*f != file, f.path(db).clone()));
+    let consts: Vec<(SourceFile, &crate::facts::go::Const)> = siblings
+        .iter()
+        .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
+        .collect();
+    let replace = |name: &str| TextEdit {
+        span: finding.span,
+        new_text: name.to_string(),
+    };
+    let exported = format!("{value}Reason");
+    let local = format!("{}Reason", lower_first(value));
+    // Reuse a reason constant that already holds the value.
+    if let Some((_, c)) = consts
+        .iter()
+        .find(|(_, c)| c.value.as_deref() == Some(value) && c.name.ends_with("Reason"))
+    {
+        return Some((
+            c.name.clone(),
+            vec![FileEdit {
+                path,
+                create: false,
+                edits: vec![replace(&c.name)],
+            }],
+        ));
+    }
+    let beside = consts
+        .iter()
+        .rfind(|(f, c)| *f == file && c.name.ends_with("Reason"))
+        .or_else(|| {
+            consts
+                .iter()
+                .find(|(_, c)| c.name.ends_with("Reason") && c.name.starts_with(char::is_uppercase))
+        });
+    let name = if beside.is_some() { exported } else { local };
+    if consts.iter().any(|(_, c)| c.name == name) {
+        // Taken, with another value: reusing it would change what the condition says.
+        return None;
+    }
+    let mut files = vec![FileEdit {
+        path: path.clone(),
         create: false,
-        edits,
-    }])
+        edits: vec![replace(&name)],
+    }];
+    match beside {
+        Some((target, c)) => {
+            let text = target.text(db);
+            let tree = parse_file(db, *target).tree.as_ref()?;
+            let spec = tree
+                .root_node()
+                .descendant_for_byte_range(c.name_span.start as usize, c.name_span.end as usize)?;
+            let declaration = enclosing(spec, &["const_declaration"])?;
+            let in_block = declaration.children(&mut declaration.walk()).any(|n| n.kind() == "(");
+            let edit = if in_block {
+                let close = declaration.end_byte().saturating_sub(1);
+                let at = line_bounds(text, close).0;
+                let indent: String = text[line_bounds(text, c.name_span.start as usize).0..]
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\t')
+                    .collect();
+                TextEdit {
+                    span: Span::new(at, at),
+                    new_text: format!("\n{indent}{name} = \"{value}\"\n"),
+                }
+            } else {
+                let at = line_bounds(text, declaration.end_byte().saturating_sub(1)).1;
+                TextEdit {
+                    span: Span::new(at, at),
+                    new_text: format!("const {name} = \"{value}\"\n"),
+                }
+            };
+            let target_path = target.path(db).clone();
+            if target_path == path {
+                files[0].edits.push(edit);
+            } else {
+                files.push(FileEdit {
+                    path: target_path,
+                    create: false,
+                    edits: vec![edit],
+                });
+            }
+        }
+        None => {
+            let text = file.text(db);
+            let tree = parse_file(db, file).tree.as_ref()?;
+            let at = tree
+                .root_node()
+                .named_children(&mut tree.root_node().walk())
+                .find(|n| n.start_byte() <= finding.span.start as usize && finding.span.end as usize <= n.end_byte())?;
+            // Above the declaration's doc comment, if it has one.
+            let mut start = at;
+            while let Some(prev) = start.prev_named_sibling() {
+                let adjacent = text[prev.end_byte()..start.start_byte()].matches('\n').count() <= 1;
+                if prev.kind() == "comment" && adjacent {
+                    start = prev;
+                } else {
+                    break;
+                }
+            }
+            let line = line_bounds(text, start.start_byte()).0;
+            files[0].edits.push(TextEdit {
+                span: Span::new(line, line),
+                new_text: format!("const {name} = \"{value}\"\n\n"),
+            });
+        }
+    }
+    Some((name, files))
 }
 
 /// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `AzureMachine` →

@@ -127,8 +127,14 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
                     let suggestion = camel_case(value);
                     let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
                     let mut finding = Finding::new(REASON_LITERAL, field.value_span, message);
+                    let title = model
+                        .model
+                        .code_actions
+                        .reason_constant_title
+                        .as_deref()
+                        .unwrap_or("Use a constant `{Name}`");
                     finding.fixes.push(Fix {
-                        title: format!("Use a `{suggestion}Reason` constant"),
+                        title: crate::model::render(title, &[("Name", &format!("{suggestion}Reason"))]),
                         kind: FixKind::ReasonConstant { value: suggestion },
                     });
                     out.push(finding);
