@@ -918,10 +918,23 @@ fn import_insertions(text: &str, tree: &tree_sitter::Tree, missing: &[(String, O
     let (mut new_std, mut new_other) = (String::new(), String::new());
     for item in missing {
         let std = is_std(&item.0);
-        let group = groups
-            .iter()
-            .find(|g| g.iter().all(|(_, p)| is_std(p) == std))
-            .or_else(|| groups.iter().find(|g| g.iter().any(|(_, p)| is_std(p) == std)));
+        // The group of the same kind whose paths share the longest prefix with this one
+        // (`sigs.k8s.io/cluster-api` beside `sigs.k8s.io/cluster-api-provider-azure`).
+        let shared = |g: &Vec<(Node<'_>, String)>| {
+            g.iter()
+                .map(|(_, p)| p.bytes().zip(item.0.bytes()).take_while(|(a, b)| a == b).count())
+                .max()
+                .unwrap_or(0)
+        };
+        let pure: Vec<&Vec<(Node<'_>, String)>> =
+            groups.iter().filter(|g| g.iter().all(|(_, p)| is_std(p) == std)).collect();
+        let mixed: Vec<&Vec<(Node<'_>, String)>> =
+            groups.iter().filter(|g| g.iter().any(|(_, p)| is_std(p) == std)).collect();
+        let candidates = if pure.is_empty() { mixed } else { pure };
+        let group = candidates
+            .into_iter()
+            .rev()
+            .max_by_key(|g| shared(g));
         match group {
             Some(group) => {
                 let before = group.iter().find(|(_, p)| *p > item.0);
