@@ -400,7 +400,10 @@ fn real_nodepool_package_builds_after_the_fixes() {
         }
     }
     assert!(fixed[&format!("{package}/capi.go")].contains("GVKForObject(&agentv1.AgentMachineTemplate{}, api.Scheme)"));
-    assert!(fixed.contains_key(&format!("{package}/azure.go")), "the writer goes to azure.go");
+    assert!(
+        fixed.contains_key(&format!("{package}/azure.go")),
+        "the writer goes to azure.go"
+    );
 
     // `FIXBUILD_KEEP=<dir>` keeps the fixed files (laid out like the tree) for a look.
     if let Some(keep) = std::env::var_os("FIXBUILD_KEEP") {

@@ -926,15 +926,16 @@ fn import_insertions(text: &str, tree: &tree_sitter::Tree, missing: &[(String, O
                 .max()
                 .unwrap_or(0)
         };
-        let pure: Vec<&Vec<(Node<'_>, String)>> =
-            groups.iter().filter(|g| g.iter().all(|(_, p)| is_std(p) == std)).collect();
-        let mixed: Vec<&Vec<(Node<'_>, String)>> =
-            groups.iter().filter(|g| g.iter().any(|(_, p)| is_std(p) == std)).collect();
+        let pure: Vec<&Vec<(Node<'_>, String)>> = groups
+            .iter()
+            .filter(|g| g.iter().all(|(_, p)| is_std(p) == std))
+            .collect();
+        let mixed: Vec<&Vec<(Node<'_>, String)>> = groups
+            .iter()
+            .filter(|g| g.iter().any(|(_, p)| is_std(p) == std))
+            .collect();
         let candidates = if pure.is_empty() { mixed } else { pure };
-        let group = candidates
-            .into_iter()
-            .rev()
-            .max_by_key(|g| shared(g));
+        let group = candidates.into_iter().rev().max_by_key(|g| shared(g));
         match group {
             Some(group) => {
                 let before = group.iter().find(|(_, p)| *p > item.0);

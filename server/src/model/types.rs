@@ -215,6 +215,11 @@ pub struct ConditionConventions {
     pub prefilter_words: Vec<String>,
     /// Keys that, all present in one composite literal, mark it as a condition.
     pub structural_keys: Vec<String>,
+    /// Builder methods that set a condition's reason (apply configurations: `WithReason`).
+    pub reason_builders: Vec<String>,
+    /// `x.Reason = ".."` is a condition reason unless `x` contains one of these words
+    /// (case-insensitive): events have reasons too.
+    pub non_condition_receivers: Vec<String>,
     /// A message that starts with a count matching this regular expression is a summary.
     pub count_summary_pattern: String,
     /// Example of a good summary message, quoted in findings.

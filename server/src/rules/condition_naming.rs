@@ -9,7 +9,7 @@
 //!   without a leading count.
 
 use super::{Finding, Fix, FixKind, GoContext};
-use crate::facts::go::{first_string_literal, CompositeLiteral, GoFacts, KeyedField, StringWrite, TypeRef};
+use crate::facts::go::{first_string_literal, CompositeLiteral, FieldWrite, GoFacts, KeyedField, StringWrite, TypeRef};
 
 pub const TYPE_NOT_CAMELCASE: &str = "condition-naming/type-not-camelcase";
 pub const REASON_NOT_CAMELCASE: &str = "condition-naming/reason-not-camelcase";
@@ -117,6 +117,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         );
         out.push(Finding::new(code, value_span, message));
     }
+    reason_field_literals(cx, &mut out);
     for literal in &cx.facts.literals {
         if !is_condition_literal(cx, literal) {
             continue;
@@ -124,20 +125,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         for field in &literal.fields {
             if field.key == "Reason" {
                 if let Some(value) = &field.string_value {
-                    let suggestion = camel_case(value);
-                    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
-                    let mut finding = Finding::new(REASON_LITERAL, field.value_span, message);
-                    let title = model
-                        .model
-                        .code_actions
-                        .reason_constant_title
-                        .as_deref()
-                        .unwrap_or("Use a constant `{Name}`");
-                    finding.fixes.push(Fix {
-                        title: crate::model::render(title, &[("Name", &format!("{suggestion}Reason"))]),
-                        kind: FixKind::ReasonConstant { value: suggestion },
-                    });
-                    out.push(finding);
+                    out.push(reason_literal(cx, value, field.value_span));
                 }
             }
             if field.key == "Message" {
@@ -148,6 +136,51 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// The `reason-literal` finding for a literal reason at `span`, with the constant fix.
+fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
+    let model = cx.model;
+    let suggestion = camel_case(value);
+    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
+    let mut finding = Finding::new(REASON_LITERAL, span, message);
+    let title = model
+        .model
+        .code_actions
+        .reason_constant_title
+        .as_deref()
+        .unwrap_or("Use a constant `{Name}`");
+    finding.fixes.push(Fix {
+        title: crate::model::render(title, &[("Name", &format!("{suggestion}Reason"))]),
+        kind: FixKind::ReasonConstant { value: suggestion },
+    });
+    finding
+}
+
+/// Literal reasons set other than in a condition literal: `cond.Reason = ".."` (not on an
+/// event), the model's reason builders (`.WithReason("..")`), and literal arguments of a helper
+/// whose `reason` parameter flows into a `Reason`.
+fn reason_field_literals(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let conventions = &cx.model.model.conditions;
+    for write in &cx.facts.field_literals {
+        if write.field != "Reason" {
+            continue;
+        }
+        let counts = match &write.how {
+            FieldWrite::Assignment { receiver } => {
+                let receiver = receiver.to_lowercase();
+                !conventions
+                    .non_condition_receivers
+                    .iter()
+                    .any(|w| receiver.contains(&w.to_lowercase()))
+            }
+            FieldWrite::Builder { method } => conventions.reason_builders.contains(method),
+            FieldWrite::Parameter { .. } => true,
+        };
+        if counts {
+            out.push(reason_literal(cx, &write.value, write.value_span));
+        }
+    }
 }
 
 /// A `Message` built from a variable that grows per item in a loop, where neither the message
