@@ -215,6 +215,9 @@ pub struct ConditionConventions {
     pub prefilter_words: Vec<String>,
     /// Keys that, all present in one composite literal, mark it as a condition.
     pub structural_keys: Vec<String>,
+    /// Appended to findings on constants of the published API's conditions files
+    /// (`const_files`): what changing the value means for users.
+    pub published_value_note: Option<String>,
     /// Builder methods that set a condition's reason (apply configurations: `WithReason`).
     pub reason_builders: Vec<String>,
     /// `x.Reason = ".."` is a condition reason unless `x` contains one of these words

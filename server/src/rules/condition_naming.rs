@@ -111,10 +111,13 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
             REASON_NOT_CAMELCASE
         };
         let suggestion = camel_case(value);
-        let message = model.message(
+        let mut message = model.message(
             code,
             &[("name", &constant.name), ("value", value), ("suggestion", &suggestion)],
         );
+        if let Some(note) = conventions.published_value_note.as_deref().filter(|_| condition_file) {
+            message = format!("{message}. {note}");
+        }
         out.push(Finding::new(code, value_span, message));
     }
     reason_field_literals(cx, &mut out);
