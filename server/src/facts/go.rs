@@ -39,6 +39,8 @@ pub struct GoFacts {
     /// String literals written into a named field other than in a composite literal (see
     /// [`FieldLiteral`]).
     pub field_literals: Vec<FieldLiteral>,
+    /// `receiver.Field = <expression>` other than a string literal (see [`FieldExpr`]).
+    pub field_exprs: Vec<FieldExpr>,
     /// The tree has ERROR or MISSING nodes (half-typed code): facts are best effort.
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
@@ -777,7 +779,10 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
                 }
             }
         } else if outer == c_loop {
-            if let Some(body) = get(c_loop_body) {
+            // A loop over a literal list (`range []string{a, b}`) is bounded: what it grows
+            // does not grow with the number of items in the cluster.
+            let bounded = get(c_loop).is_some_and(ranges_over_literal);
+            if let (Some(body), false) = (get(c_loop_body), bounded) {
                 loop_bodies.push(span(body));
             }
         } else if outer == c_comment {
@@ -973,7 +978,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         collect_dot_import_types(&type_idents, text, &mut facts);
     }
     facts.object_sites = collect_object_sites(tree, text, &facts);
-    facts.field_literals = collect_field_literals(tree, text, &facts);
+    (facts.field_literals, facts.field_exprs) = collect_field_literals(tree, text, &facts);
     facts
 }
 
@@ -1968,9 +1973,23 @@ fn string_node_value(node: Node<'_>, text: &str) -> Option<String> {
         .flatten()
 }
 
-fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -> Vec<FieldLiteral> {
+/// `receiver.Field = expr` with a non-literal value: how a condition message is set by
+/// assignment (`condition.Message = fmt.Sprintf(.., strings.Join(notReady, ", "))`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldExpr {
+    pub field: String,
+    pub receiver: String,
+    pub value_text: String,
+    pub value_span: Span,
+    /// Identifiers the value mentions (up to 32).
+    pub idents: Vec<String>,
+    pub function: Option<u32>,
+}
+
+fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -> (Vec<FieldLiteral>, Vec<FieldExpr>) {
     let root = tree.root_node();
     let mut out = Vec::new();
+    let mut exprs = Vec::new();
     for assignment in &facts.assignments {
         let Some(node) = root.descendant_for_byte_range(assignment.span.start as usize, assignment.span.end as usize)
         else {
@@ -2011,6 +2030,17 @@ fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -> Vec<Field
                 how: FieldWrite::Assignment {
                     receiver: node_text(operand, text).to_string(),
                 },
+                function: assignment.function,
+            });
+        } else {
+            let mut idents = Vec::new();
+            collect_idents(value, text, &mut idents);
+            exprs.push(FieldExpr {
+                field: node_text(field, text).to_string(),
+                receiver: node_text(operand, text).to_string(),
+                value_text: cut(node_text(value, text)),
+                value_span: span(value),
+                idents,
                 function: assignment.function,
             });
         }
@@ -2087,5 +2117,14 @@ fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -> Vec<Field
             });
         }
     }
-    out
+    (out, exprs)
+}
+
+/// `for .. := range []T{a, b}`: a loop over a composite literal.
+fn ranges_over_literal(for_statement: Node<'_>) -> bool {
+    for_statement
+        .named_children(&mut for_statement.walk())
+        .find(|c| c.kind() == "range_clause")
+        .and_then(|c| c.child_by_field_name("right"))
+        .is_some_and(|r| r.kind() == "composite_literal")
 }
