@@ -161,7 +161,7 @@ fn reason_literal_becomes_a_constant_beside_the_others() {
 }
 
 #[test]
-fn suppression_is_inserted_above_with_a_placeholder_reason() {
+fn suppression_is_inserted_above_with_a_placeholder_that_stays_flagged() {
     let rel = "hypershift-operator/controllers/nodepool/x.go";
     let text = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nfunc f() {\n\t_ = &capz.AzureMachine{}\n}\n";
     let (_dir, mut engine) = engine(&[(rel, text)]);
@@ -177,8 +177,8 @@ fn suppression_is_inserted_above_with_a_placeholder_reason() {
     );
     assert_eq!(
         codes(&engine, rel),
-        Vec::<String>::new(),
-        "the suppression silences the finding and carries a reason"
+        vec!["suppression/missing-reason".to_string()],
+        "the suppression silences the finding, and its placeholder still has to be replaced by a reason"
     );
 }
 

@@ -6,9 +6,10 @@ use std::collections::HashSet;
 use tree_sitter::Node;
 
 use crate::db::{go_facts, parse_file, SourceFile, Workspace};
-use crate::facts::go::ImportKind;
+use crate::facts::go::{ImportKind, ReadUse};
 use crate::facts::Span;
 use crate::model::render;
+use crate::rules::capi_boundary::bridge_site;
 use crate::rules::{Finding, FixKind};
 use crate::syntax::{descendants, node_text, Lang};
 
@@ -63,17 +64,28 @@ pub fn actions(
             continue;
         }
         for fix in &finding.fixes {
+            let mut title = fix.title.clone();
             let edits = match &fix.kind {
                 FixKind::AnnotationBridge { provider, kind } => {
                     annotation_bridge(db, ws, file, finding, provider, kind)
                 }
-                FixKind::ReasonConstant { value } => reason_constant(db, file, finding, value),
+                FixKind::ReasonConstant { value } => {
+                    reason_constant(db, ws, file, finding, value).map(|(name, files)| {
+                        let template = ws.model(db).model.code_actions.reason_constant_title.clone();
+                        title = render(
+                            template.as_deref().unwrap_or("Use a constant `{Name}`"),
+                            &[("Name", &name)],
+                        );
+                        files
+                    })
+                }
                 FixKind::ReplaceKey { from, to } => replace_key(db, file, finding, from, to),
+                FixKind::ReplaceSymbol { from, to } => replace_symbol(db, file, finding, from, to),
                 FixKind::Suppress => None,
             };
             if let Some(files) = edits {
                 out.push(Action {
-                    title: fix.title.clone(),
+                    title,
                     code: finding.code.clone(),
                     files,
                 });
@@ -145,6 +157,11 @@ fn replace_key(
     to: &str,
 ) -> Option<Vec<FileEdit>> {
     let text = file.text(db);
+    if file.lang(db) == Lang::Yaml {
+        if let Some(files) = merge_into_existing_key(db, file, finding, from, to) {
+            return files;
+        }
+    }
     let current = text.get(finding.span.range())?;
     let start = finding.span.start as usize + current.find(from)?;
     let span = Span::new(start, start + from.len());
@@ -158,61 +175,235 @@ fn replace_key(
     }])
 }
 
-/// Replaces a literal reason with a constant and declares it beside the other reasons (in the
-/// file's const block with `...Reason` names, else after the imports).
-fn reason_constant(
+/// When the mapping that holds the deprecated key `from` also holds its replacement `to`
+/// (`bases:` beside `resources:`), a rename would make a duplicate key: the items of `from`'s
+/// block sequence move to the end of `to`'s instead, and `from` goes. `Some(None)` when the two
+/// exist but cannot be merged safely (not both block sequences): no fix then.
+#[allow(clippy::option_option)]
+fn merge_into_existing_key(
     db: &dyn salsa::Database,
     file: SourceFile,
     finding: &Finding,
-    value: &str,
-) -> Option<Vec<FileEdit>> {
-    let facts = go_facts(db, file);
-    let tree = parse_file(db, file).tree.as_ref()?;
+    from: &str,
+    to: &str,
+) -> Option<Option<Vec<FileEdit>>> {
     let text = file.text(db);
-    let name = format!("{value}Reason");
-    let mut edits = vec![TextEdit {
-        span: finding.span,
-        new_text: name.clone(),
-    }];
-    if !facts.consts.iter().any(|c| c.name == name) {
-        let beside = facts.consts.iter().rfind(|c| c.name.ends_with("Reason"));
-        let insertion = match beside {
-            Some(c) => {
-                let (_, end) = line_bounds(text, c.name_span.start as usize);
-                let (start, _) = line_bounds(text, c.name_span.start as usize);
-                let indent: String = text[start..]
-                    .chars()
-                    .take_while(|c| c.is_whitespace() && *c != '\n')
-                    .collect();
-                let in_block = text[start..c.name_span.start as usize].trim().is_empty();
-                let decl = if in_block {
-                    format!("{indent}{name} = \"{value}\"\n")
-                } else {
-                    format!("const {name} = \"{value}\"\n")
-                };
-                (end, decl)
-            }
-            None => {
-                let root = tree.root_node();
-                let after = root
-                    .named_children(&mut root.walk())
-                    .filter(|n| matches!(n.kind(), "package_clause" | "import_declaration"))
-                    .last()
-                    .map(|n| n.end_byte())
-                    .unwrap_or(0);
-                (after, format!("\n\nconst {name} = \"{value}\""))
-            }
-        };
-        edits.push(TextEdit {
-            span: Span::new(insertion.0, insertion.0),
-            new_text: insertion.1,
-        });
+    let tree = parse_file(db, file).tree.as_ref()?;
+    let key_node = tree
+        .root_node()
+        .descendant_for_byte_range(finding.span.start as usize, finding.span.end as usize)?;
+    let pair = enclosing(key_node, &["block_mapping_pair"])?;
+    let mapping = pair.parent()?;
+    let key_of = |p: Node<'_>| {
+        p.child_by_field_name("key")
+            .map(|k| node_text(k, text).trim().to_string())
+    };
+    if key_of(pair).as_deref() != Some(from) {
+        return None;
     }
+    let target = mapping
+        .named_children(&mut mapping.walk())
+        .find(|p| p.kind() == "block_mapping_pair" && key_of(*p).as_deref() == Some(to))?;
+    fn sequence(p: Node<'_>) -> Option<Node<'_>> {
+        let value = p.child_by_field_name("value").filter(|v| v.kind() == "block_node")?;
+        value.named_child(0).filter(|s| s.kind() == "block_sequence")
+    }
+    let (Some(source), Some(dest)) = (sequence(pair), sequence(target)) else {
+        return Some(None);
+    };
+    let item_indent = |seq: Node<'_>| -> String {
+        let first = seq.named_child(0).map(|n| n.start_byte()).unwrap_or(seq.start_byte());
+        let line = line_bounds(text, first).0;
+        text[line..first].to_string()
+    };
+    let (from_indent, to_indent) = (item_indent(source), item_indent(dest));
+    let mut moved = String::new();
+    for item in source.named_children(&mut source.walk()) {
+        if item.kind() != "block_sequence_item" {
+            continue;
+        }
+        let lines = span_lines(text, Span::new(item.start_byte(), item.end_byte()));
+        for line in text[lines.range()].split_inclusive('\n') {
+            let rest = line.strip_prefix(from_indent.as_str()).unwrap_or(line.trim_start());
+            moved.push_str(&to_indent);
+            moved.push_str(rest);
+        }
+        if !moved.ends_with('\n') {
+            moved.push('\n');
+        }
+    }
+    let dest_end = span_lines(text, Span::new(dest.start_byte(), dest.end_byte())).end;
+    let remove = span_lines(text, Span::new(pair.start_byte(), pair.end_byte()));
+    Some(Some(vec![FileEdit {
+        path: file.path(db).clone(),
+        create: false,
+        // The removal first: when `from` follows `to` directly, the insertion point is where
+        // the removal starts, and edits at one offset apply in order.
+        edits: vec![
+            TextEdit {
+                span: remove,
+                new_text: String::new(),
+            },
+            TextEdit {
+                span: Span::new(dest_end as usize, dest_end as usize),
+                new_text: moved,
+            },
+        ],
+    }]))
+}
+
+/// Replaces the last occurrence of `from` in the finding's span (the name after the package
+/// qualifier) with `to`.
+fn replace_symbol(
+    db: &dyn salsa::Database,
+    file: SourceFile,
+    finding: &Finding,
+    from: &str,
+    to: &str,
+) -> Option<Vec<FileEdit>> {
+    let text = file.text(db);
+    let current = text.get(finding.span.range())?;
+    let start = finding.span.start as usize + current.rfind(from)?;
     Some(vec![FileEdit {
         path: file.path(db).clone(),
         create: false,
-        edits,
+        edits: vec![TextEdit {
+            span: Span::new(start, start + from.len()),
+            new_text: to.to_string(),
+        }],
     }])
+}
+
+/// Replaces a literal reason with a constant: one of the package (any file) that already holds
+/// this value, else a new one declared beside the package's other reasons (in their `const (`
+/// block, as its own alignment section so gofmt keeps the block as it is), else — the package
+/// has no reason constants, so the reason is not published API — an unexported constant just
+/// above the function that uses it. Refused when the name is taken by a constant with another
+/// value. Returns the constant's name and the edits.
+fn reason_constant(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    file: SourceFile,
+    finding: &Finding,
+    value: &str,
+) -> Option<(String, Vec<FileEdit>)> {
+    let path = file.path(db).clone();
+    let dir = crate::db::dir_of(&path).to_string();
+    let package = go_facts(db, file).package.clone();
+    let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| f.lang(db) == Lang::Go && go_facts(db, *f).package == package)
+        .collect();
+    if !siblings.contains(&file) {
+        siblings.push(file);
+    }
+    // The current file first, then the others by path.
+    siblings.sort_by_key(|f| (*f != file, f.path(db).clone()));
+    let consts: Vec<(SourceFile, &crate::facts::go::Const)> = siblings
+        .iter()
+        .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
+        .collect();
+    let replace = |name: &str| TextEdit {
+        span: finding.span,
+        new_text: name.to_string(),
+    };
+    let exported = format!("{value}Reason");
+    let local = format!("{}Reason", lower_first(value));
+    // Reuse a reason constant that already holds the value.
+    if let Some((_, c)) = consts
+        .iter()
+        .find(|(_, c)| c.value.as_deref() == Some(value) && c.name.ends_with("Reason"))
+    {
+        return Some((
+            c.name.clone(),
+            vec![FileEdit {
+                path,
+                create: false,
+                edits: vec![replace(&c.name)],
+            }],
+        ));
+    }
+    let beside = consts
+        .iter()
+        .rfind(|(f, c)| *f == file && c.name.ends_with("Reason"))
+        .or_else(|| {
+            consts
+                .iter()
+                .find(|(_, c)| c.name.ends_with("Reason") && c.name.starts_with(char::is_uppercase))
+        });
+    let name = if beside.is_some() { exported } else { local };
+    if consts.iter().any(|(_, c)| c.name == name) {
+        // Taken, with another value: reusing it would change what the condition says.
+        return None;
+    }
+    let mut files = vec![FileEdit {
+        path: path.clone(),
+        create: false,
+        edits: vec![replace(&name)],
+    }];
+    match beside {
+        Some((target, c)) => {
+            let text = target.text(db);
+            let tree = parse_file(db, *target).tree.as_ref()?;
+            let spec = tree
+                .root_node()
+                .descendant_for_byte_range(c.name_span.start as usize, c.name_span.end as usize)?;
+            let declaration = enclosing(spec, &["const_declaration"])?;
+            let in_block = declaration.children(&mut declaration.walk()).any(|n| n.kind() == "(");
+            let edit = if in_block {
+                let close = declaration.end_byte().saturating_sub(1);
+                let at = line_bounds(text, close).0;
+                let indent: String = text[line_bounds(text, c.name_span.start as usize).0..]
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\t')
+                    .collect();
+                TextEdit {
+                    span: Span::new(at, at),
+                    new_text: format!("\n{indent}{name} = \"{value}\"\n"),
+                }
+            } else {
+                let at = line_bounds(text, declaration.end_byte().saturating_sub(1)).1;
+                TextEdit {
+                    span: Span::new(at, at),
+                    new_text: format!("const {name} = \"{value}\"\n"),
+                }
+            };
+            let target_path = target.path(db).clone();
+            if target_path == path {
+                files[0].edits.push(edit);
+            } else {
+                files.push(FileEdit {
+                    path: target_path,
+                    create: false,
+                    edits: vec![edit],
+                });
+            }
+        }
+        None => {
+            let text = file.text(db);
+            let tree = parse_file(db, file).tree.as_ref()?;
+            let at = tree
+                .root_node()
+                .named_children(&mut tree.root_node().walk())
+                .find(|n| n.start_byte() <= finding.span.start as usize && finding.span.end as usize <= n.end_byte())?;
+            // Above the declaration's doc comment, if it has one.
+            let mut start = at;
+            while let Some(prev) = start.prev_named_sibling() {
+                let adjacent = text[prev.end_byte()..start.start_byte()].matches('\n').count() <= 1;
+                if prev.kind() == "comment" && adjacent {
+                    start = prev;
+                } else {
+                    break;
+                }
+            }
+            let line = line_bounds(text, start.start_byte()).0;
+            files[0].edits.push(TextEdit {
+                span: Span::new(line, line),
+                new_text: format!("const {name} = \"{value}\"\n\n"),
+            });
+        }
+    }
+    Some((name, files))
 }
 
 /// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `AzureMachine` →
@@ -296,7 +487,8 @@ fn identifiers<'t>(root: Node<'t>, text: &str, name: &str) -> Vec<Node<'t>> {
 
 /// The annotation bridge: the generic file reads an annotation on the generic Machine instead
 /// of the provider Machine, and the provider's platform controller gets the function that
-/// writes it.
+/// writes it. Offered only where [`bridge_site`] holds; never declares what the package
+/// already declares; never creates a file that exists on disk.
 fn annotation_bridge(
     db: &dyn salsa::Database,
     ws: Workspace,
@@ -312,70 +504,9 @@ fn annotation_bridge(
     let text = file.text(db);
     let tree = parse_file(db, file).tree.as_ref()?;
     let facts = go_facts(db, file);
-    let at = tree
-        .root_node()
-        .descendant_for_byte_range(finding.span.start as usize, finding.span.end as usize)?;
-
-    // The declaration `v := &provider.Kind{}` (or `var v provider.Kind`) that the fix replaces.
-    let declaration = enclosing(
-        at,
-        &["short_var_declaration", "var_declaration", "assignment_statement"],
-    )?;
-    let declared = match declaration.kind() {
-        "var_declaration" => {
-            let spec = declaration.named_child(0)?;
-            let spec = if spec.kind() == "var_spec_list" {
-                spec.named_child(0)?
-            } else {
-                spec
-            };
-            spec.child_by_field_name("name")?
-        }
-        _ => declaration.child_by_field_name("left")?.named_child(0)?,
-    };
-    if declared.kind() != "identifier" {
-        return None;
-    }
-    let var = node_text(declared, text).to_string();
-    let declaration = statement_of(declaration)?;
-    let function = enclosing(
-        declaration,
-        &["function_declaration", "method_declaration", "func_literal"],
-    )?;
-    let body = function.child_by_field_name("body")?;
-
-    // Uses of the variable: field reads (`v.Status.X`) and the fetch that fills it.
-    let mut reads: Vec<(Node<'_>, String)> = Vec::new();
-    let mut fetches: Vec<Node<'_>> = Vec::new();
-    for use_node in identifiers(body, text, &var) {
-        if use_node.start_byte() >= declaration.start_byte() && use_node.end_byte() <= declaration.end_byte() {
-            continue;
-        }
-        let mut outer = use_node;
-        while let Some(parent) = outer
-            .parent()
-            .filter(|p| p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(outer))
-        {
-            outer = parent;
-        }
-        if outer != use_node {
-            let path = node_text(outer, text)[var.len()..].trim_start_matches('.').to_string();
-            reads.push((outer, path));
-            continue;
-        }
-        let in_args = enclosing(use_node, &["argument_list"]).is_some_and(|args| {
-            args.parent().is_some_and(|call| call.kind() == "call_expression") && statement_of(args).is_some()
-        });
-        if in_args {
-            if let Some(statement) = statement_of(use_node) {
-                fetches.push(statement);
-            }
-        }
-    }
-    let field_path = reads
-        .first()
-        .map(|(_, p)| p.clone())
-        .unwrap_or_else(|| "Status".to_string());
+    let (site, machine_var) = bridge_site(model, facts, finding.span)?;
+    let root = tree.root_node();
+    let field_path = site.reads.first()?.path.clone();
     let field = field_path.rsplit('.').next().unwrap_or("Status").to_string();
     let placeholders = [
         ("Kind", kind),
@@ -387,34 +518,33 @@ fn annotation_bridge(
     let key = format!("{}{}", bridge.key_prefix, render(&bridge.key_name, &placeholders));
     let writer = render(&bridge.writer_function, &placeholders);
     let value_var = format!("{}{}", lower_first(kind), field);
+    let pointer = site
+        .reads
+        .iter()
+        .any(|r| matches!(r.usage, ReadUse::NilCheck | ReadUse::Formatted { deref: true }));
 
-    // The generic Machine in scope: a parameter or range variable whose name says so.
-    let machine_var = identifiers(function, text, "machine")
-        .first()
-        .map(|_| "machine".to_string())
-        .unwrap_or_else(|| lower_first(&model.model.capi.machine_kind));
-
+    // The generic file: the declaration becomes the annotation read, the fetches go, the reads
+    // use the value.
     let mut edits: Vec<TextEdit> = Vec::new();
     let mut removed: Vec<Span> = Vec::new();
     let reader = render(
         &bridge.reader_expression,
         &[("MachineVar", &machine_var), ("Constant", &constant)],
     );
-    let (decl_start, _) = line_bounds(text, declaration.start_byte());
+    let (decl_start, _) = line_bounds(text, site.declaration.start as usize);
     let indent: String = text[decl_start..]
         .chars()
         .take_while(|c| *c == ' ' || *c == '\t')
         .collect();
-    let decl_lines = statement_lines(text, declaration);
+    let decl_lines = span_lines(text, site.declaration);
     edits.push(TextEdit {
         span: decl_lines,
         new_text: format!("{indent}{value_var} := {reader}\n"),
     });
     removed.push(decl_lines);
-    let mut seen = HashSet::new();
-    for fetch in &fetches {
-        let lines = statement_lines(text, *fetch);
-        if seen.insert(lines) {
+    for fill in site.fills.as_ref()? {
+        let lines = span_lines(text, *fill);
+        if !removed.contains(&lines) {
             edits.push(TextEdit {
                 span: lines,
                 new_text: String::new(),
@@ -422,100 +552,89 @@ fn annotation_bridge(
             removed.push(lines);
         }
     }
-    // Variables declared only to feed the fetch (`key := client.ObjectKey{..}`) go too.
-    for fetch in &fetches {
-        for ident in all_identifiers(*fetch) {
-            let name = node_text(ident, text);
-            if name == var {
-                continue;
-            }
-            let uses = identifiers(body, text, name);
-            let Some(decl) = uses.iter().find_map(|u| {
-                let d = enclosing(*u, &["short_var_declaration"])?;
-                let left = d.child_by_field_name("left")?;
-                (left.start_byte() <= u.start_byte()
-                    && u.end_byte() <= left.end_byte()
-                    && left.named_child_count() == 1)
-                    .then_some(d)
-            }) else {
-                continue;
-            };
-            let decl_stmt = statement_of(decl).unwrap_or(decl);
-            let lines = statement_lines(text, decl_stmt);
-            let outside = uses
-                .iter()
-                .filter(|u| !removed.iter().any(|r| r.contains(u.start_byte() as u32)))
-                .count();
-            if outside <= 1 && !removed.contains(&lines) && decl_stmt.start_byte() > function.start_byte() {
-                let only_decl = uses
-                    .iter()
-                    .filter(|u| !removed.iter().any(|r| r.contains(u.start_byte() as u32)))
-                    .all(|u| decl_stmt.start_byte() <= u.start_byte() && u.end_byte() <= decl_stmt.end_byte());
-                if only_decl {
-                    edits.push(TextEdit {
-                        span: lines,
-                        new_text: String::new(),
-                    });
-                    removed.push(lines);
-                }
-            }
-        }
-    }
-    let mut pointer = false;
-    for (read, path) in &reads {
-        if path != &field_path || removed.iter().any(|r| r.contains(read.start_byte() as u32)) {
-            continue;
-        }
-        let parent = read.parent();
-        let (target, replacement) = match parent {
-            Some(p)
-                if p.kind() == "unary_expression"
-                    && p.child_by_field_name("operator")
-                        .is_some_and(|o| node_text(o, text) == "*") =>
-            {
-                pointer = true;
-                (p, value_var.clone())
-            }
-            Some(p) if p.kind() == "binary_expression" && node_text(p, text).contains("nil") => {
-                pointer = true;
+    for read in &site.reads {
+        let node = root.descendant_for_byte_range(read.span.start as usize, read.span.end as usize)?;
+        let (target, replacement) = match read.usage {
+            ReadUse::NilCheck => {
+                let p = node.parent()?;
                 let op = p
                     .child_by_field_name("operator")
                     .map(|o| node_text(o, text))
                     .unwrap_or("!=");
                 (p, format!("{value_var} {op} \"\""))
             }
-            _ => (*read, value_var.clone()),
+            ReadUse::Formatted { deref: true } => (node.parent()?, value_var.clone()),
+            _ => (node, value_var.clone()),
         };
+        let span = Span::new(target.start_byte(), target.end_byte());
         edits.push(TextEdit {
-            span: Span::new(target.start_byte(), target.end_byte()),
+            span,
             new_text: replacement,
         });
+        removed.push(span);
     }
-    // The provider import goes when nothing else uses it.
-    let provider_import = facts
-        .pkg_refs
-        .iter()
-        .find(|r| r.span == finding.span)
-        .and_then(|r| r.import.clone());
-    if let Some(path) = &provider_import {
-        let still_used = facts.pkg_refs.iter().any(|r| {
-            r.import.as_ref() == Some(path)
-                && r.span != finding.span
-                && !removed.iter().any(|x| x.contains(r.span.start))
-        });
-        if !still_used {
-            if let Some(import) = facts.imports.iter().find(|i| &i.path == path) {
-                let lines = Span::new(
-                    line_bounds(text, import.span.start as usize).0,
-                    line_bounds(text, import.span.start as usize).1,
-                );
-                // Only an import on a line of its own is removed (never half of `import (`).
-                if !text[lines.range()].contains('(') {
-                    edits.push(TextEdit {
-                        span: lines,
-                        new_text: String::new(),
-                    });
-                }
+    // Local variables declared only to feed what went (`key := client.ObjectKey{..}`) go too,
+    // until nothing more is left unused.
+    let function = enclosing(
+        root.descendant_for_byte_range(site.declaration.start as usize, site.declaration.end as usize)?,
+        &["function_declaration", "method_declaration", "func_literal"],
+    )?;
+    let body = function.child_by_field_name("body")?;
+    loop {
+        let mut more = false;
+        for decl in descendants(body).filter(|n| n.kind() == "short_var_declaration") {
+            let Some(left) = decl.child_by_field_name("left") else {
+                continue;
+            };
+            if left.named_child_count() != 1 {
+                continue;
+            }
+            let Some(name_node) = left.named_child(0) else { continue };
+            let Some(statement) = statement_of(decl) else { continue };
+            let lines = statement_lines(text, statement);
+            if removed.iter().any(|r| r.start <= lines.start && lines.end <= r.end) {
+                continue;
+            }
+            let name = node_text(name_node, text);
+            let uses_left = identifiers(body, text, name).into_iter().any(|u| {
+                u.id() != name_node.id()
+                    && u.start_byte() >= statement.end_byte()
+                    && !removed.iter().any(|r| r.contains(u.start_byte() as u32))
+            });
+            let was_used = identifiers(body, text, name)
+                .into_iter()
+                .any(|u| u.id() != name_node.id() && u.start_byte() >= statement.end_byte());
+            if was_used && !uses_left {
+                edits.push(TextEdit {
+                    span: lines,
+                    new_text: String::new(),
+                });
+                removed.push(lines);
+                more = true;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    // Imports nothing uses any more go (with an import group left empty).
+    for import in &facts.imports {
+        if !matches!(import.kind, ImportKind::Plain | ImportKind::Named) {
+            continue;
+        }
+        let used = facts
+            .pkg_refs
+            .iter()
+            .any(|r| r.import.as_ref() == Some(&import.path) && !removed.iter().any(|x| x.contains(r.span.start)))
+            || facts.calls.iter().any(|c| {
+                c.import.as_ref() == Some(&import.path) && !removed.iter().any(|x| x.contains(c.callee_span.start))
+            });
+        if !used {
+            if let Some(span) = import_removal(text, import.span) {
+                edits.push(TextEdit {
+                    span,
+                    new_text: String::new(),
+                });
             }
         }
     }
@@ -525,7 +644,40 @@ fn annotation_bridge(
         edits,
     }];
 
-    // The writer in the platform controller file.
+    // The writer in the platform controller file: its text from the index, else from disk (a
+    // file that exists but is excluded, ignored or not indexed yet), else a new file.
+    let controller = crate::db::file_index(db, ws)
+        .paths
+        .get(controller_path.as_str())
+        .copied();
+    let on_disk = ws.root(db).join(controller_path);
+    let controller_text: Option<std::sync::Arc<str>> = match controller {
+        Some(c) if c.note(db).is_none() => Some(c.text(db).clone()),
+        // Binary, too large or not valid UTF-8: no edit we could trust.
+        Some(_) => return None,
+        None if on_disk.exists() => match crate::workspace::read_confined(ws.root(db), &on_disk) {
+            Ok((text, None)) => Some(text),
+            _ => return None,
+        },
+        None => None,
+    };
+    let controller_tree = match &controller_text {
+        Some(t) => {
+            let parsed = crate::syntax::parse(Lang::Go, t, None);
+            Some(parsed.tree?)
+        }
+        None => None,
+    };
+    let controller_facts = match (&controller_text, &controller_tree) {
+        (Some(t), Some(tree)) => Some(crate::facts::go::extract(tree, t)),
+        _ => None,
+    };
+
+    let provider_import = facts
+        .pkg_refs
+        .iter()
+        .find(|r| r.span == finding.span)
+        .and_then(|r| r.import.clone());
     let provider_alias = facts
         .imports
         .iter()
@@ -549,11 +701,6 @@ fn annotation_bridge(
     } else {
         (format!("{kind_var}.{field_path}"), format!("{kind_var} != nil"))
     };
-    let controller = crate::db::file_index(db, ws)
-        .paths
-        .get(controller_path.as_str())
-        .copied();
-    let controller_facts = controller.map(|c| go_facts(db, c).clone());
     let alias_in = |path: &str, fallback: &str| {
         controller_facts
             .as_ref()
@@ -578,53 +725,64 @@ fn annotation_bridge(
             ("Guard", &guard),
         ],
     );
-    let needed = [
-        ("fmt".to_string(), None),
-        (provider_path.clone(), Some(provider_alias)),
-        (capi_path.clone(), Some(capi_alias)),
-    ];
-    match controller {
-        Some(controller) => {
-            let controller_text = controller.text(db);
-            if controller_text.contains(&format!("{constant} =")) {
-                return Some(files);
-            }
-            let cf = controller_facts.as_ref()?;
-            let missing: Vec<String> = needed
-                .iter()
+    // What the package already declares (the controller's other files, and the controller
+    // itself) is not declared again: the template's paragraphs that declare it are dropped.
+    let dir = crate::db::dir_of(controller_path).to_string();
+    let mut declared: HashSet<String> = HashSet::new();
+    for other in crate::db::package_files(db, ws, &dir) {
+        if other.path(db) == controller_path {
+            continue;
+        }
+        let f = go_facts(db, other);
+        declared.extend(f.consts.iter().map(|c| c.name.clone()));
+        declared.extend(f.functions.iter().filter_map(|x| x.name.clone()));
+    }
+    if let Some(f) = &controller_facts {
+        declared.extend(f.consts.iter().map(|c| c.name.clone()));
+        declared.extend(f.functions.iter().filter_map(|x| x.name.clone()));
+    }
+    let paragraphs: Vec<&str> = writer_text
+        .split("\n\n")
+        .map(|p| p.trim_matches('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .filter(|p| {
+            let declares = |name: &str| p.contains(&format!("const {name} ")) || p.contains(&format!("func {name}("));
+            let redeclares = |name: &str| declared.contains(name) && declares(name);
+            !(redeclares(&constant) || redeclares(&writer))
+        })
+        .collect();
+    if paragraphs.is_empty() {
+        return Some(files);
+    }
+    let addition = paragraphs.join("\n\n");
+    let mut needed: Vec<(String, Option<String>)> = Vec::new();
+    if addition.contains("fmt.") {
+        needed.push(("fmt".to_string(), None));
+    }
+    if addition.contains(&format!("{provider_alias}.")) {
+        needed.push((provider_path.clone(), Some(provider_alias.clone())));
+    }
+    if addition.contains(&format!("{capi_alias}.")) {
+        needed.push((capi_path.clone(), Some(capi_alias.clone())));
+    }
+    needed.sort();
+    match (&controller_text, &controller_tree, &controller_facts) {
+        (Some(controller_text), Some(controller_tree), Some(cf)) => {
+            let missing: Vec<(String, Option<String>)> = needed
+                .into_iter()
                 .filter(|(path, _)| !cf.imports.iter().any(|i| &i.path == path))
-                .map(|(path, alias)| match alias {
-                    Some(a) => format!("\t{a} \"{path}\"\n"),
-                    None => format!("\t\"{path}\"\n"),
+                .map(|(path, alias)| {
+                    // An alias equal to the package name is not written.
+                    let alias = alias.filter(|a| *a != crate::facts::go::default_package_name(&path));
+                    (path, alias)
                 })
                 .collect();
-            let mut edits = Vec::new();
-            if !missing.is_empty() {
-                let block_end = controller_text
-                    .find("import (")
-                    .and_then(|start| controller_text[start..].find(')').map(|i| start + i));
-                match block_end {
-                    Some(at) => edits.push(TextEdit {
-                        span: Span::new(at, at),
-                        new_text: missing.concat(),
-                    }),
-                    None => {
-                        let after_package = controller_text
-                            .find('\n')
-                            .map(|i| i + 1)
-                            .unwrap_or(controller_text.len());
-                        edits.push(TextEdit {
-                            span: Span::new(after_package, after_package),
-                            new_text: format!("\nimport (\n{})\n", missing.concat()),
-                        });
-                    }
-                }
-            }
+            let mut edits = import_insertions(controller_text, controller_tree, &missing);
             let end = controller_text.len();
-            let separator = if controller_text.ends_with('\n') { "" } else { "\n" };
+            let body = controller_text.trim_end_matches(['\n', ' ', '\t']);
             edits.push(TextEdit {
-                span: Span::new(end, end),
-                new_text: format!("{separator}{writer_text}\n"),
+                span: Span::new(body.len(), end),
+                new_text: format!("\n\n{addition}\n"),
             });
             files.push(FileEdit {
                 path: controller_path.clone(),
@@ -632,19 +790,25 @@ fn annotation_bridge(
                 edits,
             });
         }
-        None => {
+        (Some(_), _, _) => return None,
+        _ => {
             let package = provider
                 .platform_controller_package
                 .clone()
                 .unwrap_or_else(|| facts.package.clone().unwrap_or_default());
-            let imports: String = needed
-                .iter()
-                .map(|(path, alias)| match alias {
-                    Some(a) => format!("\t{a} \"{path}\"\n"),
-                    None => format!("\t\"{path}\"\n"),
-                })
-                .collect();
-            let new_text = format!("package {package}\n\nimport (\n{imports})\n{writer_text}\n");
+            let spec = |(path, alias): &(String, Option<String>)| match alias {
+                Some(a) if *a != crate::facts::go::default_package_name(path) => format!("\t{a} \"{path}\"\n"),
+                _ => format!("\t\"{path}\"\n"),
+            };
+            let std: String = needed.iter().filter(|(p, _)| is_std(p)).map(spec).collect();
+            let other: String = needed.iter().filter(|(p, _)| !is_std(p)).map(spec).collect();
+            let groups: Vec<String> = [std, other].into_iter().filter(|g| !g.is_empty()).collect();
+            let imports = if groups.is_empty() {
+                String::new()
+            } else {
+                format!("import (\n{})\n\n", groups.join("\n"))
+            };
+            let new_text = format!("package {package}\n\n{imports}{addition}\n");
             files.push(FileEdit {
                 path: controller_path.clone(),
                 create: true,
@@ -658,8 +822,149 @@ fn annotation_bridge(
     Some(files)
 }
 
-fn all_identifiers(root: Node<'_>) -> Vec<Node<'_>> {
-    descendants(root).filter(|n| n.kind() == "identifier").collect()
+/// Whole lines covering `span`, with the last line break.
+fn span_lines(text: &str, span: Span) -> Span {
+    let (start, _) = line_bounds(text, span.start as usize);
+    let (_, end) = line_bounds(text, (span.end as usize).saturating_sub(1));
+    Span::new(start, end)
+}
+
+/// A standard-library import path (no dot in its first element), as gofmt/goimports group them.
+fn is_std(path: &str) -> bool {
+    !path.split('/').next().unwrap_or(path).contains('.')
+}
+
+/// The lines to delete to remove one import spec: its line, and a blank line that would
+/// otherwise be doubled (an emptied group). `None` for a spec sharing its line with `import (`.
+fn import_removal(text: &str, spec: Span) -> Option<Span> {
+    let (start, end) = line_bounds(text, spec.start as usize);
+    let line = &text[start..end];
+    if line.contains('(') || line.contains(')') {
+        return None;
+    }
+    let blank = |l: &str| l.trim().is_empty();
+    let prev = text[..start].trim_end_matches('\n');
+    let prev_line = &prev[prev.rfind('\n').map(|i| i + 1).unwrap_or(0)..];
+    let prev_blank = start >= 2 && &text[start - 2..start] == "\n\n";
+    let (next_start, next_end) = line_bounds(text, end);
+    let next_line = &text[next_start..next_end];
+    let next_blank = end < text.len() && blank(next_line);
+    let closes = next_line.trim_start().starts_with(')');
+    if prev_blank && (next_blank || closes) {
+        // The group is empty now: drop the blank line before it.
+        return Some(Span::new(start - 1, end));
+    }
+    if (prev_line.trim_end().ends_with('(') || prev_line.trim().is_empty()) && next_blank {
+        return Some(Span::new(start, next_end));
+    }
+    Some(Span::new(start, end))
+}
+
+/// Edits adding `missing` imports (path, alias) where gofmt and goimports put them: in the
+/// import block's group of the same kind (standard library, or the others), sorted by path;
+/// a new group or block when there is none.
+fn import_insertions(text: &str, tree: &tree_sitter::Tree, missing: &[(String, Option<String>)]) -> Vec<TextEdit> {
+    let root = tree.root_node();
+    let spec_line = |(path, alias): &(String, Option<String>)| match alias {
+        Some(a) => format!("\t{a} \"{path}\"\n"),
+        None => format!("\t\"{path}\"\n"),
+    };
+    let mut edits = Vec::new();
+    if missing.is_empty() {
+        return edits;
+    }
+    let block = root
+        .named_children(&mut root.walk())
+        .filter(|n| n.kind() == "import_declaration")
+        .find_map(|d| d.named_children(&mut d.walk()).find(|c| c.kind() == "import_spec_list"));
+    let Some(block) = block else {
+        // No `import (...)`: a new block after the last import declaration or the package clause.
+        let after = root
+            .named_children(&mut root.walk())
+            .filter(|n| matches!(n.kind(), "package_clause" | "import_declaration"))
+            .last()
+            .map(|n| n.end_byte())
+            .unwrap_or(0);
+        let std: String = missing.iter().filter(|(p, _)| is_std(p)).map(spec_line).collect();
+        let other: String = missing.iter().filter(|(p, _)| !is_std(p)).map(spec_line).collect();
+        let groups: Vec<String> = [std, other].into_iter().filter(|g| !g.is_empty()).collect();
+        edits.push(TextEdit {
+            span: Span::new(after, after),
+            new_text: format!("\n\nimport (\n{})", groups.join("\n")),
+        });
+        return edits;
+    };
+    // Groups: runs of specs on consecutive lines.
+    let specs: Vec<(Node<'_>, String)> = block
+        .named_children(&mut block.walk())
+        .filter(|n| n.kind() == "import_spec")
+        .filter_map(|n| {
+            let path = n.child_by_field_name("path")?;
+            Some((n, node_text(path, text).trim_matches(['"', '`']).to_string()))
+        })
+        .collect();
+    let mut groups: Vec<Vec<(Node<'_>, String)>> = Vec::new();
+    for (node, path) in specs {
+        let new_group = groups
+            .last()
+            .and_then(|g| g.last())
+            .is_none_or(|(last, _)| text[last.end_byte()..node.start_byte()].matches('\n').count() > 1);
+        if new_group {
+            groups.push(Vec::new());
+        }
+        groups.last_mut().unwrap().push((node, path));
+    }
+    let mut inserts: std::collections::BTreeMap<usize, String> = std::collections::BTreeMap::new();
+    let (mut new_std, mut new_other) = (String::new(), String::new());
+    for item in missing {
+        let std = is_std(&item.0);
+        // The group of the same kind whose paths share the longest prefix with this one
+        // (`sigs.k8s.io/cluster-api` beside `sigs.k8s.io/cluster-api-provider-azure`).
+        let shared = |g: &Vec<(Node<'_>, String)>| {
+            g.iter()
+                .map(|(_, p)| p.bytes().zip(item.0.bytes()).take_while(|(a, b)| a == b).count())
+                .max()
+                .unwrap_or(0)
+        };
+        let pure: Vec<&Vec<(Node<'_>, String)>> = groups
+            .iter()
+            .filter(|g| g.iter().all(|(_, p)| is_std(p) == std))
+            .collect();
+        let mixed: Vec<&Vec<(Node<'_>, String)>> = groups
+            .iter()
+            .filter(|g| g.iter().any(|(_, p)| is_std(p) == std))
+            .collect();
+        let candidates = if pure.is_empty() { mixed } else { pure };
+        let group = candidates.into_iter().rev().max_by_key(|g| shared(g));
+        match group {
+            Some(group) => {
+                let before = group.iter().find(|(_, p)| *p > item.0);
+                let at = match before {
+                    Some((node, _)) => line_bounds(text, node.start_byte()).0,
+                    None => line_bounds(text, group.last().unwrap().0.end_byte()).1,
+                };
+                inserts.entry(at).or_default().push_str(&spec_line(item));
+            }
+            None if std => new_std.push_str(&spec_line(item)),
+            None => new_other.push_str(&spec_line(item)),
+        }
+    }
+    if !new_std.is_empty() {
+        // A standard-library group first.
+        let at = line_bounds(text, block.start_byte()).1;
+        inserts.entry(at).or_default().insert_str(0, &format!("{new_std}\n"));
+    }
+    if !new_other.is_empty() {
+        let at = line_bounds(text, block.end_byte().saturating_sub(1)).0;
+        inserts.entry(at).or_default().push_str(&format!("\n{new_other}"));
+    }
+    for (at, new_text) in inserts {
+        edits.push(TextEdit {
+            span: Span::new(at, at),
+            new_text,
+        });
+    }
+    edits
 }
 
 #[cfg(test)]

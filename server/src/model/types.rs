@@ -234,6 +234,14 @@ pub struct ConditionConventions {
     pub prefilter_words: Vec<String>,
     /// Keys that, all present in one composite literal, mark it as a condition.
     pub structural_keys: Vec<String>,
+    /// Appended to findings on constants of the published API's conditions files
+    /// (`const_files`): what changing the value means for users.
+    pub published_value_note: Option<String>,
+    /// Builder methods that set a condition's reason (apply configurations: `WithReason`).
+    pub reason_builders: Vec<String>,
+    /// `x.Reason = ".."` is a condition reason unless `x` contains one of these words
+    /// (case-insensitive): events have reasons too.
+    pub non_condition_receivers: Vec<String>,
     /// A message that starts with a count matching this regular expression is a summary.
     pub count_summary_pattern: String,
     /// Example of a good summary message, quoted in findings.
@@ -377,8 +385,14 @@ pub struct CodeActions {
     pub annotation_bridge: Option<AnnotationBridge>,
     /// Title of the quick fix that inserts a suppression comment.
     pub suppress_title: Option<String>,
-    /// Placeholder written where the reason goes in an inserted suppression.
+    /// Placeholder written where the reason goes in an inserted suppression. A suppression whose
+    /// reason is still this placeholder (or any `<...>`) counts as having no reason.
     pub suppress_reason_placeholder: Option<String>,
+    /// Title of the fix that replaces a provider Machine kind by its template kind where the
+    /// sibling code uses template kinds; `{Template}` is the template kind.
+    pub template_kind_title: Option<String>,
+    /// Title of the fix that replaces a reason literal by a constant; `{Name}` is the constant.
+    pub reason_constant_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -12,7 +12,8 @@
 use std::collections::BTreeMap;
 
 use super::{Finding, Fix, FixKind, GoContext};
-use crate::facts::go::{Call, ImportKind, PkgRef};
+use crate::facts::go::{Call, GoFacts, ImportKind, ObjectSite, PkgRef, ReadUse};
+use crate::facts::Span;
 use crate::model::{CallPattern, CompiledModel, Provider, Side};
 
 pub const PROVIDER_READ: &str = "capi-boundary/provider-read";
@@ -151,15 +152,37 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
                 ],
             );
             let mut finding = Finding::new(PROVIDER_READ, r.span, message);
-            if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
-                let kind = r.name.trim_end_matches("List").to_string();
+            if let Some((template, sibling)) = template_slip(cx, provider, r) {
+                let title = cx
+                    .model
+                    .model
+                    .code_actions
+                    .template_kind_title
+                    .as_deref()
+                    .unwrap_or("Did you mean `{Template}`?");
                 finding.fixes.push(Fix {
-                    title: bridge.title.clone(),
-                    kind: FixKind::AnnotationBridge {
-                        provider: provider.id.clone(),
-                        kind,
+                    title: crate::model::render(title, &[("Template", &template)]),
+                    kind: FixKind::ReplaceSymbol {
+                        from: r.name.clone(),
+                        to: template,
                     },
                 });
+                finding.related.push(super::Related {
+                    path: cx.path.to_string(),
+                    span: sibling.span,
+                    message: format!("the sibling code here uses a template kind, `{}`", sibling.name),
+                });
+            } else if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
+                if bridge_site(cx.model, cx.facts, r.span).is_some() {
+                    let kind = r.name.trim_end_matches("List").to_string();
+                    finding.fixes.push(Fix {
+                        title: bridge.title.clone(),
+                        kind: FixKind::AnnotationBridge {
+                            provider: provider.id.clone(),
+                            kind,
+                        },
+                    });
+                }
             }
             out.push(finding);
         } else if !provider.template_kinds.contains(&r.name)
@@ -193,6 +216,60 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
         );
         out.push(Finding::new(PROVIDER_IMPORT, import.span, message));
     }
+}
+
+/// A Machine kind used where the sibling code of the same function uses template kinds
+/// (`GVKForObject(&agentv1.AgentMachine{})` among `&capiaws.AWSMachineTemplate{}` cases): the
+/// template kind it almost certainly meant, and one sibling.
+fn template_slip<'f>(cx: &GoContext<'f>, provider: &Provider, r: &'f PkgRef) -> Option<(String, &'f PkgRef)> {
+    let template = format!("{}Template", r.name);
+    if !provider.template_kinds.contains(&template) {
+        return None;
+    }
+    let function = cx.facts.named_function(r.function?);
+    let mut siblings = cx
+        .facts
+        .pkg_refs
+        .iter()
+        .filter(|o| o.span != r.span && o.function.is_some_and(|f| cx.facts.named_function(f) == function));
+    let mut templates = Vec::new();
+    for o in siblings.by_ref() {
+        let Some((p, _)) = provider_of(cx, o) else { continue };
+        if p.machine_kinds.contains(&o.name) && !may_read(cx, p) {
+            // Other provider Machines in the same function: this is a Machine reader, not a slip.
+            return None;
+        }
+        if p.template_kinds.contains(&o.name) && o.name.ends_with("Template") {
+            templates.push(o);
+        }
+    }
+    templates.first().map(|sibling| (template, *sibling))
+}
+
+/// Where the annotation bridge applies: a provider object declared as a local variable, filled
+/// by calls in statements that can go, read for one field only in ways a string annotation can
+/// stand in for (nil checks, formatting), with a generic Machine in scope to carry the
+/// annotation. Returns the site and the Machine variable.
+pub fn bridge_site<'f>(model: &CompiledModel, facts: &'f GoFacts, span: Span) -> Option<(&'f ObjectSite, String)> {
+    let site = facts.object_sites.iter().find(|s| s.type_span == span)?;
+    let fills = site.fills.as_ref()?;
+    let first = site.reads.first()?;
+    let bridgeable = !fills.is_empty()
+        && !site.other_uses
+        && site
+            .reads
+            .iter()
+            .all(|r| r.path == first.path && r.usage != ReadUse::Other);
+    if !bridgeable {
+        return None;
+    }
+    let machine = &model.model.capi.machine_kind;
+    let var = site
+        .typed_vars
+        .iter()
+        .rev()
+        .find(|(_, t)| &t.name == machine && t.import.as_deref().is_some_and(|i| model.is_capi_import(i)))?;
+    Some((site, var.0.clone()))
 }
 
 fn matching<'a>(patterns: &'a [CallPattern], call: &Call) -> Option<&'a CallPattern> {

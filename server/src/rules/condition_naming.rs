@@ -9,7 +9,7 @@
 //!   without a leading count.
 
 use super::{Finding, Fix, FixKind, GoContext};
-use crate::facts::go::{first_string_literal, CompositeLiteral, GoFacts, KeyedField, StringWrite, TypeRef};
+use crate::facts::go::{first_string_literal, CompositeLiteral, FieldWrite, GoFacts, StringWrite, TypeRef};
 
 pub const TYPE_NOT_CAMELCASE: &str = "condition-naming/type-not-camelcase";
 pub const REASON_NOT_CAMELCASE: &str = "condition-naming/reason-not-camelcase";
@@ -111,11 +111,29 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
             REASON_NOT_CAMELCASE
         };
         let suggestion = camel_case(value);
-        let message = model.message(
+        let mut message = model.message(
             code,
             &[("name", &constant.name), ("value", value), ("suggestion", &suggestion)],
         );
+        if let Some(note) = conventions.published_value_note.as_deref().filter(|_| condition_file) {
+            message = format!("{message}. {note}");
+        }
         out.push(Finding::new(code, value_span, message));
+    }
+    reason_field_literals(cx, &mut out);
+    // `condition.Message = ..` (not on an event): the same message check as in a literal.
+    for write in &cx.facts.field_exprs {
+        let receiver = write.receiver.to_lowercase();
+        let event = conventions
+            .non_condition_receivers
+            .iter()
+            .any(|w| receiver.contains(&w.to_lowercase()));
+        if write.field == "Message" && !event {
+            if let Some(finding) = message_list(cx, write.function, &write.idents, &write.value_text, write.value_span)
+            {
+                out.push(finding);
+            }
+        }
     }
     for literal in &cx.facts.literals {
         if !is_condition_literal(cx, literal) {
@@ -124,18 +142,13 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         for field in &literal.fields {
             if field.key == "Reason" {
                 if let Some(value) = &field.string_value {
-                    let suggestion = camel_case(value);
-                    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
-                    let mut finding = Finding::new(REASON_LITERAL, field.value_span, message);
-                    finding.fixes.push(Fix {
-                        title: format!("Use a `{suggestion}Reason` constant"),
-                        kind: FixKind::ReasonConstant { value: suggestion },
-                    });
-                    out.push(finding);
+                    out.push(reason_literal(cx, value, field.value_span));
                 }
             }
             if field.key == "Message" {
-                if let Some(finding) = message_list(cx, literal, field) {
+                if let Some(finding) =
+                    message_list(cx, literal.function, &field.idents, &field.value_text, field.value_span)
+                {
                     out.push(finding);
                 }
             }
@@ -144,16 +157,66 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
     out
 }
 
+/// The `reason-literal` finding for a literal reason at `span`, with the constant fix.
+fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
+    let model = cx.model;
+    let suggestion = camel_case(value);
+    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
+    let mut finding = Finding::new(REASON_LITERAL, span, message);
+    let title = model
+        .model
+        .code_actions
+        .reason_constant_title
+        .as_deref()
+        .unwrap_or("Use a constant `{Name}`");
+    finding.fixes.push(Fix {
+        title: crate::model::render(title, &[("Name", &format!("{suggestion}Reason"))]),
+        kind: FixKind::ReasonConstant { value: suggestion },
+    });
+    finding
+}
+
+/// Literal reasons set other than in a condition literal: `cond.Reason = ".."` (not on an
+/// event), the model's reason builders (`.WithReason("..")`), and literal arguments of a helper
+/// whose `reason` parameter flows into a `Reason`.
+fn reason_field_literals(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let conventions = &cx.model.model.conditions;
+    for write in &cx.facts.field_literals {
+        if write.field != "Reason" {
+            continue;
+        }
+        let counts = match &write.how {
+            FieldWrite::Assignment { receiver } => {
+                let receiver = receiver.to_lowercase();
+                !conventions
+                    .non_condition_receivers
+                    .iter()
+                    .any(|w| receiver.contains(&w.to_lowercase()))
+            }
+            FieldWrite::Builder { method } => conventions.reason_builders.contains(method),
+            FieldWrite::Parameter { .. } => true,
+        };
+        if counts {
+            out.push(reason_literal(cx, &write.value, write.value_span));
+        }
+    }
+}
+
 /// A `Message` built from a variable that grows per item in a loop, where neither the message
 /// nor the variable's first write starts with a count.
-fn message_list(cx: &GoContext<'_>, literal: &CompositeLiteral, field: &KeyedField) -> Option<Finding> {
+fn message_list(
+    cx: &GoContext<'_>,
+    function: Option<u32>,
+    idents: &[String],
+    value_text: &str,
+    value_span: crate::facts::Span,
+) -> Option<Finding> {
     let model = cx.model;
     let writes = &cx.facts.string_writes;
-    let in_scope =
-        |w: &&StringWrite| field.idents.contains(&w.var) && same_named_function(cx.facts, w.function, literal.function);
+    let in_scope = |w: &&StringWrite| idents.contains(&w.var) && same_named_function(cx.facts, w.function, function);
     let grown = writes.iter().filter(in_scope).find(|w| w.in_loop)?;
     let summarises = |s: Option<&str>| s.is_some_and(|s| model.count_summary.is_match(s));
-    if summarises(first_string_literal(&field.value_text)) {
+    if summarises(first_string_literal(value_text)) {
         return None;
     }
     // The first write that puts text in (a `b := &strings.Builder{}` puts none).
@@ -167,7 +230,7 @@ fn message_list(cx: &GoContext<'_>, literal: &CompositeLiteral, field: &KeyedFie
     }
     let example = &model.model.conditions.summary_example;
     let message = model.message(MESSAGE_LIST, &[("var", &grown.var), ("example", example)]);
-    let mut finding = Finding::new(MESSAGE_LIST, field.value_span, message);
+    let mut finding = Finding::new(MESSAGE_LIST, value_span, message);
     finding.related.push(super::Related {
         path: cx.path.to_string(),
         span: grown.span,

@@ -654,8 +654,16 @@ fn deprecated(model: &CompiledModel, k: &Kustomization) -> Vec<Finding> {
         );
         let mut finding = Finding::new(DEPRECATED_FIELD, *span, message);
         if field.rename_fix {
+            // With the replacement key already there, the entries move into it (a rename would
+            // make a duplicate key kustomize rejects).
+            let merge = k.keys.iter().any(|(other, _)| other == &field.replacement);
+            let title = if merge {
+                format!("Move the `{key}` entries into `{}`", field.replacement)
+            } else {
+                format!("Rename `{key}` to `{}`", field.replacement)
+            };
             finding.fixes.push(Fix {
-                title: format!("Rename `{key}` to `{}`", field.replacement),
+                title,
                 kind: FixKind::ReplaceKey {
                     from: key.clone(),
                     to: field.replacement.clone(),

@@ -33,6 +33,9 @@ pub enum FixKind {
     ReasonConstant { value: String },
     /// Rename a deprecated key to its replacement.
     ReplaceKey { from: String, to: String },
+    /// Replace the last occurrence of a symbol in the finding's span (`agentv1.AgentMachine` →
+    /// `agentv1.AgentMachineTemplate`).
+    ReplaceSymbol { from: String, to: String },
     /// Insert an `invariant:ignore` comment above the finding.
     Suppress,
 }

@@ -40,13 +40,19 @@ pub fn apply(findings: Vec<Finding>, suppressions: &[Suppression], line_of: impl
             ));
             continue;
         }
-        if suppression.reason.is_none() {
+        // A placeholder such as the inserted `<why this is fine>` is not a reason.
+        let placeholder = suppression.reason.as_deref().is_some_and(|r| {
+            let r = r.trim();
+            r.starts_with('<') && r.ends_with('>')
+        });
+        if suppression.reason.is_none() || placeholder {
             kept.push(Finding::new(
                 MISSING_REASON,
                 suppression.span,
                 format!(
-                    "suppression of `{}` gives no reason: add ` -- <why this is fine>`",
-                    suppression.codes.join(", ")
+                    "suppression of `{}` gives no reason{}: write why this is fine after ` -- `",
+                    suppression.codes.join(", "),
+                    if placeholder { " (only a placeholder)" } else { "" }
                 ),
             ));
         }

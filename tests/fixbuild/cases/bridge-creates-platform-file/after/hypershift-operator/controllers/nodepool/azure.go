@@ -1,0 +1,27 @@
+package nodepool
+
+import (
+	"fmt"
+
+	capiazure "sigs.k8s.io/cluster-api-provider-azure/api/v1beta1"
+	capiv1 "sigs.k8s.io/cluster-api/api/core/v1beta1"
+)
+
+// AzureMachineFailureReasonAnnotation carries the AzureMachine's Status.FailureReason to its generic Machine, so that
+// platform-agnostic code reads an annotation instead of the provider object.
+const AzureMachineFailureReasonAnnotation = "hypershift.openshift.io/azure-machine-failure-reason"
+
+// setAzureMachineFailureReasonAnnotation copies the AzureMachine's Status.FailureReason onto its generic Machine. Call it
+// where this platform controller reconciles the AzureMachine.
+func setAzureMachineFailureReasonAnnotation(machine *capiv1.Machine, azureMachine *capiazure.AzureMachine) {
+	annotations := machine.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	if azureMachine.Status.FailureReason != nil {
+		annotations[AzureMachineFailureReasonAnnotation] = fmt.Sprint(*azureMachine.Status.FailureReason)
+	} else {
+		delete(annotations, AzureMachineFailureReasonAnnotation)
+	}
+	machine.SetAnnotations(annotations)
+}

@@ -1,0 +1,7 @@
+package nodepool
+
+// Reasons of the NodePool conditions.
+const (
+	QuotaReason         = "Quota"
+	CapacityErrorReason = "CapacityExceeded"
+)

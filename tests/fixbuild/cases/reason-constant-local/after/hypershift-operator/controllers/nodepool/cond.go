@@ -1,0 +1,15 @@
+package nodepool
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+const capacityErrorReason = "CapacityError"
+
+// capacityCondition reports a capacity problem.
+func capacityCondition() metav1.Condition {
+	return metav1.Condition{
+		Type:    "CapacityAvailable",
+		Status:  metav1.ConditionFalse,
+		Reason:  capacityErrorReason,
+		Message: "no capacity",
+	}
+}

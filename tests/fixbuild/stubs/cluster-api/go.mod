@@ -1,0 +1,3 @@
+module sigs.k8s.io/cluster-api
+
+go 1.22
