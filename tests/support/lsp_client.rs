@@ -17,6 +17,8 @@ pub struct Client {
     incoming: Receiver<Value>,
     next_id: i64,
     backlog: Vec<Value>,
+    /// The `initialize` response.
+    pub init: Value,
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +34,15 @@ impl Client {
 
     /// Starts the server on `root` with `initializationOptions` and extra environment.
     pub fn start_with(root: &Path, options: Value, env: &[(&str, &str)]) -> Client {
+        Client::start_full(root, options, json!({}), env)
+    }
+
+    /// Starts the server announcing `capabilities`.
+    pub fn start_caps(root: &Path, options: Value, capabilities: Value) -> Client {
+        Client::start_full(root, options, capabilities, &[])
+    }
+
+    fn start_full(root: &Path, options: Value, capabilities: Value, env: &[(&str, &str)]) -> Client {
         let mut command = Command::new(env!("CARGO_BIN_EXE_invariant-lsp"));
         command
             .arg("lsp")
@@ -59,10 +70,11 @@ impl Client {
             incoming,
             next_id: 1,
             backlog: Vec::new(),
+            init: Value::Null,
         };
         let init = client.request(
             "initialize",
-            json!({"processId": null, "rootUri": file_uri(root), "capabilities": {},
+            json!({"processId": null, "rootUri": file_uri(root), "capabilities": capabilities,
                    "workspaceFolders": [{"uri": file_uri(root), "name": "ws"}], "initializationOptions": options}),
         );
         assert!(
@@ -71,8 +83,19 @@ impl Client {
                 .unwrap_or(false),
             "{init}"
         );
+        client.init = init;
         client.notify("initialized", json!({}));
         client
+    }
+
+    /// Whether a message already received (and not consumed by a wait) matches.
+    pub fn received(&self, pred: impl Fn(&Value) -> bool) -> bool {
+        self.backlog.iter().any(pred)
+    }
+
+    /// Every message already received (and not consumed by a wait) that matches.
+    pub fn count_received(&self, pred: impl Fn(&Value) -> bool) -> usize {
+        self.backlog.iter().filter(|m| pred(m)).count()
     }
 
     pub fn send_raw(&mut self, body: &str) {

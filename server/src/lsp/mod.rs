@@ -9,6 +9,7 @@
 //! still has the version it was computed for and nothing newer was published.
 
 mod convert;
+pub mod diagnostics;
 pub mod document;
 pub mod framing;
 
@@ -39,6 +40,12 @@ pub struct InitOptions {
     pub models: Vec<String>,
     /// Rule code or family → severity.
     pub severity: std::collections::BTreeMap<String, crate::model::Severity>,
+    /// `auto` (by client capability), `push` or `pull`: see `diagnostics`.
+    #[serde(rename = "diagnosticMode")]
+    pub diagnostic_mode: diagnostics::ModeOption,
+    /// `type` (every edit) or `save`.
+    #[serde(rename = "diagnosticsOn")]
+    pub diagnostics_on: diagnostics::UpdateOn,
 }
 
 struct Root {
@@ -61,6 +68,10 @@ struct State {
     options: InitOptions,
     /// Last version published per document, so a late result never overwrites a newer one.
     published: HashMap<Uri, i32>,
+    /// Push or pull, and what the client announced.
+    support: diagnostics::ClientSupport,
+    /// What the client was last told, per URI.
+    memory: diagnostics::Memory,
 }
 
 pub struct Backend {
@@ -68,6 +79,8 @@ pub struct Backend {
     state: Arc<Mutex<State>>,
     /// Serialises publication so that version checks and sends happen in order.
     publish: Arc<tokio::sync::Mutex<()>>,
+    /// True once the workspace folders known at `initialized` are indexed (pull requests wait).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -166,7 +179,7 @@ struct DiagnosticJob {
     db: Database,
     ws: crate::db::Workspace,
     root: PathBuf,
-    targets: Vec<(SourceFile, Uri, i32)>,
+    targets: Vec<(SourceFile, Uri, Option<i32>)>,
     encoding: Encoding,
 }
 
@@ -176,16 +189,13 @@ impl Backend {
             client,
             state: Arc::default(),
             publish: Arc::default(),
+            ready: tokio::sync::watch::Sender::new(false),
         }
     }
 
-    fn job(state: &State, root_index: usize) -> DiagnosticJob {
+    fn job(state: &State, root_index: usize, open: bool) -> DiagnosticJob {
         let root = &state.roots[root_index];
-        let targets = root
-            .docs
-            .iter()
-            .filter_map(|(rel, d)| root.engine.files.get(rel).map(|&f| (f, d.uri.clone(), d.doc.version)))
-            .collect();
+        let targets = Self::targets(root, open);
         DiagnosticJob {
             db: root.engine.db.clone(),
             ws: root.engine.ws,
@@ -197,12 +207,19 @@ impl Backend {
 
     /// Computes and publishes diagnostics for every open document of a root.
     async fn refresh(&self, root_index: usize) {
+        self.refresh_diagnostics(root_index).await;
+        self.publish_model_problems(root_index).await;
+    }
+
+    /// Computes one batch (open documents, or every other file) and publishes what changed;
+    /// false when superseded.
+    async fn refresh_batch(&self, root_index: usize, open: bool) -> bool {
         let job = {
             let state = lock(&self.state);
             if root_index >= state.roots.len() {
-                return;
+                return false;
             }
-            Self::job(&state, root_index)
+            Self::job(&state, root_index, open)
         };
         let computed = tokio::task::spawn_blocking(move || {
             let DiagnosticJob {
@@ -213,14 +230,7 @@ impl Backend {
                 encoding,
             } = job;
             let result = salsa::Cancelled::catch(AssertUnwindSafe(|| {
-                targets
-                    .iter()
-                    .map(|(file, uri, version)| {
-                        let findings = crate::rules::findings(&db, ws, *file);
-                        let diagnostics = convert::diagnostics(&db, ws, &root, *file, &findings, encoding);
-                        (uri.clone(), *version, diagnostics)
-                    })
-                    .collect::<Vec<_>>()
+                diagnostics::compute(&db, ws, &root, &targets, encoding)
             }));
             // The clone is dropped here, before anything waits on the state lock: a writer
             // holding that lock may be waiting for every clone to go.
@@ -230,30 +240,15 @@ impl Backend {
         .await;
         let results = match computed {
             Ok(Ok(results)) => results,
-            Ok(Err(_cancelled)) => return, // superseded by an edit; the edit schedules its own run
+            Ok(Err(_cancelled)) => return false, // superseded by an edit; the edit schedules its own run
             Err(join_error) => {
                 tracing::error!(error = %join_error, "diagnostics task failed");
-                return;
+                return false;
             }
         };
         let _order = self.publish.lock().await;
-        for (uri, version, diagnostics) in results {
-            let current = {
-                let state = lock(&self.state);
-                state
-                    .roots
-                    .get(root_index)
-                    .and_then(|r| r.docs.values().find(|d| d.uri == uri))
-                    .map(|d| d.doc.version)
-            };
-            let newer_published = lock(&self.state).published.get(&uri).is_some_and(|&p| p > version);
-            if current != Some(version) || newer_published {
-                continue;
-            }
-            lock(&self.state).published.insert(uri.clone(), version);
-            self.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
-        }
-        self.publish_model_problems(root_index).await;
+        self.publish_changed(root_index, results).await;
+        true
     }
 
     async fn publish_model_problems(&self, root_index: usize) {
@@ -314,16 +309,22 @@ impl Backend {
 
     /// Loads every checkable file of a root from disk (open documents keep their editor text).
     async fn index(&self, root_index: usize) {
+        // Progress only for a client that announced `window.workDoneProgress`, and created
+        // while the workspace is read (never waited on before indexing starts).
         let token = NumberOrString::String(format!("invariant-index-{root_index}"));
-        let progress = match self.client.create_work_done_progress(token.clone()).await {
-            Ok(()) => Some(
+        let with_progress = lock(&self.state).support.work_done_progress;
+        let progress = async {
+            if !with_progress {
+                return None;
+            }
+            self.client.create_work_done_progress(token.clone()).await.ok()?;
+            Some(
                 self.client
                     .progress(token, "Indexing")
                     .with_message("reading the workspace")
                     .begin()
                     .await,
-            ),
-            Err(_) => None,
+            )
         };
         self.status("indexing", root_index).await;
         let (root_path, config) = {
@@ -343,9 +344,9 @@ impl Backend {
                         .map(|(t, n)| (rel, t, n))
                 })
                 .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
+        });
+        let (progress, read) = tokio::join!(progress, read);
+        let read = read.unwrap_or_default();
         {
             let mut state = lock(&self.state);
             if let Some(root) = state.roots.get_mut(root_index) {
@@ -421,9 +422,12 @@ impl LanguageServer for Backend {
                     folders.push(root);
                 }
             }
+            let support =
+                diagnostics::ClientSupport::new(&params.capabilities, options.diagnostic_mode, options.diagnostics_on);
             {
                 let mut state = lock(&self.state);
                 state.encoding = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
+                state.support = support;
                 state.options = options;
                 for folder in folders {
                     let folder = folder.canonicalize().unwrap_or(folder);
@@ -445,6 +449,7 @@ impl LanguageServer for Backend {
                         ..Default::default()
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
+                    diagnostic_provider: support.provider(),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
                         code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
                         ..Default::default()
@@ -486,13 +491,21 @@ impl LanguageServer for Backend {
             method: "workspace/didChangeWatchedFiles".into(),
             register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
         };
-        if let Err(e) = self.client.register_capability(vec![registration]).await {
-            tracing::info!(error = %e, "client did not accept file watching");
+        // Registered only with a client that can take it, and never waited on before indexing.
+        if lock(&self.state).support.watch_registration {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.register_capability(vec![registration]).await {
+                    tracing::info!(error = %e, "client did not accept file watching");
+                }
+            });
         }
         let roots = lock(&self.state).roots.len();
         for i in 0..roots {
             self.index(i).await;
         }
+        self.ready.send_replace(true);
+        self.pull_refresh().await;
     }
 
     async fn shutdown(&self) -> RpcResult<()> {
@@ -568,6 +581,10 @@ impl LanguageServer for Backend {
                 let (text, note) = crate::workspace::from_editor(open.doc.text());
                 let tree = if note.is_some() { None } else { tree };
                 root.engine.set_text_with_tree(&rel, text, note, tree);
+                if state.support.update_on == diagnostics::UpdateOn::Save {
+                    state.memory.dirty.insert(params.text_document.uri.clone());
+                    return; // findings update on save
+                }
                 i
             };
             self.refresh(root_index).await;
@@ -575,7 +592,9 @@ impl LanguageServer for Backend {
         .await
     }
 
-    async fn did_save(&self, _: DidSaveTextDocumentParams) {}
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        notification_guard("didSave", self.saved(params.text_document.uri)).await
+    }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         notification_guard("didClose", async {
@@ -596,6 +615,7 @@ impl LanguageServer for Backend {
                     Err(_) => root.engine.remove(&rel),
                 }
                 state.published.remove(&params.text_document.uri);
+                state.memory.forget(&params.text_document.uri);
                 i
             };
             self.client
@@ -637,6 +657,7 @@ impl LanguageServer for Backend {
             for i in touched {
                 self.refresh(i).await;
             }
+            self.pull_refresh().await;
         })
         .await
     }
@@ -666,6 +687,20 @@ impl LanguageServer for Backend {
             }
         })
         .await
+    }
+
+    async fn diagnostic(&self, params: DocumentDiagnosticParams) -> RpcResult<DocumentDiagnosticReportResult> {
+        guarded("textDocument/diagnostic", async {
+            Ok(self.pull_document(params).await)
+        })
+        .await
+    }
+
+    async fn workspace_diagnostic(
+        &self,
+        params: WorkspaceDiagnosticParams,
+    ) -> RpcResult<WorkspaceDiagnosticReportResult> {
+        guarded("workspace/diagnostic", async { Ok(self.pull_workspace(params).await) }).await
     }
 
     async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
