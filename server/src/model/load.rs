@@ -120,6 +120,7 @@ impl DomainModel {
         self.components = keyed(self.components, other.components, |c| c.id.clone());
         self.providers = keyed(self.providers, other.providers, |p| p.id.clone());
         self.rules = keyed(self.rules, other.rules, |r| r.code.clone());
+        self.flows = keyed(self.flows, other.flows, |f| f.id.clone());
         if other.capi != Default::default() {
             self.capi = other.capi;
         }
