@@ -537,3 +537,72 @@ fn save_mode_keeps_findings_until_the_document_is_saved() {
     );
     client.shutdown();
 }
+
+#[test]
+fn the_model_one_jump_away_and_fix_all() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let caps = client.init["result"]["capabilities"].clone();
+    assert_eq!(caps["definitionProvider"], json!(true), "{caps}");
+    let path = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    client.diagnostics(&uri, 1);
+
+    // Go to definition on a provider kind lands on the provider's entry in the built-in model.
+    let (line, col) = position_of(&text, "AzureMachine{}");
+    let def = client.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col + 3}}),
+    );
+    let target = def["result"].clone();
+    let target_uri = target["uri"].as_str().unwrap_or_else(|| panic!("{def}")).to_string();
+    assert!(target_uri.starts_with("invariant-model:"), "{def}");
+    let source = client.request("invariant/modelSource", json!({"uri": target_uri}));
+    let model_text = source["result"]["text"].as_str().unwrap_or_else(|| panic!("{source}"));
+    let model_line = model_text
+        .lines()
+        .nth(target["range"]["start"]["line"].as_u64().unwrap() as usize)
+        .unwrap();
+    assert_eq!(model_line.trim(), "- id: azure");
+
+    // A workspace symbol for a lifecycle state.
+    let symbols = client.request("workspace/symbol", json!({"query": "Upgrading"}));
+    let symbols = symbols["result"].as_array().cloned().unwrap_or_default();
+    let state = symbols
+        .iter()
+        .find(|s| s["name"] == "Upgrading" && s["containerName"] == "lifecycle state")
+        .unwrap_or_else(|| panic!("{symbols:?}"));
+    let at = state["location"]["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert_eq!(model_text.lines().nth(at).unwrap().trim(), "- name: Upgrading");
+
+    // Fix-all: asked with `context.only`, one action of kind source.fixAll.invariant, and no
+    // quick fixes; asked for quick fixes only, no fix-all.
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let fix_all = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+    );
+    let fix_all = fix_all["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(fix_all.len(), 1, "{fix_all:?}");
+    assert_eq!(fix_all[0]["kind"], "source.fixAll.invariant");
+    let operations = fix_all[0]["edit"]["documentChanges"].as_array().unwrap();
+    assert!(
+        operations.iter().all(|op| op["textDocument"]["uri"] == uri.as_str()),
+        "{operations:?}"
+    );
+    let fixed = apply_lsp_edits(&text, operations[0]["edits"].as_array().unwrap());
+    assert!(!fixed.contains("\"capacity_error\""), "{fixed}");
+    let (line, col) = position_of(&text, "\"capacity_error\"");
+    let at = json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}});
+    let quick = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": at, "context": {"diagnostics": [], "only": ["quickfix"]}}),
+    );
+    let quick = quick["result"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !quick.is_empty() && quick.iter().all(|a| a["kind"] == "quickfix"),
+        "{quick:?}"
+    );
+    client.shutdown();
+}

@@ -173,8 +173,33 @@ pub fn hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: 
             return Some(markdown);
         }
     }
+    if let Some(markdown) = finding_hover(db, ws, file, offset as u32) {
+        return Some(markdown);
+    }
     let (_, word) = word_at(text, offset)?;
     by_name(model, word, lang)
+}
+
+/// At a finding's site (an impure call inside an adapt function, a provider read): the rule's
+/// title, the finding and the rule's explanation.
+fn finding_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u32) -> Option<String> {
+    let model = ws.model(db);
+    let findings = crate::rules::findings(db, ws, file);
+    let parts: Vec<String> = findings
+        .iter()
+        .filter(|f| f.span.contains(offset) || f.span.end == offset)
+        .filter_map(|f| {
+            let rule = model.rule(&f.code)?;
+            Some(format!(
+                "**{}** (`{}`)\n\n{}\n\n{}",
+                rule.title,
+                f.code,
+                f.message,
+                rule.explanation.trim_end()
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n---\n\n"))
 }
 
 /// YAML: the key under the cursor, by its dotted path (`spec.platform.type`) so that entries
@@ -339,6 +364,18 @@ mod tests {
         )
         .unwrap();
         assert!(text.contains("pure") && text.contains("time.Now"), "{text}");
+    }
+
+    #[test]
+    fn a_rules_call_site_explains_the_rule() {
+        let adapt = "package w\n\nimport (\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\treturn nil\n}\n";
+        let text = hover_at(
+            "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",
+            adapt,
+            "Now()",
+        )
+        .unwrap();
+        assert!(text.contains("adapt-purity/clock"), "{text}");
     }
 
     #[test]

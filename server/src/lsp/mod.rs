@@ -11,7 +11,9 @@
 mod convert;
 pub mod diagnostics;
 pub mod document;
+pub mod fix_all;
 pub mod framing;
+pub mod model_nav;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -450,8 +452,10 @@ impl LanguageServer for Backend {
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
                     diagnostic_provider: support.provider(),
+                    definition_provider: Some(OneOf::Left(true)),
+                    workspace_symbol_provider: Some(OneOf::Left(true)),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::from(fix_all::FIX_ALL)]),
                         ..Default::default()
                     })),
                     execute_command_provider: Some(ExecuteCommandOptions {
@@ -703,6 +707,14 @@ impl LanguageServer for Backend {
         guarded("workspace/diagnostic", async { Ok(self.pull_workspace(params).await) }).await
     }
 
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> RpcResult<Option<GotoDefinitionResponse>> {
+        guarded("definition", self.model_definition(params)).await
+    }
+
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> RpcResult<Option<WorkspaceSymbolResponse>> {
+        guarded("workspace/symbol", self.model_symbols(params)).await
+    }
+
     async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
         guarded("hover", async {
             let position = params.text_document_position_params.position;
@@ -730,6 +742,15 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
         guarded("codeAction", async {
+            let only = params.context.only.clone();
+            let fix_all = if fix_all::wanted(only.as_ref(), fix_all::FIX_ALL) && only.is_some() {
+                self.fix_all(&params).await?
+            } else {
+                None
+            };
+            if !fix_all::wanted(only.as_ref(), CodeActionKind::QUICKFIX.as_str()) {
+                return Ok(Some(fix_all.into_iter().map(CodeActionOrCommand::CodeAction).collect()));
+            }
             let uri = params.text_document.uri.clone();
             let Some((db, ws, file, start)) = self.locate(&uri, params.range.start)? else {
                 return Ok(None);
@@ -761,7 +782,13 @@ impl LanguageServer for Backend {
             })
             .await
             .map_err(internal)?;
-            Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+            Ok(Some(
+                fix_all
+                    .into_iter()
+                    .chain(actions)
+                    .map(CodeActionOrCommand::CodeAction)
+                    .collect(),
+            ))
         })
         .await
     }
@@ -882,6 +909,7 @@ pub fn serve() -> i32 {
     runtime.block_on(async {
         let (service, socket) = LspService::build(Backend::new)
             .custom_method(framing::MALFORMED_METHOD, Backend::malformed)
+            .custom_method(model_nav::MODEL_SOURCE_METHOD, Backend::model_source)
             .finish();
         // Frames pass through the guard first, so one malformed message cannot end the reader.
         let (guarded_in, guard_out) = tokio::io::duplex(1 << 20);

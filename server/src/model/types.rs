@@ -388,6 +388,8 @@ pub struct CodeActions {
     pub suppress_title: Option<String>,
     /// Placeholder written where the reason goes in an inserted suppression.
     pub suppress_reason_placeholder: Option<String>,
+    /// Title of the `source.fixAll.invariant` action (every automatic fix of a document).
+    pub fix_all_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
