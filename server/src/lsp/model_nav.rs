@@ -15,7 +15,7 @@ use crate::model::{CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
 use crate::text::Encoding;
 
 /// The built-in model's URI: read-only, its text from `invariant/modelSource`.
-pub const BUILTIN_MODEL_URI: &str = "invariant-model:/builtin/hypershift-data-plane.yaml";
+pub const BUILTIN_MODEL_URI: &str = "invariant-model://builtin/hypershift-data-plane.yaml";
 pub const MODEL_SOURCE_METHOD: &str = "invariant/modelSource";
 
 fn column(line: &str, byte: u32, encoding: Encoding) -> u32 {
