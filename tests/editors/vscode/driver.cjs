@@ -193,6 +193,12 @@ async function steps(page) {
     problems.includes("condition-naming/reason-literal") && !problems.includes("condition-naming/message-list"),
     "the invariant.severity setting reached the server (message-list is off, reason-literal is not)",
   );
+  // A file never opened: its findings reach the Problems panel too (workspace pull).
+  const unopened = await until(async () => {
+    const t = await problemsText(page);
+    return t && t.includes("deployment.go") && t.includes("adapt-purity/clock") ? t : null;
+  });
+  check(unopened, "the Problems panel lists adapt-purity/clock in deployment.go, which was never opened");
   const status = await until(async () => {
     const s = await statusText(page);
     return s && !/starting|indexing|error|stopped/i.test(s.split("|")[0]) ? s : null;
@@ -221,8 +227,42 @@ async function steps(page) {
     mdHover.some((t) => t.includes("Azure") && t.includes("Machine")),
     "the markdown hover (from the server, not only the problem) mentions Azure and Machine",
   );
+  check(
+    mdHover.some((t) => t.includes("reconcileMachineDeploymentStatus") && t.includes("SetMirrorCondition")),
+    "the hover shows the domain flow provider Machine → Machine → MachineDeployment → NodePool",
+  );
   await screenshot(page, "hover");
   await page.mouse.move(5, 400);
+  await page.keyboard.press("Escape");
+
+  // 4b. Go to Definition on the provider kind opens the model entry (built-in model, read-only).
+  await page.mouse.click(box.x, box.y);
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F12");
+  const modelTab = await until(() => page.locator(".tab.active", { hasText: "hypershift-data-plane.yaml" }).isVisible());
+  check(modelTab, "Go to Definition opens hypershift-data-plane.yaml");
+  const entry = await until(async () => {
+    const t = await page.evaluate(() => {
+      const ed = document.querySelector(".editor-instance .monaco-editor") || document.querySelector(".monaco-editor");
+      return ed ? ed.querySelector(".view-lines").innerText : "";
+    });
+    return t && t.includes("id: azure") ? t : null;
+  });
+  check(entry, "the model entry `- id: azure` is in view");
+  await screenshot(page, "definition");
+  await page.keyboard.press("Control+W");
+  await page.locator(".tab.active", { hasText: "capacity.go" }).waitFor({ timeout: TIMEOUT });
+
+  // 4c. A workspace symbol for a lifecycle state.
+  await page.keyboard.press("Control+T");
+  const symbolInput = page.locator(".quick-input-widget input");
+  await symbolInput.waitFor({ state: "visible", timeout: TIMEOUT });
+  await symbolInput.fill("#Upgrading");
+  const symbolRow = await until(async () => {
+    const rows = await page.locator(".quick-input-widget .monaco-list-row").allInnerTexts();
+    return rows.find((r) => r.includes("Upgrading") && r.includes("lifecycle state")) || null;
+  });
+  check(symbolRow, "Go to Symbol in Workspace finds the lifecycle state Upgrading");
   await page.keyboard.press("Escape");
 
   // 5. "Invariant: Explain rule" with the cursor on the diagnostic opens the explanation.
@@ -299,6 +339,14 @@ async function steps(page) {
   check(/condition-naming/.test(later), "the other findings are still listed (the server republished)");
   await page.mouse.move(5, 400);
   await screenshot(page, "fixed");
+
+  // 7b. Fix All (source.fixAll): the reason literal becomes a constant.
+  await runCommand(page, "Fix All");
+  const fixedAll = await until(async () => {
+    const t = await problemsText(page);
+    return t !== null && !t.includes("condition-naming/reason-literal") ? t : null;
+  });
+  check(fixedAll, "Fix All removed condition-naming/reason-literal from capacity.go");
 
   // 8. Save everything; both files are changed on disk.
   await runCommand(page, "File: Save All");
