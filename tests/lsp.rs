@@ -365,3 +365,244 @@ fn multi_root_workspaces_use_each_roots_configuration() {
     );
     child_client.shutdown();
 }
+
+const DEPLOYMENT: &str = "control-plane-operator/controllers/hostedcontrolplane/v2/ingress/deployment.go";
+const CONDITIONS: &str = "api/hypershift/v1beta1/nodepool_conditions.go";
+
+fn is_publish_for(m: &Value, uri: &str) -> bool {
+    m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+}
+
+/// Makes the clock helper of deployment.go pure on disk and tells the server.
+fn purify_on_disk(client: &mut Client, root: &Path) -> String {
+    let path = root.join(DEPLOYMENT);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("return time.Now().Format(time.RFC3339)", "return \"fixed\""),
+    )
+    .unwrap();
+    let uri = file_uri(&path);
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri, "type": 2}]}),
+    );
+    uri
+}
+
+#[test]
+fn push_mode_publishes_the_whole_workspace_and_only_what_changed() {
+    let (_dir, root) = sample_copy();
+    // No pull capability: push. `window.workDoneProgress` announced: progress is created.
+    let mut client = Client::start_caps(&root, json!({}), json!({"window": {"workDoneProgress": true}}));
+    assert!(
+        client.init["result"]["capabilities"]
+            .get("diagnosticProvider")
+            .is_none(),
+        "{}",
+        client.init
+    );
+    // A file never opened gets its findings once the workspace is indexed.
+    let deployment = file_uri(&root.join(DEPLOYMENT));
+    let first = client.wait("diagnostics for an unopened file", |m| is_publish_for(m, &deployment));
+    assert!(first["params"]["version"].is_null(), "{first}");
+    let first_codes = codes(first["params"]["diagnostics"].as_array().unwrap());
+    assert!(
+        first_codes.contains(&"adapt-purity/clock".to_string()),
+        "{first_codes:?}"
+    );
+    assert!(client.received(|m| m["method"] == "window/workDoneProgress/create"));
+    let conditions = file_uri(&root.join(CONDITIONS));
+    client.wait("diagnostics for the conditions file", |m| {
+        is_publish_for(m, &conditions)
+    });
+
+    // Keystrokes in one document republish that document, not the unchanged others.
+    let capacity = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&capacity).unwrap();
+    let capacity_uri = client.open(&capacity, &text);
+    client.diagnostics(&capacity_uri, 1);
+    for v in 2..=4 {
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": capacity_uri, "version": v},
+                   "contentChanges": [{"text": format!("{text}// edit {v}\n")}]}),
+        );
+        client.diagnostics(&capacity_uri, v);
+    }
+    // A change on disk: the file's new findings are pushed; unchanged files are not.
+    purify_on_disk(&mut client, &root);
+    let after = client.wait("new findings of the changed file", |m| {
+        is_publish_for(m, &deployment)
+            && !codes(m["params"]["diagnostics"].as_array().unwrap()).contains(&"adapt-purity/clock".to_string())
+    });
+    assert!(
+        codes(after["params"]["diagnostics"].as_array().unwrap()).contains(&"adapt-purity/io".to_string()),
+        "{after}"
+    );
+    // The conditions file (sorted before deployment.go) was never published again.
+    assert_eq!(client.count_received(|m| is_publish_for(m, &conditions)), 0);
+    client.shutdown();
+}
+
+#[test]
+fn pull_mode_answers_document_and_workspace_pulls_with_result_ids() {
+    let (_dir, root) = sample_copy();
+    let caps = json!({"textDocument": {"diagnostic": {}}, "workspace": {"diagnostics": {"refreshSupport": true}}});
+    let mut client = Client::start_caps(&root, json!({}), caps);
+    let provider = client.init["result"]["capabilities"]["diagnosticProvider"].clone();
+    assert_eq!(provider["workspaceDiagnostics"], json!(true), "{provider}");
+
+    let deployment = file_uri(&root.join(DEPLOYMENT));
+    let report = client.request("workspace/diagnostic", json!({"previousResultIds": []}));
+    let items = report["result"]["items"].as_array().cloned().unwrap_or_default();
+    let item = items
+        .iter()
+        .find(|i| i["uri"] == deployment.as_str())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(item["kind"], "full");
+    assert!(codes(item["items"].as_array().unwrap()).contains(&"adapt-purity/clock".to_string()));
+    let previous: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"uri": i["uri"], "value": i["resultId"]}))
+        .collect();
+    // Nothing changed: every file is reported unchanged.
+    let again = client.request("workspace/diagnostic", json!({"previousResultIds": previous}));
+    let again = again["result"]["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(again.len(), items.len());
+    assert!(again.iter().all(|i| i["kind"] == "unchanged"), "{again:?}");
+
+    // A document pull, then the same pull with its result id.
+    let capacity = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let capacity_uri = client.open(&capacity, &std::fs::read_to_string(&capacity).unwrap());
+    let doc = client.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": capacity_uri}}),
+    );
+    assert_eq!(doc["result"]["kind"], "full", "{doc}");
+    assert!(codes(doc["result"]["items"].as_array().unwrap()).contains(&"capi-boundary/provider-read".to_string()));
+    let id = doc["result"]["resultId"].clone();
+    let doc = client.request(
+        "textDocument/diagnostic",
+        json!({"textDocument": {"uri": capacity_uri}, "previousResultId": id}),
+    );
+    assert_eq!(doc["result"]["kind"], "unchanged", "{doc}");
+
+    // A change on disk: the server asks for a refresh, and the next pull has the new findings.
+    purify_on_disk(&mut client, &root);
+    client.wait("workspace/diagnostic/refresh", |m| {
+        m["method"] == "workspace/diagnostic/refresh"
+    });
+    let previous: Vec<Value> = items
+        .iter()
+        .map(|i| json!({"uri": i["uri"], "value": i["resultId"]}))
+        .collect();
+    let changed = client.request("workspace/diagnostic", json!({"previousResultIds": previous}));
+    let changed = changed["result"]["items"].as_array().cloned().unwrap_or_default();
+    let item = changed.iter().find(|i| i["uri"] == deployment.as_str()).unwrap();
+    assert_eq!(item["kind"], "full");
+    assert!(!codes(item["items"].as_array().unwrap()).contains(&"adapt-purity/clock".to_string()));
+    // Pull only: nothing was pushed, and no progress was created for a client without the capability.
+    assert!(!client.received(|m| m["method"] == "textDocument/publishDiagnostics"));
+    assert!(!client.received(|m| m["method"] == "window/workDoneProgress/create"));
+    client.shutdown();
+}
+
+#[test]
+fn save_mode_keeps_findings_until_the_document_is_saved() {
+    let (_dir, root) = sample_copy();
+    let caps = json!({"textDocument": {"diagnostic": {}}, "workspace": {"diagnostics": {}}});
+    let mut client = Client::start_caps(&root, json!({"diagnosticsOn": "save"}), caps);
+    let path = root.join(DEPLOYMENT);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    let pull = |client: &mut Client| {
+        let r = client.request("textDocument/diagnostic", json!({"textDocument": {"uri": uri}}));
+        codes(r["result"]["items"].as_array().unwrap())
+    };
+    assert!(pull(&mut client).contains(&"adapt-purity/clock".to_string()));
+    let pure = text.replace("return time.Now().Format(time.RFC3339)", "return \"fixed\"");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": pure}]}),
+    );
+    assert!(
+        pull(&mut client).contains(&"adapt-purity/clock".to_string()),
+        "unsaved: unchanged"
+    );
+    client.notify("textDocument/didSave", json!({"textDocument": {"uri": uri}}));
+    assert!(
+        !pull(&mut client).contains(&"adapt-purity/clock".to_string()),
+        "saved: updated"
+    );
+    client.shutdown();
+}
+
+#[test]
+fn the_model_one_jump_away_and_fix_all() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let caps = client.init["result"]["capabilities"].clone();
+    assert_eq!(caps["definitionProvider"], json!(true), "{caps}");
+    let path = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    client.diagnostics(&uri, 1);
+
+    // Go to definition on a provider kind lands on the provider's entry in the built-in model.
+    let (line, col) = position_of(&text, "AzureMachine{}");
+    let def = client.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col + 3}}),
+    );
+    let target = def["result"].clone();
+    let target_uri = target["uri"].as_str().unwrap_or_else(|| panic!("{def}")).to_string();
+    assert!(target_uri.starts_with("invariant-model:"), "{def}");
+    let source = client.request("invariant/modelSource", json!({"uri": target_uri}));
+    let model_text = source["result"]["text"].as_str().unwrap_or_else(|| panic!("{source}"));
+    let model_line = model_text
+        .lines()
+        .nth(target["range"]["start"]["line"].as_u64().unwrap() as usize)
+        .unwrap();
+    assert_eq!(model_line.trim(), "- id: azure");
+
+    // A workspace symbol for a lifecycle state.
+    let symbols = client.request("workspace/symbol", json!({"query": "Upgrading"}));
+    let symbols = symbols["result"].as_array().cloned().unwrap_or_default();
+    let state = symbols
+        .iter()
+        .find(|s| s["name"] == "Upgrading" && s["containerName"] == "lifecycle state")
+        .unwrap_or_else(|| panic!("{symbols:?}"));
+    let at = state["location"]["range"]["start"]["line"].as_u64().unwrap() as usize;
+    assert_eq!(model_text.lines().nth(at).unwrap().trim(), "- name: Upgrading");
+
+    // Fix-all: asked with `context.only`, one action of kind source.fixAll.invariant, and no
+    // quick fixes; asked for quick fixes only, no fix-all.
+    let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
+    let fix_all = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+    );
+    let fix_all = fix_all["result"].as_array().cloned().unwrap_or_default();
+    assert_eq!(fix_all.len(), 1, "{fix_all:?}");
+    assert_eq!(fix_all[0]["kind"], "source.fixAll.invariant");
+    let operations = fix_all[0]["edit"]["documentChanges"].as_array().unwrap();
+    assert!(
+        operations.iter().all(|op| op["textDocument"]["uri"] == uri.as_str()),
+        "{operations:?}"
+    );
+    let fixed = apply_lsp_edits(&text, operations[0]["edits"].as_array().unwrap());
+    assert!(!fixed.contains("\"capacity_error\""), "{fixed}");
+    let (line, col) = position_of(&text, "\"capacity_error\"");
+    let at = json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}});
+    let quick = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": at, "context": {"diagnostics": [], "only": ["quickfix"]}}),
+    );
+    let quick = quick["result"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !quick.is_empty() && quick.iter().all(|a| a["kind"] == "quickfix"),
+        "{quick:?}"
+    );
+    client.shutdown();
+}

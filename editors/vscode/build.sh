@@ -38,6 +38,18 @@ trap 'rm -rf "$stage"' EXIT
 cp -r "$here/package.json" "$here/package-lock.json" "$here/tsconfig.json" "$here/.vscodeignore" \
   "$here/README.md" "$here/src" "$stage/"
 ln -s "$here/node_modules" "$stage/node_modules"
+# The JSON Schemas registered through `yamlValidation`: the shipped model schema, and the
+# configuration schema from the server (the bundled one, else the release build).
+repo="$(cd "$here/../.." && pwd)"
+mkdir -p "$stage/schemas"
+cp "$repo/domain-models/domain-model.schema.json" "$stage/schemas/domain-model.schema.json"
+schema_server="${server:-$repo/target/release/invariant-lsp}"
+if [ -x "$schema_server" ]; then
+  "$schema_server" schema config >"$stage/schemas/invariant-config.schema.json"
+else
+  echo "build.sh: no server binary to generate the .invariant.yaml schema; build it first" >&2
+  exit 1
+fi
 if [ -n "$server" ]; then
   mkdir -p "$stage/server"
   cp "$server" "$stage/server/invariant-lsp"

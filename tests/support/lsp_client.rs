@@ -17,6 +17,8 @@ pub struct Client {
     incoming: Receiver<Value>,
     next_id: i64,
     backlog: Vec<Value>,
+    /// The `initialize` response.
+    pub init: Value,
 }
 
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,6 +37,11 @@ impl Client {
         // What VS Code and Neovim announce: versioned edits that may create files.
         let capabilities = json!({"workspace": {"workspaceEdit": {"documentChanges": true, "resourceOperations": ["create", "rename", "delete"]}}});
         Client::start_full(root, options, env, capabilities)
+    }
+
+    /// Starts the server announcing exactly `capabilities`.
+    pub fn start_caps(root: &Path, options: Value, capabilities: Value) -> Client {
+        Client::start_full(root, options, &[], capabilities)
     }
 
     /// Starts the server with explicit client `capabilities`.
@@ -66,6 +73,7 @@ impl Client {
             incoming,
             next_id: 1,
             backlog: Vec::new(),
+            init: Value::Null,
         };
         let init = client.request(
             "initialize",
@@ -78,8 +86,19 @@ impl Client {
                 .unwrap_or(false),
             "{init}"
         );
+        client.init = init;
         client.notify("initialized", json!({}));
         client
+    }
+
+    /// Whether a message already received (and not consumed by a wait) matches.
+    pub fn received(&self, pred: impl Fn(&Value) -> bool) -> bool {
+        self.backlog.iter().any(pred)
+    }
+
+    /// Every message already received (and not consumed by a wait) that matches.
+    pub fn count_received(&self, pred: impl Fn(&Value) -> bool) -> usize {
+        self.backlog.iter().filter(|m| pred(m)).count()
     }
 
     pub fn send_raw(&mut self, body: &str) {

@@ -17,6 +17,10 @@ import {
 
 const SERVER_NAME = "invariant-lsp";
 const EXPLAIN_SCHEME = "invariant-rule";
+/** The built-in domain model, served read-only by the server (`invariant/modelSource`). */
+const MODEL_SCHEME = "invariant-model";
+/** Any of these in a folder (at any depth) is enough: Go code or kustomize YAML. */
+const CONTENT_GLOB = "{**/*.go,**/kustomization.yaml,**/kustomization.yml}";
 
 /** Files whose presence at a workspace folder's root marks it as one the server should guard. */
 const WORKSPACE_MARKERS = [
@@ -69,8 +73,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }
   })();
+  const modelProvider = new (class implements vscode.TextDocumentContentProvider {
+    async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+      if (!client) {
+        return "# The invariant-lsp server is not running.\n";
+      }
+      const result = await client.sendRequest<{ text: string }>("invariant/modelSource", { uri: uri.toString() });
+      return result.text;
+    }
+  })();
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(EXPLAIN_SCHEME, explainProvider),
+    vscode.workspace.registerTextDocumentContentProvider(MODEL_SCHEME, modelProvider),
     vscode.commands.registerCommand("invariant.explainRule", (code?: unknown) => explainRule(code)),
     vscode.commands.registerCommand("invariant.restartServer", () => restartServer(context)),
     vscode.commands.registerCommand("invariant.showOutput", () => output.show(true)),
@@ -78,22 +92,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (
         e.affectsConfiguration("invariant.server") ||
         e.affectsConfiguration("invariant.models") ||
-        e.affectsConfiguration("invariant.severity")
+        e.affectsConfiguration("invariant.severity") ||
+        e.affectsConfiguration("invariant.diagnostics")
       ) {
         output.appendLine("Settings changed: restarting the server.");
         await restartServer(context);
       }
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(async () => {
-      if (!client && guardedFolder()) {
+      if (!client && (await guardedFolder())) {
         await startServer(context);
       }
     }),
   );
 
-  if (!guardedFolder()) {
+  if (!(await guardedFolder())) {
     output.appendLine(
-      "No workspace folder contains .invariant.yaml or a HyperShift layout: the server is not started.",
+      "No workspace folder contains .invariant.yaml, Go code or a kustomization: the server is not started.",
     );
     return;
   }
@@ -104,13 +119,22 @@ export async function deactivate(): Promise<void> {
   await stopServer();
 }
 
-/** The first workspace folder that contains a marker file or directory. */
-function guardedFolder(): vscode.WorkspaceFolder | undefined {
-  for (const folder of vscode.workspace.workspaceFolders ?? []) {
-    if (folder.uri.scheme !== "file") {
-      continue;
-    }
+/** The first workspace folder with a marker (.invariant.yaml, a HyperShift layout), else the
+ * first with Go code or a kustomization anywhere in it. */
+async function guardedFolder(): Promise<vscode.WorkspaceFolder | undefined> {
+  const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === "file");
+  for (const folder of folders) {
     if (WORKSPACE_MARKERS.some((m) => fs.existsSync(path.join(folder.uri.fsPath, m)))) {
+      return folder;
+    }
+  }
+  for (const folder of folders) {
+    const found = await vscode.workspace.findFiles(
+      new vscode.RelativePattern(folder, CONTENT_GLOB),
+      "{**/node_modules/**,**/vendor/**}",
+      1,
+    );
+    if (found.length > 0) {
       return folder;
     }
   }
@@ -205,11 +229,13 @@ function initializationOptions(folder: vscode.WorkspaceFolder | undefined): Reco
   if (Object.keys(severity).length > 0) {
     opts.severity = severity;
   }
+  opts.diagnosticsOn = cfg.get<string>("diagnostics.on", "type");
+  opts.diagnosticMode = cfg.get<string>("diagnostics.mode", "auto");
   return opts;
 }
 
 async function startServer(context: vscode.ExtensionContext): Promise<void> {
-  const folder = guardedFolder();
+  const folder = await guardedFolder();
   const found = findServer(context, folder);
   if (!found.path) {
     serverPath = undefined;

@@ -42,6 +42,39 @@ fn provider_section(model: &CompiledModel, provider: &Provider, kind: &str) -> S
     if let Some(platform) = &provider.platform {
         out.push_str(&platform_row(model, platform));
     }
+    out.push_str(&flows_for(model, kind));
+    out
+}
+
+/// The model's flows shown on `name` (a provider Machine kind, a condition type constant), each
+/// as its numbered steps with the function that performs them.
+pub fn flows_for(model: &CompiledModel, name: &str) -> String {
+    let machine_kind = model
+        .model
+        .providers
+        .iter()
+        .any(|p| p.machine_kinds.iter().any(|k| k == name));
+    let mut out = String::new();
+    for flow in &model.model.flows {
+        let shown = flow
+            .shown_on
+            .iter()
+            .any(|s| s == name || (s == "<provider-machine-kinds>" && machine_kind));
+        if !shown {
+            continue;
+        }
+        out.push_str(&format!("**{}**\n\n", flow.title));
+        for (i, step) in flow.steps.iter().enumerate() {
+            out.push_str(&format!("{}. **{}** — {}", i + 1, step.object, step.does));
+            match (&step.function, &step.file) {
+                (Some(function), Some(file)) => out.push_str(&format!(" (`{function}`, `{file}`)")),
+                (Some(function), None) => out.push_str(&format!(" (`{function}`)")),
+                _ => {}
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -118,6 +151,10 @@ fn by_name(model: &CompiledModel, name: &str, lang: Lang) -> Option<String> {
             parts.push(entry.markdown.trim_end().to_string());
         }
     }
+    let flows = flows_for(model, name);
+    if !flows.is_empty() {
+        parts.push(flows.trim_end().to_string());
+    }
     (!parts.is_empty()).then(|| parts.join("\n\n"))
 }
 
@@ -136,8 +173,33 @@ pub fn hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: 
             return Some(markdown);
         }
     }
+    if let Some(markdown) = finding_hover(db, ws, file, offset as u32) {
+        return Some(markdown);
+    }
     let (_, word) = word_at(text, offset)?;
     by_name(model, word, lang)
+}
+
+/// At a finding's site (an impure call inside an adapt function, a provider read): the rule's
+/// title, the finding and the rule's explanation.
+fn finding_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u32) -> Option<String> {
+    let model = ws.model(db);
+    let findings = crate::rules::findings(db, ws, file);
+    let parts: Vec<String> = findings
+        .iter()
+        .filter(|f| f.span.contains(offset) || f.span.end == offset)
+        .filter_map(|f| {
+            let rule = model.rule(&f.code)?;
+            Some(format!(
+                "**{}** (`{}`)\n\n{}\n\n{}",
+                rule.title,
+                f.code,
+                f.message,
+                rule.explanation.trim_end()
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("\n\n---\n\n"))
 }
 
 /// YAML: the key under the cursor, by its dotted path (`spec.platform.type`) so that entries
@@ -190,6 +252,13 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
                 return Some(markdown);
             }
         }
+        // A condition type from another package (`hyperv1.NodePoolAllMachinesReadyConditionType`).
+        let flows = flows_for(model, &r.name);
+        if !flows.is_empty() {
+            let mut out = model.model.conditions.hover.clone().unwrap_or_default();
+            out.push_str(&format!("\n\n{flows}"));
+            return Some(out);
+        }
     }
     let package = package_purity(db, ws, dir_of(file.path(db)).to_string());
     let purity = crate::db::file_purity(db, ws, file);
@@ -234,7 +303,11 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
                 .is_some_and(|r| r.is_match(&constant.name))
             || model.is_condition_const_file(file.path(db));
         if is_condition {
-            return Some(hover.clone());
+            let flows = flows_for(model, &constant.name);
+            if flows.is_empty() {
+                return Some(hover.clone());
+            }
+            return Some(format!("{}\n\n{flows}", hover.trim_end()));
         }
     }
     None
@@ -285,5 +358,52 @@ mod tests {
         )
         .unwrap();
         assert!(text.contains("pure") && text.contains("time.Now"), "{text}");
+    }
+
+    #[test]
+    fn a_rules_call_site_explains_the_rule() {
+        let adapt = "package w\n\nimport (\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\treturn nil\n}\n";
+        let text = hover_at(
+            "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",
+            adapt,
+            "Now()",
+        )
+        .unwrap();
+        assert!(text.contains("adapt-purity/clock"), "{text}");
+    }
+
+    #[test]
+    fn adapt_hover_lists_every_impure_call() {
+        let adapt = "package w\n\nimport (\n\t\"os\"\n\t\"time\"\n\n\tcomponent \"github.com/openshift/hypershift/support/controlplane-component\"\n)\n\nfunc adaptThing(cpContext component.WorkloadContext, s *S) error {\n\t_ = time.Now()\n\t_ = stamp()\n\treturn nil\n}\n\nfunc stamp() string {\n\treturn os.Getenv(\"X\")\n}\n";
+        let text = hover_at(
+            "control-plane-operator/controllers/hostedcontrolplane/v2/w/x.go",
+            adapt,
+            "adaptThing",
+        )
+        .unwrap();
+        assert!(text.contains("time.Now") && text.contains("os.Getenv"), "{text}");
+    }
+
+    #[test]
+    fn provider_machine_and_condition_type_show_the_flow() {
+        let go = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
+        let text = hover_at("hypershift-operator/controllers/nodepool/x.go", go, "AzureMachine{").unwrap();
+        for step in [
+            "SetMirrorCondition",
+            "SetAggregateCondition",
+            "reconcileMachineDeploymentStatus",
+        ] {
+            assert!(text.contains(step), "{step} missing: {text}");
+        }
+        let go = "package nodepool\n\nimport hyperv1 \"github.com/openshift/hypershift/api/hypershift/v1beta1\"\n\nvar t = hyperv1.NodePoolAllMachinesReadyConditionType\n";
+        let text = hover_at(
+            "hypershift-operator/controllers/nodepool/y.go",
+            go,
+            "NodePoolAllMachinesReady",
+        )
+        .unwrap();
+        assert!(text.contains("setAllMachinesReadyCondition"), "{text}");
+        let text = hover_at("hypershift-operator/controllers/nodepool/y.go", go, "hyperv1").unwrap_or_default();
+        assert!(!text.contains("setAllMachinesReadyCondition"), "{text}");
     }
 }

@@ -2,4 +2,6 @@
 //! The LSP layer only converts positions and types.
 
 pub mod actions;
+pub mod definition;
 pub mod hover;
+pub mod symbols;

@@ -9,8 +9,11 @@
 //! still has the version it was computed for and nothing newer was published.
 
 mod convert;
+pub mod diagnostics;
 pub mod document;
+pub mod fix_all;
 pub mod framing;
+pub mod model_nav;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -32,7 +35,6 @@ use crate::workspace::{discover, relative, Engine};
 use document::{Change, Document};
 
 /// The code-action kind of "apply every fix that needs no choice" (`check --fix` in the editor).
-const FIX_ALL: &str = "source.fixAll.invariant";
 /// Options an editor may pass in `initializationOptions`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -41,6 +43,12 @@ pub struct InitOptions {
     pub models: Vec<String>,
     /// Rule code or family → severity.
     pub severity: std::collections::BTreeMap<String, crate::model::Severity>,
+    /// `auto` (by client capability), `push` or `pull`: see `diagnostics`.
+    #[serde(rename = "diagnosticMode")]
+    pub diagnostic_mode: diagnostics::ModeOption,
+    /// `type` (every edit) or `save`.
+    #[serde(rename = "diagnosticsOn")]
+    pub diagnostics_on: diagnostics::UpdateOn,
 }
 
 struct Root {
@@ -65,6 +73,10 @@ struct State {
     published: HashMap<Uri, i32>,
     /// The client announced the `create` resource operation in workspace edits.
     can_create: bool,
+    /// Push or pull, and what the client announced.
+    support: diagnostics::ClientSupport,
+    /// What the client was last told, per URI.
+    memory: diagnostics::Memory,
 }
 
 pub struct Backend {
@@ -72,6 +84,8 @@ pub struct Backend {
     state: Arc<Mutex<State>>,
     /// Serialises publication so that version checks and sends happen in order.
     publish: Arc<tokio::sync::Mutex<()>>,
+    /// True once the workspace folders known at `initialized` are indexed (pull requests wait).
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -187,7 +201,7 @@ struct DiagnosticJob {
     db: Database,
     ws: crate::db::Workspace,
     root: PathBuf,
-    targets: Vec<(SourceFile, Uri, i32)>,
+    targets: Vec<(SourceFile, Uri, Option<i32>)>,
     encoding: Encoding,
 }
 
@@ -197,16 +211,13 @@ impl Backend {
             client,
             state: Arc::default(),
             publish: Arc::default(),
+            ready: tokio::sync::watch::Sender::new(false),
         }
     }
 
-    fn job(state: &State, root_index: usize) -> DiagnosticJob {
+    fn job(state: &State, root_index: usize, open: bool) -> DiagnosticJob {
         let root = &state.roots[root_index];
-        let targets = root
-            .docs
-            .iter()
-            .filter_map(|(rel, d)| root.engine.files.get(rel).map(|&f| (f, d.uri.clone(), d.doc.version)))
-            .collect();
+        let targets = Self::targets(root, open);
         DiagnosticJob {
             db: root.engine.db.clone(),
             ws: root.engine.ws,
@@ -218,12 +229,19 @@ impl Backend {
 
     /// Computes and publishes diagnostics for every open document of a root.
     async fn refresh(&self, root_index: usize) {
+        self.refresh_diagnostics(root_index).await;
+        self.publish_model_problems(root_index).await;
+    }
+
+    /// Computes one batch (open documents, or every other file) and publishes what changed;
+    /// false when superseded.
+    async fn refresh_batch(&self, root_index: usize, open: bool) -> bool {
         let job = {
             let state = lock(&self.state);
             if root_index >= state.roots.len() {
-                return;
+                return false;
             }
-            Self::job(&state, root_index)
+            Self::job(&state, root_index, open)
         };
         let computed = tokio::task::spawn_blocking(move || {
             let DiagnosticJob {
@@ -234,14 +252,7 @@ impl Backend {
                 encoding,
             } = job;
             let result = salsa::Cancelled::catch(AssertUnwindSafe(|| {
-                targets
-                    .iter()
-                    .map(|(file, uri, version)| {
-                        let findings = crate::rules::findings(&db, ws, *file);
-                        let diagnostics = convert::diagnostics(&db, ws, &root, *file, &findings, encoding);
-                        (uri.clone(), *version, diagnostics)
-                    })
-                    .collect::<Vec<_>>()
+                diagnostics::compute(&db, ws, &root, &targets, encoding)
             }));
             // The clone is dropped here, before anything waits on the state lock: a writer
             // holding that lock may be waiting for every clone to go.
@@ -251,30 +262,15 @@ impl Backend {
         .await;
         let results = match computed {
             Ok(Ok(results)) => results,
-            Ok(Err(_cancelled)) => return, // superseded by an edit; the edit schedules its own run
+            Ok(Err(_cancelled)) => return false, // superseded by an edit; the edit schedules its own run
             Err(join_error) => {
                 tracing::error!(error = %join_error, "diagnostics task failed");
-                return;
+                return false;
             }
         };
         let _order = self.publish.lock().await;
-        for (uri, version, diagnostics) in results {
-            let current = {
-                let state = lock(&self.state);
-                state
-                    .roots
-                    .get(root_index)
-                    .and_then(|r| r.docs.values().find(|d| d.uri == uri))
-                    .map(|d| d.doc.version)
-            };
-            let newer_published = lock(&self.state).published.get(&uri).is_some_and(|&p| p > version);
-            if current != Some(version) || newer_published {
-                continue;
-            }
-            lock(&self.state).published.insert(uri.clone(), version);
-            self.client.publish_diagnostics(uri, diagnostics, Some(version)).await;
-        }
-        self.publish_model_problems(root_index).await;
+        self.publish_changed(root_index, results).await;
+        true
     }
 
     async fn publish_model_problems(&self, root_index: usize) {
@@ -335,16 +331,22 @@ impl Backend {
 
     /// Loads every checkable file of a root from disk (open documents keep their editor text).
     async fn index(&self, root_index: usize) {
+        // Progress only for a client that announced `window.workDoneProgress`, and created
+        // while the workspace is read (never waited on before indexing starts).
         let token = NumberOrString::String(format!("invariant-index-{root_index}"));
-        let progress = match self.client.create_work_done_progress(token.clone()).await {
-            Ok(()) => Some(
+        let with_progress = lock(&self.state).support.work_done_progress;
+        let progress = async {
+            if !with_progress {
+                return None;
+            }
+            self.client.create_work_done_progress(token.clone()).await.ok()?;
+            Some(
                 self.client
                     .progress(token, "Indexing")
                     .with_message("reading the workspace")
                     .begin()
                     .await,
-            ),
-            Err(_) => None,
+            )
         };
         self.status("indexing", root_index).await;
         let (root_path, config) = {
@@ -367,10 +369,9 @@ impl Backend {
                 })
                 .collect::<Vec<_>>();
             (files, modules)
-        })
-        .await
-        .unwrap_or_default();
-        let (read, modules) = read;
+        });
+        let (progress, read) = tokio::join!(progress, read);
+        let (read, modules) = read.unwrap_or_default();
         {
             let mut state = lock(&self.state);
             if let Some(root) = state.roots.get_mut(root_index) {
@@ -455,9 +456,12 @@ impl LanguageServer for Backend {
                 .is_some_and(|ops| ops.contains(&ResourceOperationKind::Create));
             // Models are read here, before the lock is taken.
             let roots: Vec<Root> = folders.into_iter().map(|f| new_root(f, &options)).collect();
+            let support =
+                diagnostics::ClientSupport::new(&params.capabilities, options.diagnostic_mode, options.diagnostics_on);
             {
                 let mut state = lock(&self.state);
                 state.encoding = if utf8 { Encoding::Utf8 } else { Encoding::Utf16 };
+                state.support = support;
                 state.options = options;
                 state.can_create = can_create;
                 for root in roots {
@@ -479,8 +483,11 @@ impl LanguageServer for Backend {
                         ..Default::default()
                     })),
                     hover_provider: Some(HoverProviderCapability::Simple(true)),
+                    diagnostic_provider: support.provider(),
+                    definition_provider: Some(OneOf::Left(true)),
+                    workspace_symbol_provider: Some(OneOf::Left(true)),
                     code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
-                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::new(FIX_ALL)]),
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX, CodeActionKind::from(fix_all::FIX_ALL)]),
                         ..Default::default()
                     })),
                     execute_command_provider: Some(ExecuteCommandOptions {
@@ -520,13 +527,21 @@ impl LanguageServer for Backend {
             method: "workspace/didChangeWatchedFiles".into(),
             register_options: serde_json::to_value(DidChangeWatchedFilesRegistrationOptions { watchers }).ok(),
         };
-        if let Err(e) = self.client.register_capability(vec![registration]).await {
-            tracing::info!(error = %e, "client did not accept file watching");
+        // Registered only with a client that can take it, and never waited on before indexing.
+        if lock(&self.state).support.watch_registration {
+            let client = self.client.clone();
+            tokio::spawn(async move {
+                if let Err(e) = client.register_capability(vec![registration]).await {
+                    tracing::info!(error = %e, "client did not accept file watching");
+                }
+            });
         }
         let roots = lock(&self.state).roots.len();
         for i in 0..roots {
             self.index(i).await;
         }
+        self.ready.send_replace(true);
+        self.pull_refresh().await;
     }
 
     async fn shutdown(&self) -> RpcResult<()> {
@@ -616,6 +631,10 @@ impl LanguageServer for Backend {
                 let (text, note) = crate::workspace::from_editor(open.doc.text());
                 let tree = if note.is_some() { None } else { tree };
                 root.engine.set_text_with_tree(&rel, text, note, tree);
+                if state.support.update_on == diagnostics::UpdateOn::Save {
+                    state.memory.dirty.insert(params.text_document.uri.clone());
+                    return; // findings update on save
+                }
                 i
             };
             self.refresh(root_index).await;
@@ -623,7 +642,9 @@ impl LanguageServer for Backend {
         .await
     }
 
-    async fn did_save(&self, _: DidSaveTextDocumentParams) {}
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        notification_guard("didSave", self.saved(params.text_document.uri)).await
+    }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         notification_guard("didClose", async {
@@ -638,6 +659,7 @@ impl LanguageServer for Backend {
                 root.docs.remove(&rel);
                 let root_path = root.path.clone();
                 state.published.remove(&params.text_document.uri);
+                state.memory.forget(&params.text_document.uri);
                 (i, root_path, rel)
             };
             // The file on disk is the truth again for a closed document; read off the lock.
@@ -741,6 +763,7 @@ impl LanguageServer for Backend {
             for i in touched {
                 self.refresh(i).await;
             }
+            self.pull_refresh().await;
         })
         .await
     }
@@ -787,6 +810,28 @@ impl LanguageServer for Backend {
         .await
     }
 
+    async fn diagnostic(&self, params: DocumentDiagnosticParams) -> RpcResult<DocumentDiagnosticReportResult> {
+        guarded("textDocument/diagnostic", async {
+            Ok(self.pull_document(params).await)
+        })
+        .await
+    }
+
+    async fn workspace_diagnostic(
+        &self,
+        params: WorkspaceDiagnosticParams,
+    ) -> RpcResult<WorkspaceDiagnosticReportResult> {
+        guarded("workspace/diagnostic", async { Ok(self.pull_workspace(params).await) }).await
+    }
+
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> RpcResult<Option<GotoDefinitionResponse>> {
+        guarded("definition", self.model_definition(params)).await
+    }
+
+    async fn symbol(&self, params: WorkspaceSymbolParams) -> RpcResult<Option<WorkspaceSymbolResponse>> {
+        guarded("workspace/symbol", self.model_symbols(params)).await
+    }
+
     async fn hover(&self, params: HoverParams) -> RpcResult<Option<Hover>> {
         guarded("hover", async {
             let position = params.text_document_position_params.position;
@@ -814,6 +859,15 @@ impl LanguageServer for Backend {
 
     async fn code_action(&self, params: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
         guarded("codeAction", async {
+            let only = params.context.only.clone();
+            let fix_all = if fix_all::wanted(only.as_ref(), fix_all::FIX_ALL) && only.is_some() {
+                self.fix_all(&params).await?
+            } else {
+                None
+            };
+            if !fix_all::wanted(only.as_ref(), CodeActionKind::QUICKFIX.as_str()) {
+                return Ok(Some(fix_all.into_iter().map(CodeActionOrCommand::CodeAction).collect()));
+            }
             let uri = params.text_document.uri.clone();
             let Some((db, ws, file, start)) = self.locate(&uri, params.range.start)? else {
                 return Ok(None);
@@ -830,59 +884,30 @@ impl LanguageServer for Backend {
                     root.docs.iter().map(|(k, d)| (k.clone(), d.doc.version)).collect();
                 (root.path.clone(), state.encoding, versions, state.can_create)
             };
-            // `context.only`: a kind is wanted when a requested kind is it or its ancestor.
-            let wanted = |kind: &str| {
-                params.context.only.as_ref().is_none_or(|only| {
-                    only.iter().any(|r| {
-                        let r = r.as_str();
-                        kind == r || kind.strip_prefix(r).is_some_and(|rest| rest.starts_with('.'))
-                    })
-                })
-            };
-            let quick_fixes = wanted(CodeActionKind::QUICKFIX.as_str());
-            let fix_all = params.context.only.is_some() && wanted(FIX_ALL);
             let actions = tokio::task::spawn_blocking(move || {
                 salsa::Cancelled::catch(AssertUnwindSafe(|| {
                     let findings = crate::rules::findings(&db, ws, file);
                     let diagnostics = convert::diagnostics(&db, ws, &root, file, &findings, encoding);
-                    let mut out = Vec::new();
-                    if quick_fixes {
-                        let actions =
-                            crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
-                        out.extend(actions.into_iter().filter_map(|a| {
+                    let actions =
+                        crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
+                    actions
+                        .into_iter()
+                        .filter_map(|a| {
                             convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
-                        }));
-                    }
-                    let safe = crate::cli::fix::safe_actions(&db, ws, file, &findings);
-                    if fix_all && !safe.is_empty() {
-                        // One action with every safe fix of the file, like `check --fix`.
-                        let mut all = crate::ide::actions::Action {
-                            title: "Fix all: invariant-lsp".into(),
-                            code: String::new(),
-                            files: Vec::new(),
-                        };
-                        for action in safe {
-                            for f in action.files {
-                                match all.files.iter_mut().find(|x| x.path == f.path) {
-                                    Some(x) => x.edits.extend(f.edits),
-                                    None => all.files.push(f),
-                                }
-                            }
-                        }
-                        if let Some(mut action) =
-                            convert::code_action(&db, ws, &root, all, &[], &versions, encoding, can_create)
-                        {
-                            action.kind = Some(CodeActionKind::new(FIX_ALL));
-                            out.push(action);
-                        }
-                    }
-                    out
+                        })
+                        .collect::<Vec<_>>()
                 }))
                 .unwrap_or_default()
             })
             .await
             .map_err(internal)?;
-            Ok(Some(actions.into_iter().map(CodeActionOrCommand::CodeAction).collect()))
+            Ok(Some(
+                fix_all
+                    .into_iter()
+                    .chain(actions)
+                    .map(CodeActionOrCommand::CodeAction)
+                    .collect(),
+            ))
         })
         .await
     }
@@ -1003,6 +1028,7 @@ pub fn serve() -> i32 {
     runtime.block_on(async {
         let (service, socket) = LspService::build(Backend::new)
             .custom_method(framing::MALFORMED_METHOD, Backend::malformed)
+            .custom_method(model_nav::MODEL_SOURCE_METHOD, Backend::model_source)
             .finish();
         // Frames pass through the guard first, so one malformed message cannot end the reader.
         let (guarded_in, guard_out) = tokio::io::duplex(1 << 20);

@@ -46,6 +46,34 @@ pub struct DomainModel {
     pub hover: Vec<HoverEntry>,
     /// Rule metadata: severity, title and the explanation `invariant-lsp explain` prints.
     pub rules: Vec<RuleDoc>,
+    /// Domain flows: how a state or error travels across objects, step by step.
+    pub flows: Vec<Flow>,
+}
+
+/// A domain flow (e.g. an error from a provider Machine to a NodePool condition), shown on
+/// hover of the names that start or end it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Flow {
+    pub id: String,
+    pub title: String,
+    /// Names whose hover shows this flow: provider Machine kinds, condition type constants.
+    /// `"<provider-machine-kinds>"` stands for every provider's `machine_kinds`.
+    pub shown_on: Vec<String>,
+    pub steps: Vec<FlowStep>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlowStep {
+    /// The object the state moves to (`Machine`, `NodePool condition AllMachinesReady`).
+    pub object: String,
+    /// What happens at this step.
+    pub does: String,
+    /// The function that performs it (`(*CAPI).reconcileMachineDeploymentStatus`).
+    pub function: Option<String>,
+    /// Where that function lives, relative to the operator's repository (vendored code included).
+    pub file: Option<String>,
 }
 
 /// Which side of the split-brain architecture a component runs on.
@@ -393,6 +421,8 @@ pub struct CodeActions {
     pub template_kind_title: Option<String>,
     /// Title of the fix that replaces a reason literal by a constant; `{Name}` is the constant.
     pub reason_constant_title: Option<String>,
+    /// Title of the `source.fixAll.invariant` action (every automatic fix of a document).
+    pub fix_all_title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,5 +1,6 @@
 -- Screenshot scene for the README (tests/editors/nvim/screenshot.sh): capacity.go with the
 -- diagnostics, the hover on the provider type, and the plugin's status in the statusline.
+-- The diagnostic display is the plugin's default (the README's setup), not configured here.
 local repo = assert(os.getenv("INVARIANT_REPO"))
 local bin = assert(os.getenv("INVARIANT_LSP"))
 vim.opt.runtimepath:prepend(repo .. "/editors/nvim")
@@ -15,7 +16,6 @@ vim.opt.showmode = false
 vim.opt.statusline = " %f %m%=%{v:lua.require'invariant'.status()}  %l:%c "
 vim.cmd("filetype on")
 vim.cmd("syntax on")
-vim.diagnostic.config({ virtual_text = { spacing = 2 }, severity_sort = true })
 
 require("invariant").setup({ cmd = { bin, "lsp" } })
 

@@ -147,6 +147,60 @@ local function main()
   check(ftext:find("Azure", 1, true) ~= nil, "the hover float shows the model's text")
   vim.api.nvim_win_close(float, true)
 
+  -- 4b. The domain flow on the provider Machine kind (provider Machine → ... → NodePool condition).
+  check(htext:find("reconcileMachineDeploymentStatus", 1, true) ~= nil, "hover shows the domain flow to the NodePool")
+  check(htext:find("SetMirrorCondition", 1, true) ~= nil, "the flow names the Machine step's function")
+
+  -- 4c. The usual diagnostic display (setup's `diagnostics` option): virtual text in the namespace.
+  local ns = vim.lsp.diagnostic.get_namespace(client.id, false)
+  check(vim.diagnostic.config(nil, ns).virtual_text ~= false, "virtual text is on for invariant's findings")
+
+  -- 4d. A finding in a file never opened reaches the quickfix list (the server pushes the workspace).
+  check(vim.wait(TIMEOUT, function()
+    for _, d in ipairs(vim.diagnostic.get(nil)) do
+      if d.code == "adapt-purity/clock" then
+        return true
+      end
+    end
+    return false
+  end, 20), "a finding of the unopened deployment.go is known to Neovim")
+  vim.diagnostic.setqflist({ open = false })
+  local qf_found = false
+  for _, item in ipairs(vim.fn.getqflist()) do
+    local name = vim.api.nvim_buf_get_name(item.bufnr)
+    if name:find("ingress/deployment.go", 1, true) and item.text:find("clock", 1, true) then
+      qf_found = true
+    end
+  end
+  check(qf_found, "the quickfix list holds the clock finding of deployment.go (never opened)")
+
+  -- 4e. Go to definition from the provider kind lands on the model entry (built-in model, read-only).
+  local def = request_sync(client, "textDocument/definition", params, buf)
+  local loc = def and (def.uri and def or def[1])
+  check(loc ~= nil and loc.uri:find("^invariant%-model:") ~= nil, "definition points into the built-in model")
+  local model_buf = vim.uri_to_bufnr(loc.uri)
+  vim.fn.bufload(model_buf)
+  log("     model buffer: " .. vim.api.nvim_buf_line_count(model_buf) .. " lines; first: "
+    .. (vim.api.nvim_buf_get_lines(model_buf, 0, 1, false)[1] or ""))
+  vim.lsp.util.show_document(loc, client.offset_encoding, { focus = true })
+  local mbuf = vim.api.nvim_get_current_buf()
+  local mline = vim.api.nvim_get_current_line()
+  log("     definition: " .. vim.api.nvim_buf_get_name(mbuf) .. " : " .. mline)
+  check(vim.trim(mline) == "- id: azure", "the cursor is on the azure provider entry")
+  check(vim.bo[mbuf].readonly and not vim.bo[mbuf].modifiable, "the built-in model is read-only")
+  vim.api.nvim_set_current_buf(buf)
+  vim.api.nvim_win_set_cursor(0, { 23, col })
+
+  -- 4f. A workspace symbol for a lifecycle state.
+  local symbols = request_sync(client, "workspace/symbol", { query = "Upgrading" }, buf) or {}
+  local state_symbol
+  for _, sym in ipairs(symbols) do
+    if sym.name == "Upgrading" and sym.containerName == "lifecycle state" then
+      state_symbol = sym
+    end
+  end
+  check(state_symbol ~= nil, "workspace/symbol finds the lifecycle state Upgrading")
+
   -- 5. :InvariantExplain (no argument: the diagnostic under the cursor) shows the explanation.
   local src_win = vim.api.nvim_get_current_win()
   vim.cmd("InvariantExplain")
@@ -213,6 +267,15 @@ local function main()
     check(d.code ~= "capi-boundary/provider-read", "azure.go has no provider-read finding")
   end
 
+  -- 8. Fix-all (source.fixAll): the reason literal becomes a constant.
+  check(table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n"):find('"capacity_error"', 1, true) ~= nil,
+    "capacity.go holds the reason literal before fix-all")
+  vim.lsp.buf.code_action({ context = { only = { "source.fixAll" }, diagnostics = {} }, apply = true })
+  check(vim.wait(TIMEOUT, function()
+    return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n"):find('"capacity_error"', 1, true) == nil
+  end, 20), "fix-all replaced the reason literal")
+  after = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
+
   -- Save, so the artifacts show the edited files.
   vim.cmd("silent wall")
   local out = assert(io.open(artifacts .. "/capacity.go.after" .. (legacy and ".legacy" or ""), "w"))
@@ -223,7 +286,9 @@ end
 
 vim.api.nvim_create_autocmd("VimEnter", {
   once = true,
-  callback = function()
+  -- Scheduled out of the autocommand, so that the autocommands the steps trigger (BufReadCmd of
+  -- the built-in model) run as they do when a user types.
+  callback = function() vim.schedule(function()
     local ok, err = xpcall(main, function(e)
       return tostring(e):find("^FAIL: ") and tostring(e) or debug.traceback(tostring(e), 2)
     end)
@@ -240,5 +305,5 @@ vim.api.nvim_create_autocmd("VimEnter", {
       return #require("invariant").clients() == 0
     end, 20)
     vim.cmd(failed and "cquit 1" or "qall!")
-  end,
+  end) end,
 })

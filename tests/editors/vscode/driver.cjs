@@ -68,6 +68,14 @@ async function problemsText(page) {
   });
 }
 
+/** Filters the Problems panel (it lists the whole workspace; its list renders visible rows only). */
+async function filterProblems(page, text) {
+  const input = page.getByPlaceholder(/^Filter \(e\.g\./).first();
+  await input.waitFor({ state: "visible", timeout: TIMEOUT });
+  await input.fill(text);
+  await page.waitForTimeout(700);
+}
+
 async function statusText(page) {
   return page.evaluate(() => {
     const el = Array.from(document.querySelectorAll(".statusbar-item")).find((e) => /invariant\.status$/.test(e.id));
@@ -183,6 +191,15 @@ async function steps(page) {
   // 3. The problem appears in the Problems panel.
   await page.keyboard.press("Control+Shift+M");
   await page.locator(".markers-panel").waitFor({ timeout: TIMEOUT });
+  // A file never opened: its findings reach the Problems panel too.
+  await filterProblems(page, "deployment.go");
+  const unopened = await until(async () => {
+    const t = await problemsText(page);
+    return t && t.includes("deployment.go") && t.includes("adapt-purity/clock") ? t : null;
+  });
+  check(unopened, "the Problems panel lists adapt-purity/clock in deployment.go, which was never opened");
+  await screenshot(page, "problems-unopened");
+  await filterProblems(page, "capacity.go");
   const problems = await until(async () => {
     const t = await problemsText(page);
     return t && t.includes(CODE) ? t : null;
@@ -221,8 +238,42 @@ async function steps(page) {
     mdHover.some((t) => t.includes("Azure") && t.includes("Machine")),
     "the markdown hover (from the server, not only the problem) mentions Azure and Machine",
   );
+  check(
+    mdHover.some((t) => t.includes("reconcileMachineDeploymentStatus") && t.includes("SetMirrorCondition")),
+    "the hover shows the domain flow provider Machine → Machine → MachineDeployment → NodePool",
+  );
   await screenshot(page, "hover");
   await page.mouse.move(5, 400);
+  await page.keyboard.press("Escape");
+
+  // 4b. Go to Definition on the provider kind opens the model entry (built-in model, read-only).
+  await page.mouse.click(box.x, box.y);
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F12");
+  const modelTab = await until(() => page.locator(".tab.active", { hasText: "hypershift-data-plane.yaml" }).isVisible());
+  check(modelTab, "Go to Definition opens hypershift-data-plane.yaml");
+  const entry = await until(async () => {
+    const t = await page.evaluate(() => {
+      const ed = document.querySelector(".editor-instance .monaco-editor") || document.querySelector(".monaco-editor");
+      return ed ? ed.querySelector(".view-lines").innerText.replace(/\u00a0/g, " ") : "";
+    });
+    return t && t.includes("id: azure") ? t : null;
+  });
+  check(entry, "the model entry `- id: azure` is in view");
+  await screenshot(page, "definition");
+  await page.keyboard.press("Control+W");
+  await page.locator(".tab.active", { hasText: "capacity.go" }).waitFor({ timeout: TIMEOUT });
+
+  // 4c. A workspace symbol for a lifecycle state.
+  await page.keyboard.press("Control+T");
+  const symbolInput = page.locator(".quick-input-widget input");
+  await symbolInput.waitFor({ state: "visible", timeout: TIMEOUT });
+  await symbolInput.fill("#Upgrading");
+  const symbolRow = await until(async () => {
+    const rows = await page.locator(".quick-input-widget .monaco-list-row").allInnerTexts();
+    return rows.find((r) => r.includes("Upgrading") && r.includes("lifecycle state")) || null;
+  });
+  check(symbolRow, "Go to Symbol in Workspace finds the lifecycle state Upgrading");
   await page.keyboard.press("Escape");
 
   // 5. "Invariant: Explain rule" with the cursor on the diagnostic opens the explanation.
@@ -286,7 +337,8 @@ async function steps(page) {
   await page.keyboard.press("Enter");
   ok('applied "Use the annotation bridge"');
 
-  // 7. The problem disappears.
+  // 7. The problem disappears (the panel lists the whole workspace: look at capacity.go's rows).
+  await filterProblems(page, "capacity.go");
   const after = await until(async () => {
     const t = await problemsText(page);
     return t !== null && !t.includes(CODE) ? t : null;
@@ -299,6 +351,16 @@ async function steps(page) {
   check(/condition-naming/.test(later), "the other findings are still listed (the server republished)");
   await page.mouse.move(5, 400);
   await screenshot(page, "fixed");
+
+  // 7b. Fix All (source.fixAll): the reason literal becomes a constant.
+  await runCommand(page, "Fix All");
+  await filterProblems(page, "capacity.go");
+  const fixedAll = await until(async () => {
+    const t = await problemsText(page);
+    // No row whose code is reason-literal (a suppression row may name it in its message).
+    return t !== null && !/invariant\W*condition-naming\/reason-literal\W*\[Ln/.test(t) ? t : null;
+  });
+  check(fixedAll, "Fix All removed condition-naming/reason-literal from capacity.go");
 
   // 8. Save everything; both files are changed on disk.
   await runCommand(page, "File: Save All");

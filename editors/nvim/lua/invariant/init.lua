@@ -18,12 +18,30 @@ local NAME = "invariant"
 ---@field on_attach? fun(client: table, bufnr: integer)
 ---@field handlers? table<string, function>
 ---@field use_lsp_config? boolean       false: use vim.lsp.start from a FileType autocommand even on 0.11
+---@field diagnostics? table|false       display of invariant's findings, given to vim.diagnostic.config for
+---                                     its namespaces (default: virtual text, signs, underline, rounded float);
+---                                     false: leave Neovim's display as it is
+---@field float_on_hold? boolean        open the finding's float when the cursor rests on it (default false)
+---@field border? string                border of hover and diagnostic floats (default "rounded")
+---@field diagnostics_on? string        "type" (default) or "save": when findings update (initializationOptions.diagnosticsOn)
 
 M.defaults = {
   cmd = { "invariant-lsp", "lsp" },
   filetypes = { "go", "yaml" },
   root_markers = { ".invariant.yaml", "go.mod", ".git" },
+  border = "rounded",
+  float_on_hold = false,
+  diagnostics = {
+    virtual_text = { source = "if_many", spacing = 2 },
+    signs = true,
+    underline = true,
+    severity_sort = true,
+    float = { source = true },
+  },
 }
+
+--- The built-in model, read-only, from the server (go-to-definition lands there).
+M.MODEL_SCHEME = "invariant-model"
 
 ---@type invariant.Options
 M.options = vim.deepcopy(M.defaults)
@@ -42,7 +60,7 @@ end
 ---@return string|nil
 function M.root_dir(bufnr)
   local name = vim.api.nvim_buf_get_name(bufnr)
-  if name == "" or name:match("^%a[%w+.-]*://") then
+  if name == "" or name:match("^%a[%w+.-]*://") or name:match("^" .. M.MODEL_SCHEME .. ":") then
     return nil
   end
   for _, marker in ipairs(M.options.root_markers) do
@@ -61,6 +79,9 @@ local function init_options()
   end
   if M.options.severity then
     o.severity = M.options.severity
+  end
+  if M.options.diagnostics_on then
+    o.diagnosticsOn = M.options.diagnostics_on
   end
   return vim.tbl_deep_extend("force", o, M.options.init_options or {})
 end
@@ -100,17 +121,81 @@ function M.clients(bufnr)
   return get({ name = NAME, bufnr = bufnr })
 end
 
+--- The usual diagnostic display for invariant's namespaces (push and pull), hover borders, and
+--- an optional float when the cursor rests on a finding.
+local function on_attach(client, bufnr)
+  local o = M.options
+  if o.diagnostics then
+    local display = vim.deepcopy(o.diagnostics)
+    if type(display.float) == "table" then
+      display.float.border = display.float.border or o.border
+    end
+    vim.diagnostic.config(display, vim.lsp.diagnostic.get_namespace(client.id, false))
+    vim.diagnostic.config(display, vim.lsp.diagnostic.get_namespace(client.id, true))
+  end
+  vim.keymap.set("n", "K", function()
+    if has_011 then
+      vim.lsp.buf.hover({ border = o.border })
+    else
+      vim.lsp.buf.hover()
+    end
+  end, { buffer = bufnr, desc = "Hover (invariant: the domain model)" })
+  if o.float_on_hold then
+    vim.api.nvim_create_autocmd("CursorHold", {
+      buffer = bufnr,
+      callback = function()
+        vim.diagnostic.open_float({ scope = "cursor", focus = false, border = o.border })
+      end,
+    })
+  end
+  if o.on_attach then
+    o.on_attach(client, bufnr)
+  end
+end
+
 local function config()
   local handlers = vim.tbl_extend("force", { ["invariant/status"] = on_status }, M.options.handlers or {})
+  if not has_011 and M.options.border then
+    handlers["textDocument/hover"] = handlers["textDocument/hover"]
+      or vim.lsp.with(vim.lsp.handlers.hover, { border = M.options.border })
+  end
   return {
     name = NAME,
     cmd = M.options.cmd,
     filetypes = M.options.filetypes,
     init_options = init_options(),
     capabilities = M.options.capabilities,
-    on_attach = M.options.on_attach,
+    on_attach = on_attach,
     handlers = handlers,
   }
+end
+
+--- `invariant-model:` buffers: the built-in model's text from a running server, read-only.
+local function read_model_buffer(args)
+  local buf = args.buf
+  local client = M.clients()[1]
+  local lines = { "# invariant-lsp is not running: the built-in model cannot be shown." }
+  if client then
+    local params = { uri = args.match }
+    local response, err
+    if has_011 then
+      response, err = client:request_sync("invariant/modelSource", params, 5000, buf)
+    else
+      response, err = client.request_sync("invariant/modelSource", params, 5000, buf)
+    end
+    if response and response.result and response.result.text then
+      lines = vim.split(response.result.text, "\n", { plain = true })
+    else
+      lines = { "# the built-in model could not be read: " .. vim.inspect(err or (response and response.err)) }
+    end
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].readonly = true
+  vim.bo[buf].buftype = "nofile"
+  vim.bo[buf].swapfile = false
+  vim.bo[buf].filetype = "yaml"
 end
 
 local augroup
@@ -138,6 +223,12 @@ function M.setup(opts)
     notify(("server %q is not executable: set cmd in require('invariant').setup()"):format(M.options.cmd[1]),
       vim.log.levels.WARN)
   end
+
+  vim.api.nvim_create_autocmd("BufReadCmd", {
+    group = vim.api.nvim_create_augroup("invariant-model", { clear = true }),
+    pattern = M.MODEL_SCHEME .. "://*",
+    callback = read_model_buffer,
+  })
 
   if has_011 and vim.lsp.config and vim.lsp.enable and M.options.use_lsp_config ~= false then
     local cfg = config()
