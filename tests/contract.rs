@@ -40,7 +40,7 @@ fn codes_in_source() -> Vec<(String, String)> {
         let text = std::fs::read_to_string(&file).unwrap();
         // Unit tests make up codes on purpose.
         let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-        for cap in re.captures_iter(&text) {
+        for cap in re.captures_iter(text) {
             codes.push((cap[1].to_string(), file.display().to_string()));
         }
     }

@@ -28,7 +28,9 @@ pub fn wanted(only: Option<&Vec<CodeActionKind>>, kind: &str) -> bool {
 pub fn merge(actions: Vec<Action>, path: &str, suppress_title: &str, title: &str) -> Option<Action> {
     let mut files: Vec<FileEdit> = Vec::new();
     for action in actions {
-        if action.title == suppress_title || action.files.iter().any(|f| f.create || f.path != path) {
+        // Suppressions are titled "<suppress_title>: <code>".
+        let suppression = !suppress_title.is_empty() && action.title.starts_with(suppress_title);
+        if suppression || action.files.iter().any(|f| f.create || f.path != path) {
             continue;
         }
         let overlaps = action.files.iter().any(|f| {
