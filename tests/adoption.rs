@@ -719,3 +719,42 @@ fn the_editor_gets_fix_all_and_code_actions_honour_context_only() {
     );
     client.shutdown();
 }
+
+#[test]
+fn the_editor_shows_baselined_findings_as_hints_and_new_ones_as_they_are() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let (code, _, stderr) = run_in(root, &["check", "--write-baseline", "baseline.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let config = std::fs::read_to_string(root.join(".invariant.yaml")).unwrap();
+    std::fs::write(
+        root.join(".invariant.yaml"),
+        format!("{config}\nbaseline: baseline.json\n"),
+    )
+    .unwrap();
+    let path = root.join(DEPLOYMENT);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut client = lsp_client::Client::start(root, json!({}));
+    client.wait("indexing done", |m| {
+        m["method"] == "invariant/status" && m["params"]["state"] == "ready"
+    });
+    let uri = client.open(&path, &text);
+    let before = client.diagnostics(&uri, 1);
+    assert!(!before.is_empty());
+    // Every finding of the file is in the baseline: all hints (severity 4).
+    assert!(before.iter().all(|d| d["severity"] == 4), "{before:?}");
+    // A new violation typed into the document keeps its own severity.
+    let new_text = format!(
+        "{text}\nfunc adaptSecret(cpContext component.WorkloadContext, s *corev1.Secret) error {{\n\ts.StringData = map[string]string{{\"at\": time.Now().String()}}\n\treturn nil\n}}\n"
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": new_text}]}),
+    );
+    let after = client.diagnostics(&uri, 2);
+    let not_hints: Vec<&Value> = after.iter().filter(|d| d["severity"] != 4).collect();
+    assert_eq!(not_hints.len(), 1, "{after:?}");
+    assert_eq!(not_hints[0]["code"], "adapt-purity/clock");
+    assert_eq!(not_hints[0]["severity"], 1);
+    client.shutdown();
+}

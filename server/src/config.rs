@@ -39,6 +39,11 @@ pub struct Config {
     #[serde(skip)]
     #[schemars(skip)]
     pub git_remotes: Vec<String>,
+    /// The fingerprints in the `baseline` file, read when the workspace is loaded (not a config
+    /// key): the editor shows these findings as hints.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub baseline_fingerprints: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +171,23 @@ fn check_model_paths(display: &str, text: &str, model: &crate::model::DomainMode
     errors
 }
 
+/// The fingerprints of a baseline file (`check --write-baseline`): its `entries[].fingerprint`,
+/// read through the confined reader like every workspace file.
+fn read_baseline_fingerprints(root: &Path, rel: &str) -> Result<std::collections::BTreeSet<String>, ModelError> {
+    let path = confined(root, rel).map_err(|e| ModelError::new(rel, "model/unreadable", format!("baseline: {e}")))?;
+    let text = read_small(Some(root), &path, rel)?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ModelError::new(rel, "model/invalid", format!("not a baseline file: {e}")))?;
+    let entries = value
+        .get("entries")
+        .and_then(|e| e.as_array())
+        .ok_or_else(|| ModelError::new(rel, "model/invalid", "not a baseline file: no `entries` list"))?;
+    Ok(entries
+        .iter()
+        .filter_map(|e| e.get("fingerprint")?.as_str().map(str::to_string))
+        .collect())
+}
+
 /// Which configuration file a run reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum ConfigChoice {
@@ -219,6 +241,14 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
     // Only a repository's own top level: the remotes of an enclosing repository are not read.
     if root.join(".git").exists() {
         config.git_remotes = crate::vcs::remote_urls(root);
+    }
+    if let Some(rel) = config.baseline.clone() {
+        // `check` reads and validates the baseline itself (and may be about to write it), so a
+        // missing or broken one only means no hints in the editor.
+        match read_baseline_fingerprints(root, &rel) {
+            Ok(fingerprints) => config.baseline_fingerprints = fingerprints,
+            Err(e) => tracing::warn!(baseline = %rel, error = %e.message, "baseline not read; no hints for it"),
+        }
     }
     let team_path = root.join(TEAM_FILE);
     if *choice == ConfigChoice::Workspace && team_path.is_file() {

@@ -135,9 +135,22 @@ pub fn diagnostics(
     let text = file.text(db);
     let index = line_index(db, file);
     let files = &crate::db::file_index(db, ws).paths;
+    // Findings the team accepted in its baseline are shown, as hints.
+    let accepted = &ws.config(db).baseline_fingerprints;
+    let baselined: Vec<bool> = if accepted.is_empty() {
+        vec![false; findings.len()]
+    } else {
+        // One fingerprint per finding, in the findings' order.
+        let refs: Vec<&Finding> = findings.iter().collect();
+        crate::cli::baseline::fingerprint_file(file.path(db), text, &refs)
+            .into_iter()
+            .map(|fp| accepted.contains(&fp.fingerprint))
+            .collect()
+    };
     findings
         .iter()
-        .map(|f| {
+        .zip(baselined)
+        .map(|(f, baselined)| {
             let related: Vec<DiagnosticRelatedInformation> = f
                 .related
                 .iter()
@@ -156,7 +169,11 @@ pub fn diagnostics(
                 .collect();
             Diagnostic {
                 range: range(index, text, f.span.start, f.span.end, encoding),
-                severity: Some(severity(f.severity)),
+                severity: Some(if baselined {
+                    DiagnosticSeverity::HINT
+                } else {
+                    severity(f.severity)
+                }),
                 code: Some(NumberOrString::String(f.code.clone())),
                 code_description: rule_doc_uri(model, &f.code).map(|href| CodeDescription { href }),
                 source: Some("invariant".into()),
