@@ -606,3 +606,47 @@ fn the_model_one_jump_away_and_fix_all() {
     );
     client.shutdown();
 }
+
+#[test]
+fn an_edit_reaches_unopened_files_of_its_package_once_typing_pauses() {
+    let (_dir, root) = sample_copy();
+    let dir = root.join("control-plane-operator/controllers/hostedcontrolplane/v2/ingress");
+    // adaptConfigMap (in deployment.go, never opened) calls a pure helper in another file.
+    let deployment = std::fs::read_to_string(dir.join("deployment.go")).unwrap();
+    std::fs::write(
+        dir.join("deployment.go"),
+        deployment.replace(
+            "func adaptConfigMap(cpContext component.WorkloadContext, cm *corev1.ConfigMap) error {",
+            "func adaptConfigMap(cpContext component.WorkloadContext, cm *corev1.ConfigMap) error {\n\t_ = helperStamp()",
+        ),
+    )
+    .unwrap();
+    let helper = "package ingress\n\nfunc helperStamp() string {\n\treturn \"fixed\"\n}\n";
+    std::fs::write(dir.join("helper.go"), helper).unwrap();
+    let mut client = Client::start_caps(&root, json!({}), json!({}));
+    let deployment_uri = file_uri(&dir.join("deployment.go"));
+    let first = client.wait("deployment.go indexed", |m| is_publish_for(m, &deployment_uri));
+    let clock_in_config_map = |m: &Value| {
+        m["params"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "adapt-purity/clock" && d["message"].as_str().unwrap_or("").contains("adaptConfigMap"))
+    };
+    assert!(!clock_in_config_map(&first), "{first}");
+    // Typing a clock read into the helper: the helper is republished at once, and
+    // deployment.go, whose adapt function now reads the clock through it, once typing pauses.
+    let helper_uri = client.open(&dir.join("helper.go"), helper);
+    client.diagnostics(&helper_uri, 1);
+    let impure = "package ingress\n\nimport \"time\"\n\nfunc helperStamp() string {\n\treturn time.Now().String()\n}\n";
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": helper_uri, "version": 2}, "contentChanges": [{"text": impure}]}),
+    );
+    client.diagnostics(&helper_uri, 2);
+    let after = client.wait("deployment.go republished after the pause", |m| {
+        is_publish_for(m, &deployment_uri) && clock_in_config_map(m)
+    });
+    assert!(after["params"]["version"].is_null(), "{after}");
+    client.shutdown();
+}

@@ -302,6 +302,32 @@ impl Backend {
         }
     }
 
+    /// After a keystroke: the open documents at once; the rest of the workspace (whose findings
+    /// an edit can change through package summaries or kustomize graphs) only when no other
+    /// edit arrived for a short pause. Recomputing every file on every keystroke would hold a
+    /// database snapshot that the next keystroke's write must wait for.
+    pub(super) async fn refresh_after_edit(&self, root_index: usize) {
+        const PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+        let push = lock(&self.state).support.mode != Mode::Pull;
+        if push && !self.refresh_batch(root_index, true).await {
+            return; // superseded by a newer edit, which schedules its own run
+        }
+        // In a task of its own: a handler that waited here would hold one of the framework's
+        // few concurrent handler slots, and the next keystrokes would queue behind it.
+        let edits = lock(&self.state).edits;
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PAUSE).await;
+            if lock(&this.state).edits != edits {
+                return; // still typing: the newest edit's task does the rest
+            }
+            if push {
+                this.refresh_batch(root_index, false).await;
+            }
+            this.publish_model_problems(root_index).await;
+        });
+    }
+
     /// Sends the results that are still current and changed (see `Memory::should_publish`).
     pub(super) async fn publish_changed(&self, root_index: usize, results: Vec<FileDiagnostics>) {
         for result in results {

@@ -77,15 +77,19 @@ struct State {
     support: diagnostics::ClientSupport,
     /// What the client was last told, per URI.
     memory: diagnostics::Memory,
+    /// Counts document edits, so that the rest of the workspace is recomputed only once typing
+    /// pauses (see `refresh_after_edit`).
+    edits: u64,
 }
 
+#[derive(Clone)]
 pub struct Backend {
     client: Client,
     state: Arc<Mutex<State>>,
     /// Serialises publication so that version checks and sends happen in order.
     publish: Arc<tokio::sync::Mutex<()>>,
     /// True once the workspace folders known at `initialized` are indexed (pull requests wait).
-    ready: tokio::sync::watch::Sender<bool>,
+    ready: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -211,7 +215,7 @@ impl Backend {
             client,
             state: Arc::default(),
             publish: Arc::default(),
-            ready: tokio::sync::watch::Sender::new(false),
+            ready: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 
@@ -635,9 +639,10 @@ impl LanguageServer for Backend {
                     state.memory.dirty.insert(params.text_document.uri.clone());
                     return; // findings update on save
                 }
+                state.edits += 1;
                 i
             };
-            self.refresh(root_index).await;
+            self.refresh_after_edit(root_index).await;
         })
         .await
     }
