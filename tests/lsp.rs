@@ -627,11 +627,9 @@ fn an_edit_reaches_unopened_files_of_its_package_once_typing_pauses() {
     let deployment_uri = file_uri(&dir.join("deployment.go"));
     let first = client.wait("deployment.go indexed", |m| is_publish_for(m, &deployment_uri));
     let clock_in_config_map = |m: &Value| {
-        m["params"]["diagnostics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["code"] == "adapt-purity/clock" && d["message"].as_str().unwrap_or("").contains("adaptConfigMap"))
+        m["params"]["diagnostics"].as_array().unwrap().iter().any(|d| {
+            d["code"] == "adapt-purity/clock" && d["message"].as_str().unwrap_or("").contains("adaptConfigMap")
+        })
     };
     assert!(!clock_in_config_map(&first), "{first}");
     // Typing a clock read into the helper: the helper is republished at once, and
