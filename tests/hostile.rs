@@ -19,27 +19,16 @@ use invariant_lsp::workspace::{discover, read_confined, read_file, Engine};
 
 #[path = "support/lsp_client.rs"]
 mod lsp_client;
+#[path = "support/workspace.rs"]
+mod support_workspace;
 use lsp_client::{codes, file_uri, Client};
+use support_workspace::{workspace, write};
 
 const PROVIDER_READ: &str = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
 const NODEPOOL_GO: &str = "hypershift-operator/controllers/nodepool";
 /// A liveness bound for a child process (not a performance assertion): a hang is a failure,
 /// not a stuck test run.
 const WATCHDOG: Duration = Duration::from_secs(60);
-
-fn workspace() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::write(root.join(".invariant.yaml"), "models: []\n").unwrap();
-    (dir, root)
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, content).unwrap();
-    path
-}
 
 fn mkfifo(path: &Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -22,24 +22,13 @@ use invariant_lsp::workspace::{from_bytes, read_confined, Engine};
 mod harness;
 #[path = "support/lsp_client.rs"]
 mod lsp_client;
+#[path = "support/workspace.rs"]
+mod support_workspace;
 use lsp_client::{codes, file_uri, Client};
+use support_workspace::{workspace, write};
 
 fn manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
-}
-
-fn workspace() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::write(root.join(".invariant.yaml"), "models: []\n").unwrap();
-    (dir, root)
-}
-
-fn write(root: &Path, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, content).unwrap();
-    path
 }
 
 /// The findings of `check` on a workspace, as (path, code, severity).
