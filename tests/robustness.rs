@@ -315,6 +315,7 @@ fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_invariant-lsp")
 }
 
+#[cfg(feature = "fault-injection")] // needs the test hook (the test command's --all-features)
 #[test]
 fn a_panicking_rule_costs_one_file_and_check_exits_2() {
     let (_dir, root) = workspace();
@@ -663,6 +664,7 @@ fn hostile_protocol_traffic_gets_errors_and_the_next_request_is_answered() {
     client.shutdown();
 }
 
+#[cfg(feature = "fault-injection")] // needs the test hook (the test command's --all-features)
 #[test]
 fn the_server_survives_a_panicking_rule() {
     let (_dir, root) = workspace();
@@ -695,6 +697,7 @@ fn the_server_survives_a_panicking_rule() {
     client.shutdown();
 }
 
+#[cfg(feature = "fault-injection")] // needs the test hook (the test command's --all-features)
 #[test]
 fn the_server_survives_a_panicking_notification_handler() {
     let (_dir, root) = workspace();

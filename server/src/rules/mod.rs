@@ -170,7 +170,9 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
 
 /// Fault injection for the isolation tests: with `INVARIANT_FAULT=<site>:<text>` in the
 /// environment, `site` (`rules`: running the rules; `edit`: applying an editor change) panics
-/// for every file whose path contains `<text>`.
+/// for every file whose path contains `<text>`. Compiled only with the `fault-injection`
+/// feature (the test command's `--all-features`); a no-op in the product.
+#[cfg(feature = "fault-injection")]
 pub fn injected_fault(site: &str, path: &str) {
     static FAULT: std::sync::LazyLock<Option<(String, String)>> = std::sync::LazyLock::new(|| {
         let spec = std::env::var("INVARIANT_FAULT").ok()?;
@@ -183,6 +185,11 @@ pub fn injected_fault(site: &str, path: &str) {
         }
     }
 }
+
+/// Without the `fault-injection` feature there is no hook: nothing is read from the environment.
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn injected_fault(_site: &str, _path: &str) {}
 
 /// Whether any Go rule can concern this file, decided without parsing: its component has a
 /// boundary or purity contract, it carries a suppression, it is an API conditions file, or its
