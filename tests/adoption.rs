@@ -9,6 +9,9 @@ use serde_json::{json, Value};
 
 #[path = "support/lsp_client.rs"]
 mod lsp_client;
+#[path = "support/sarif.rs"]
+mod sarif;
+use sarif::sarif_schema;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
@@ -257,25 +260,6 @@ fn new_from_rev_reports_only_new_findings_and_leaves_the_work_tree_alone() {
     let (code, _, stderr) = run_in(root, &["check", "--new-from-rev", "no-such-rev"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no-such-rev"), "{stderr}");
-}
-
-fn sarif_schema() -> jsonschema::Validator {
-    let meta = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
-    let manifest = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "serde-sarif")
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("serde-sarif is a dev-dependency");
-    let schema_path = Path::new(manifest).parent().unwrap().join("src/schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    jsonschema::validator_for(&schema).unwrap()
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The command line as CI uses it: exit codes, the JSON contract, SARIF validated against the
 //! official 2.1.0 schema, located model errors, `explain`, and the shipped JSON Schema.
 
+#[path = "support/sarif.rs"]
+mod sarif;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -59,23 +61,7 @@ fn sarif_validates_against_the_official_schema() {
     let (code, stdout, _) = run_in(&repo(), &["check", "tests/sample-workspace", "--format", "sarif"]);
     assert_eq!(code, 1);
     let sarif: Value = serde_json::from_str(&stdout).expect("stdout is only SARIF");
-    // The schema ships inside the serde-sarif package; find it through cargo metadata.
-    let meta = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();
-    let manifest = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "serde-sarif")
-        .and_then(|p| p["manifest_path"].as_str())
-        .expect("serde-sarif is a dev-dependency");
-    let schema_path = Path::new(manifest).parent().unwrap().join("src/schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
+    let validator = sarif::sarif_schema();
     let errors: Vec<String> = validator
         .iter_errors(&sarif)
         .map(|e| format!("{e} at {}", e.instance_path))
