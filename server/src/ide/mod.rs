@@ -3,5 +3,6 @@
 
 pub mod actions;
 pub mod definition;
+pub mod fingerprint;
 pub mod hover;
 pub mod symbols;

@@ -142,7 +142,7 @@ pub fn diagnostics(
     } else {
         // One fingerprint per finding, in the findings' order.
         let refs: Vec<&Finding> = findings.iter().collect();
-        crate::cli::baseline::fingerprint_file(file.path(db), text, &refs)
+        crate::ide::fingerprint::fingerprint_file(file.path(db), text, &refs)
             .into_iter()
             .map(|fp| accepted.contains(&fp.fingerprint))
             .collect()
