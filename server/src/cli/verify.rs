@@ -136,6 +136,14 @@ fn name_exists(inv: &Inventory, name: &str) -> bool {
     if name.ends_with(".go") || name.ends_with(".yaml") {
         return inv.files.iter().any(|f| f == name || f.ends_with(&format!("/{name}")));
     }
+    if name.contains('/') && !name.contains('.') {
+        // A directory of the workspace (`support/controlplane-component`).
+        let dir = format!("{name}/");
+        return inv
+            .files
+            .iter()
+            .any(|f| f.starts_with(&dir) || f.contains(&format!("/{dir}")));
+    }
     if name.contains('/') && name.contains('.') {
         // An import path, or a module prefix of one.
         return inv
