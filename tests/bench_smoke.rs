@@ -27,6 +27,7 @@ fn bench_quick_prints_every_metric() {
         "server-rss: peak ",
         "initialize: ",
         "markdown: | ",
+        "markdown-scale: | ",
     ] {
         assert!(
             stdout.lines().any(|l| l.starts_with(metric)),
@@ -40,4 +41,7 @@ fn bench_quick_prints_every_metric() {
     // The synthetic tree has violations of every kind: check and ast-grep both found some.
     let check = stdout.lines().find(|l| l.starts_with("check-cold: ")).unwrap();
     assert!(!check.contains(" 0 findings"), "{check}");
+    // The scale columns are measured, not left at zero.
+    assert!(check.contains(" files/s, peak RSS "), "{check}");
+    assert!(!check.contains("peak RSS 0 MB"), "{check}");
 }
