@@ -3,9 +3,12 @@
 
 pub mod go;
 pub mod gomod;
+pub mod suppression;
 pub mod yaml;
 
 use serde::{Deserialize, Serialize};
+
+pub use suppression::{trim_cr, Suppression};
 
 /// A byte range in a file's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
@@ -28,24 +31,5 @@ impl Span {
 
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
-    }
-}
-
-/// An `invariant:ignore <codes> -- <reason>` comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Suppression {
-    pub span: Span,
-    /// Rule codes (`capi-boundary/provider-read`) or families (`capi-boundary`).
-    pub codes: Vec<String>,
-    pub reason: Option<String>,
-}
-
-/// A comment's span without the `\r` of a CRLF line ending (tree-sitter ends a line comment
-/// at the `\n`), so a suppression's range is the comment the user sees.
-pub fn trim_cr(span: Span, comment: &str) -> Span {
-    let cr = (comment.len() - comment.trim_end_matches('\r').len()) as u32;
-    Span {
-        start: span.start,
-        end: span.end.saturating_sub(cr).max(span.start),
     }
 }

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, Tree};
 
-use super::go::parse_suppression;
+use super::suppression::suppression_in;
 use super::{Span, Suppression};
 use crate::syntax::{node_text, Lang};
 
@@ -323,13 +323,7 @@ pub fn extract(tree: &Tree, text: &str) -> YamlFacts {
         for capture in m.captures() {
             if Some(capture.index) == comment_ix {
                 let comment = node_text(capture.node, text);
-                if let Some((codes, reason)) = parse_suppression(comment) {
-                    facts.suppressions.push(Suppression {
-                        span: crate::facts::trim_cr(span(capture.node), comment),
-                        codes,
-                        reason,
-                    });
-                }
+                facts.suppressions.extend(suppression_in(comment, span(capture.node)));
             }
         }
     }

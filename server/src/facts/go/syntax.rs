@@ -1,0 +1,186 @@
+//! Go syntax helpers: values read off tree-sitter nodes (string literals, selector chains,
+//! types as written, spans), shared by the extractors.
+
+use tree_sitter::Node;
+
+use crate::facts::Span;
+use crate::syntax::{descendants, node_text};
+
+/// Long expression texts are cut to this many bytes: rules look at their start only.
+pub(super) const MAX_VALUE_TEXT: usize = 240;
+
+pub(super) fn span(node: Node<'_>) -> Span {
+    Span {
+        start: node.start_byte() as u32,
+        end: node.end_byte() as u32,
+    }
+}
+
+/// The value of a Go string literal (interpreted or raw); escapes are kept as written except
+/// `\"`, which is enough for the names and messages the rules read.
+pub fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
+    match node.kind() {
+        "interpreted_string_literal" => {
+            let raw = node_text(node, text);
+            let inner = raw.strip_prefix('"')?.strip_suffix('"').unwrap_or(raw.get(1..)?);
+            Some(inner.replace("\\\"", "\""))
+        }
+        "raw_string_literal" => {
+            let raw = node_text(node, text);
+            Some(raw.trim_matches('`').to_string())
+        }
+        _ => None,
+    }
+}
+
+/// Flattens a callee or selector into a chain of names.
+fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
+    if depth > 64 {
+        out.push("?".into());
+        return;
+    }
+    match node.kind() {
+        "identifier" | "field_identifier" | "package_identifier" | "type_identifier" => {
+            out.push(node_text(node, text).to_string())
+        }
+        "selector_expression" => {
+            if let Some(operand) = node.child_by_field_name("operand") {
+                chain(operand, text, out, depth + 1);
+            }
+            if let Some(field) = node.child_by_field_name("field") {
+                out.push(node_text(field, text).to_string());
+            }
+        }
+        "call_expression" => {
+            if let Some(function) = node.child_by_field_name("function") {
+                chain(function, text, out, depth + 1);
+            }
+            out.push("()".into());
+        }
+        "index_expression" => {
+            if let Some(operand) = node.child_by_field_name("operand") {
+                chain(operand, text, out, depth + 1);
+            }
+            out.push("[]".into());
+        }
+        "parenthesized_expression" => match node.named_child(0) {
+            Some(inner) => chain(inner, text, out, depth + 1),
+            None => out.push("?".into()),
+        },
+        "unary_expression" => match node.child_by_field_name("operand") {
+            Some(operand) => chain(operand, text, out, depth + 1),
+            None => out.push("?".into()),
+        },
+        _ => out.push("?".into()),
+    }
+}
+
+pub(super) fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    chain(node, text, &mut out, 0);
+    out
+}
+
+/// A type as written: (qualifier alias, name).
+pub(super) type RawType = (Option<String>, String);
+
+/// A type node as written, with its qualifier alias (resolved later).
+pub(super) fn raw_type(node: Node<'_>, text: &str) -> Option<RawType> {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.kind() {
+            "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
+            "generic_type" => node = node.child_by_field_name("type")?,
+            "qualified_type" => {
+                let package = node.child_by_field_name("package")?;
+                let name = node.child_by_field_name("name")?;
+                return Some((
+                    Some(node_text(package, text).to_string()),
+                    node_text(name, text).to_string(),
+                ));
+            }
+            "type_identifier" => return Some((None, node_text(node, text).to_string())),
+            _ => return None,
+        }
+    }
+    None
+}
+
+pub(super) fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) {
+    let idents = descendants(node).filter(|n| n.kind() == "identifier").take(32);
+    out.extend(idents.map(|n| node_text(n, text).to_string()));
+}
+
+pub(super) fn cut(s: &str) -> String {
+    if s.len() <= MAX_VALUE_TEXT {
+        return s.to_string();
+    }
+    let end = crate::text::clamp_to_char_boundary(s, MAX_VALUE_TEXT);
+    s[..end].to_string()
+}
+
+/// The contents of the first `"..."` in an expression's text (the format of a `Sprintf`).
+pub fn first_string_literal(text: &str) -> Option<&str> {
+    let start = text.find('"')? + 1;
+    let bytes = text.as_bytes();
+    let mut i = start;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return text.get(start..i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+pub(super) fn string_node_value(node: Node<'_>, text: &str) -> Option<String> {
+    matches!(node.kind(), "interpreted_string_literal" | "raw_string_literal")
+        .then(|| string_literal(node, text))
+        .flatten()
+}
+
+/// Field ids of the Go grammar the facts walk reads (tree-sitter compares names as strings on
+/// every lookup by name).
+pub(super) struct FieldIds {
+    pub(super) name: u16,
+    pub(super) path: u16,
+    pub(super) parameters: u16,
+    pub(super) receiver: u16,
+    pub(super) function: u16,
+    pub(super) arguments: u16,
+    pub(super) package: u16,
+    pub(super) operand: u16,
+    pub(super) field: u16,
+    pub(super) type_: u16,
+    pub(super) body: u16,
+    pub(super) value: u16,
+    pub(super) left: u16,
+    pub(super) right: u16,
+}
+
+pub(super) static FIELD_IDS: std::sync::LazyLock<FieldIds> = std::sync::LazyLock::new(|| {
+    let language = crate::syntax::Lang::Go.language();
+    let id = |name: &str| {
+        language
+            .field_id_for_name(name)
+            .map(|id| id.get())
+            .unwrap_or_else(|| panic!("the Go grammar has a `{name}` field"))
+    };
+    FieldIds {
+        name: id("name"),
+        path: id("path"),
+        parameters: id("parameters"),
+        receiver: id("receiver"),
+        function: id("function"),
+        arguments: id("arguments"),
+        package: id("package"),
+        operand: id("operand"),
+        field: id("field"),
+        type_: id("type"),
+        body: id("body"),
+        value: id("value"),
+        left: id("left"),
+        right: id("right"),
+    }
+});
