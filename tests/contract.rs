@@ -85,3 +85,27 @@ fn every_model_rule_has_a_title_and_an_explanation() {
         assert!(!name.is_empty());
     }
 }
+
+/// The architecture's one-way dependency: the database module holds inputs and per-file derived
+/// data; analyses (purity, kustomize graph, findings) are tracked functions beside their rules.
+/// So nothing under `server/src/db/` may name the rules layer (rules → db, never db → rules).
+#[test]
+fn the_database_never_depends_on_the_rules() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db"), &mut files);
+    assert!(!files.is_empty(), "no sources under server/src/db");
+    let mut offenders = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("crate::rules") || line.contains("super::rules") {
+                offenders.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "db depends on rules (dependencies must point rules → db):\n{}",
+        offenders.join("\n")
+    );
+}

@@ -1,7 +1,10 @@
-//! The salsa database. Inputs are few: each file's text, the workspace (its file set, the
-//! compiled domain model and the configuration). Everything else is a tracked function derived
-//! from them, so editing one file re-derives that file's syntax and facts only, and cross-file
-//! results recompute only when the facts they read change.
+//! The salsa database: its inputs and the per-file data every layer above derives from. Inputs
+//! are few: each file's text ([`SourceFile`]) and the workspace ([`Workspace`]: its file set,
+//! the compiled domain model, the configuration and the Go modules). Derived here: the parse,
+//! line starts, a file's Go and YAML facts, and the grouping of files into packages and
+//! directories. Analyses built on top (purity summaries, the kustomize graph, findings) are
+//! tracked functions beside the code that computes them, in `rules/`: dependencies point one way
+//! (rules → db → facts/syntax/model), and this module never names `rules`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -10,8 +13,6 @@ use std::sync::{Arc, Mutex};
 use crate::config::Config;
 use crate::facts::go::GoFacts;
 use crate::model::CompiledModel;
-use crate::rules::purity::{FilePurity, PackagePurity};
-use crate::rules::Finding;
 use crate::syntax::{Lang, Parsed};
 
 /// What happened when a file's bytes were read, if anything noteworthy.
@@ -237,62 +238,6 @@ pub fn package_import_path(db: &dyn salsa::Database, ws: Workspace, dir: String)
     module_index(db, ws).import_path_of(&dir)
 }
 
-/// A file's purity summary: per function, its direct impure operations, its same-package calls
-/// and its calls into other packages.
-#[salsa::tracked(returns(ref))]
-pub fn file_purity(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<FilePurity> {
-    let dir = dir_of(file.path(db)).to_string();
-    let globals = package_globals(db, ws, dir.clone());
-    let own_import = package_import_path(db, ws, dir);
-    Arc::new(crate::rules::purity::summarize_file(
-        go_facts(db, file),
-        ws.model(db),
-        globals,
-        own_import.as_deref(),
-    ))
-}
-
-/// Test files are not part of a package's summary: they are no adapt functions' helpers, and an
-/// external test package (`package x_test`) may import packages that import `x`.
-fn is_test_file(path: &str) -> bool {
-    path.ends_with("_test.go")
-}
-
-/// The package's call graph folded into "which functions are impure, in which categories, and
-/// through which chain", following calls into other packages of the workspace (each summarised
-/// once by this same query; Go forbids import cycles, so the summaries form a DAG; a cycle in
-/// broken code falls back to an empty summary).
-#[salsa::tracked(returns(ref), cycle_result = package_purity_cycle)]
-pub fn package_purity(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<PackagePurity> {
-    let files: Vec<(String, Arc<FilePurity>)> = package_files(db, ws, &dir)
-        .into_iter()
-        .filter(|f| !is_test_file(f.path(db)))
-        .map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone()))
-        .collect();
-    let index = module_index(db, ws);
-    let mut deps: HashMap<String, Option<Arc<PackagePurity>>> = HashMap::new();
-    let mut lookup = |import: &str| -> Option<Arc<PackagePurity>> {
-        deps.entry(import.to_string())
-            .or_insert_with(|| {
-                index
-                    .resolve(&dir, import)
-                    .map(|dep| package_purity(db, ws, dep).clone())
-            })
-            .clone()
-    };
-    Arc::new(crate::rules::purity::fold_package(&files, &mut lookup))
-}
-
-fn package_purity_cycle(_db: &dyn salsa::Database, _id: salsa::Id, _ws: Workspace, _dir: String) -> Arc<PackagePurity> {
-    Arc::default()
-}
-
-/// All findings of one file, suppressions applied, severities resolved.
-#[salsa::tracked(returns(ref))]
-pub fn file_findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<Finding>> {
-    Arc::new(crate::rules::check_file(db, ws, file))
-}
-
 // ---------------------------------------------------------------------------------------------
 // YAML: per-file facts, and the cross-file kustomize graph (separate queries, so editing one
 // base re-derives only what reads it).
@@ -348,81 +293,4 @@ pub fn file_index(db: &dyn salsa::Database, ws: Workspace) -> Arc<FileIndex> {
         index.paths.insert(path.clone(), file);
     }
     Arc::new(index)
-}
-
-/// A kustomization's references (resources, components, patches, generator files).
-#[salsa::tracked(returns(ref))]
-pub fn kustomization(
-    db: &dyn salsa::Database,
-    _ws: Workspace,
-    file: SourceFile,
-) -> Arc<crate::rules::kustomize::Kustomization> {
-    Arc::new(crate::rules::kustomize::extract(yaml_facts(db, file)))
-}
-
-/// What each reference of a kustomization resolves to (in the order of its `refs`).
-#[salsa::tracked(returns(ref))]
-pub fn kustomize_resolved(
-    db: &dyn salsa::Database,
-    ws: Workspace,
-    file: SourceFile,
-) -> Arc<Vec<crate::rules::kustomize::Target>> {
-    Arc::new(crate::rules::kustomize::resolve_all(
-        file_index(db, ws),
-        ws.root(db),
-        ws.model(db),
-        file.path(db),
-        kustomization(db, ws, file),
-    ))
-}
-
-/// Cycles among the workspace's kustomizations, each once: kustomization path → (reference
-/// index, chain).
-#[salsa::tracked(returns(ref))]
-pub fn kustomize_cycles(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<(usize, String)>>> {
-    Arc::new(crate::rules::kustomize::cycles(db, ws))
-}
-
-/// The objects a kustomization reaches.
-#[salsa::tracked(returns(ref))]
-pub fn kustomize_reach(
-    db: &dyn salsa::Database,
-    ws: Workspace,
-    file: SourceFile,
-) -> Arc<crate::rules::kustomize::Reach> {
-    Arc::new(crate::rules::kustomize::reach(db, ws, file))
-}
-
-/// Patch file path → the kustomizations that apply it.
-#[salsa::tracked(returns(ref))]
-pub fn kustomize_patch_owners(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
-    Arc::new(crate::rules::kustomize::patch_owners(db, ws))
-}
-
-/// Component kustomization path → the kustomizations that include it.
-#[salsa::tracked(returns(ref))]
-pub fn kustomize_includers(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
-    Arc::new(crate::rules::kustomize::component_includers(db, ws))
-}
-
-/// The control-plane objects (e.g. HostedClusters) one file declares, for version skew.
-#[salsa::tracked(returns(ref))]
-pub fn control_planes_in(
-    db: &dyn salsa::Database,
-    ws: Workspace,
-    file: SourceFile,
-) -> Arc<Vec<crate::rules::lifecycle::ControlPlane>> {
-    Arc::new(crate::rules::lifecycle::control_planes_in(db, ws, file))
-}
-
-/// Every control-plane object of the workspace.
-#[salsa::tracked(returns(ref))]
-pub fn control_planes(db: &dyn salsa::Database, ws: Workspace) -> Arc<Vec<crate::rules::lifecycle::ControlPlane>> {
-    let mut all = Vec::new();
-    for &file in ws.files(db).iter() {
-        if file.lang(db) == Lang::Yaml {
-            all.extend(control_planes_in(db, ws, file).iter().cloned());
-        }
-    }
-    Arc::new(all)
 }

@@ -1,8 +1,9 @@
 //! Hover: what the domain model says about the symbol under the cursor. Every sentence comes
 //! from the model; this module only chooses the entries and lays them out as markdown.
 
-use crate::db::{dir_of, go_facts, package_purity, SourceFile, Workspace};
+use crate::db::{dir_of, go_facts, SourceFile, Workspace};
 use crate::model::{CompiledModel, LifecycleSymbol, Provider};
+use crate::rules::purity::{file_purity, package_purity};
 use crate::syntax::Lang;
 
 /// The identifier-ish word at `offset` (letters, digits, `_`, `.` not included).
@@ -261,7 +262,7 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
         }
     }
     let package = package_purity(db, ws, dir_of(file.path(db)).to_string());
-    let purity = crate::db::file_purity(db, ws, file);
+    let purity = file_purity(db, ws, file);
     if let Some(function) = purity.functions.iter().find(|f| f.name_span.contains(offset)) {
         if package.is_adapt(&function.key) {
             let mut out = model.model.adapt.hover.clone().unwrap_or_default();

@@ -17,12 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{Finding, Fix, FixKind, Related};
-use crate::db::{
-    file_index, kustomization, kustomize_cycles, kustomize_includers, kustomize_reach, kustomize_resolved, yaml_facts,
-    yaml_objects, FileIndex, SourceFile, Workspace,
-};
+use crate::db::{file_index, yaml_facts, yaml_objects, FileIndex, SourceFile, Workspace};
 use crate::facts::yaml::{ObjectId, YKind, YamlFacts};
 use crate::facts::Span;
 use crate::model::CompiledModel;
@@ -1077,6 +1075,54 @@ pub fn patch_owners(db: &dyn salsa::Database, ws: Workspace) -> BTreeMap<String,
         list.dedup();
     }
     owners
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracked queries: the per-file references and the cross-file graph (separate queries, so editing
+// one base re-derives only what reads it).
+// ---------------------------------------------------------------------------------------------
+
+/// A kustomization's references (resources, components, patches, generator files).
+#[salsa::tracked(returns(ref))]
+pub fn kustomization(db: &dyn salsa::Database, _ws: Workspace, file: SourceFile) -> Arc<Kustomization> {
+    Arc::new(extract(yaml_facts(db, file)))
+}
+
+/// What each reference of a kustomization resolves to (in the order of its `refs`).
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_resolved(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<Target>> {
+    Arc::new(resolve_all(
+        file_index(db, ws),
+        ws.root(db),
+        ws.model(db),
+        file.path(db),
+        kustomization(db, ws, file),
+    ))
+}
+
+/// Cycles among the workspace's kustomizations, each once: kustomization path → (reference
+/// index, chain).
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_cycles(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<(usize, String)>>> {
+    Arc::new(cycles(db, ws))
+}
+
+/// The objects a kustomization reaches.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_reach(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Reach> {
+    Arc::new(reach(db, ws, file))
+}
+
+/// Patch file path → the kustomizations that apply it.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_patch_owners(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
+    Arc::new(patch_owners(db, ws))
+}
+
+/// Component kustomization path → the kustomizations that include it.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_includers(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
+    Arc::new(component_includers(db, ws))
 }
 
 #[cfg(test)]

@@ -11,11 +11,15 @@
 //! - `platform-block-mismatch` (`platform-type-matches-block`).
 //! - `version-skew` (`version-skew`): a release newer than its control plane's in the same tree.
 
+use std::sync::Arc;
+
+use super::kustomize::{kustomize_patch_owners, kustomize_reach};
 use super::{Finding, Related};
-use crate::db::{control_planes, dir_of, kustomize_patch_owners, kustomize_reach, yaml_facts, SourceFile, Workspace};
+use crate::db::{dir_of, yaml_facts, SourceFile, Workspace};
 use crate::facts::yaml::{api_group_matches, YDoc, YKind, YamlFacts};
 use crate::facts::Span;
 use crate::model::{CompiledModel, LifecycleManifest};
+use crate::syntax::Lang;
 
 pub const ROLLOUT: &str = "lifecycle/rollout-cannot-progress";
 pub const REPLICAS_AUTOSCALING: &str = "lifecycle/replicas-with-autoscaling";
@@ -69,7 +73,7 @@ fn manifest_for<'m>(model: &'m CompiledModel, kind: &str, api_version: Option<&s
 }
 
 /// Control-plane objects declared in one file (cheap text check first).
-pub fn control_planes_in(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<ControlPlane> {
+fn extract_control_planes(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<ControlPlane> {
     let model = ws.model(db);
     let kinds: Vec<&str> = model
         .model
@@ -465,6 +469,24 @@ fn patched_base<'db>(
         return Some((base.as_ref(), root, object.file.path(db).clone()));
     }
     None
+}
+
+/// The control-plane objects (e.g. HostedClusters) one file declares, for version skew.
+#[salsa::tracked(returns(ref))]
+pub fn control_planes_in(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<ControlPlane>> {
+    Arc::new(extract_control_planes(db, ws, file))
+}
+
+/// Every control-plane object of the workspace.
+#[salsa::tracked(returns(ref))]
+pub fn control_planes(db: &dyn salsa::Database, ws: Workspace) -> Arc<Vec<ControlPlane>> {
+    let mut all = Vec::new();
+    for &file in ws.files(db).iter() {
+        if file.lang(db) == Lang::Yaml {
+            all.extend(control_planes_in(db, ws, file).iter().cloned());
+        }
+    }
+    Arc::new(all)
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ pub mod lifecycle;
 pub mod purity;
 pub mod suppression;
 
-use crate::db::{file_findings, file_index, go_facts, line_index, yaml_facts, FileNote, SourceFile, Workspace};
+use std::sync::Arc;
+
+use crate::db::{file_index, go_facts, line_index, yaml_facts, FileNote, SourceFile, Workspace};
 use crate::facts::go::GoFacts;
 use crate::facts::Span;
 use crate::model::{CompiledModel, Component, Severity};
@@ -392,8 +394,14 @@ fn check_yaml(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<
     })
 }
 
+/// All findings of one file, suppressions applied, severities resolved.
+#[salsa::tracked(returns(ref))]
+pub fn file_findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<Finding>> {
+    Arc::new(check_file(db, ws, file))
+}
+
 /// Findings of a file through the database (memoized).
-pub fn findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> std::sync::Arc<Vec<Finding>> {
+pub fn findings(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<Vec<Finding>> {
     file_findings(db, ws, file).clone()
 }
 

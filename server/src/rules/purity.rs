@@ -4,17 +4,20 @@
 //! randomness or writes to package state — directly or through helpers at any depth, in this
 //! package or in other packages of the workspace.
 //!
-//! Three layers, each a tracked query in `db`: a per-file summary (`summarize_file`: each
-//! function's direct impure operations, its same-package calls and its calls into other
-//! packages), a per-package fold (`fold_package`: which functions are impure in which categories
+//! Three layers: a per-file summary (the tracked query [`file_purity`] over `summarize_file`:
+//! each function's direct impure operations, its same-package calls and its calls into other
+//! packages), a per-package fold (the tracked query [`package_purity`] over `fold_package`: which functions are impure in which categories
 //! and through which chain, following other packages' summaries; cycles terminate), and the
 //! per-file findings (`check`): one per adapt function and category, every call site and its
 //! chain as related information.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::{Finding, GoContext, Related};
-use crate::db::{dir_of, package_purity, SourceFile, Workspace};
+use crate::db::{
+    dir_of, go_facts, module_index, package_files, package_globals, package_import_path, SourceFile, Workspace,
+};
 use crate::facts::go::{Arg, GoFacts};
 use crate::facts::Span;
 use crate::model::CompiledModel;
@@ -640,6 +643,56 @@ impl Fold<'_, '_, '_> {
     }
 }
 
+/// A file's purity summary: per function, its direct impure operations, its same-package calls
+/// and its calls into other packages.
+#[salsa::tracked(returns(ref))]
+pub fn file_purity(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Arc<FilePurity> {
+    let dir = dir_of(file.path(db)).to_string();
+    let globals = package_globals(db, ws, dir.clone());
+    let own_import = package_import_path(db, ws, dir);
+    Arc::new(summarize_file(
+        go_facts(db, file),
+        ws.model(db),
+        globals,
+        own_import.as_deref(),
+    ))
+}
+
+/// Test files are not part of a package's summary: they are no adapt functions' helpers, and an
+/// external test package (`package x_test`) may import packages that import `x`.
+fn is_test_file(path: &str) -> bool {
+    path.ends_with("_test.go")
+}
+
+/// The package's call graph folded into "which functions are impure, in which categories, and
+/// through which chain", following calls into other packages of the workspace (each summarised
+/// once by this same query; Go forbids import cycles, so the summaries form a DAG; a cycle in
+/// broken code falls back to an empty summary).
+#[salsa::tracked(returns(ref), cycle_result = package_purity_cycle)]
+pub fn package_purity(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<PackagePurity> {
+    let files: Vec<(String, Arc<FilePurity>)> = package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| !is_test_file(f.path(db)))
+        .map(|f| (f.path(db).clone(), file_purity(db, ws, f).clone()))
+        .collect();
+    let index = module_index(db, ws);
+    let mut deps: HashMap<String, Option<Arc<PackagePurity>>> = HashMap::new();
+    let mut lookup = |import: &str| -> Option<Arc<PackagePurity>> {
+        deps.entry(import.to_string())
+            .or_insert_with(|| {
+                index
+                    .resolve(&dir, import)
+                    .map(|dep| package_purity(db, ws, dep).clone())
+            })
+            .clone()
+    };
+    Arc::new(fold_package(&files, &mut lookup))
+}
+
+fn package_purity_cycle(_db: &dyn salsa::Database, _id: salsa::Id, _ws: Workspace, _dir: String) -> Arc<PackagePurity> {
+    Arc::default()
+}
+
 /// The adapt-purity findings of one file: one per adapt function and category, at its first
 /// site, with every site's chain as related information.
 pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoContext<'_>) -> Vec<Finding> {
@@ -647,7 +700,7 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
         return Vec::new();
     }
     let path = file.path(db);
-    let summary = crate::db::file_purity(db, ws, file);
+    let summary = file_purity(db, ws, file);
     let package = package_purity(db, ws, dir_of(path).to_string());
     let adapt = &cx.model.model.adapt;
     let mut out = Vec::new();
