@@ -109,3 +109,52 @@ fn the_database_never_depends_on_the_rules() {
         offenders.join("\n")
     );
 }
+
+/// The layers `lsp/` and `cli/` may not reach past the analysis API (`ide/analysis.rs`): the
+/// database, the rules and the facts are reached through `AnalysisHost`/`Analysis` only.
+const BEHIND_THE_API: &[&str] = &["db", "rules", "facts"];
+
+/// Lines of `text` that reach one of `layers` directly: `crate::db…`, or a grouped
+/// `use crate::{…, db, …}`.
+fn reaches(text: &str, layers: &[&str]) -> Vec<String> {
+    let names = layers.join("|");
+    let direct = regex::Regex::new(&format!(r"crate::(?:{names})\b")).unwrap();
+    let grouped = regex::Regex::new(&format!(r"crate::\{{[^}}]*\b(?:{names})\b")).unwrap();
+    let mut out: Vec<String> = direct
+        .find_iter(text)
+        .chain(grouped.find_iter(text))
+        .map(|m| {
+            let line = text[..m.start()].lines().count().max(1);
+            format!("line {line}: {}", m.as_str())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn the_protocol_and_command_layers_use_only_the_analysis_api() {
+    // The check itself can fail.
+    assert_eq!(reaches("use crate::db::Database;", BEHIND_THE_API).len(), 1);
+    assert_eq!(reaches("use crate::{config, rules::Finding};", BEHIND_THE_API).len(), 1);
+    assert!(reaches("use crate::ide::analysis::Finding; // crate::dbx", BEHIND_THE_API).is_empty());
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    assert!(src.join("ide/analysis.rs").is_file(), "the analysis API is gone");
+    let mut offenders = Vec::new();
+    for layer in ["lsp", "cli"] {
+        let mut files = Vec::new();
+        rust_files(&src.join(layer), &mut files);
+        assert!(!files.is_empty(), "no sources under src/{layer}");
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for hit in reaches(&text, BEHIND_THE_API) {
+                offenders.push(format!("{}: {hit}", file.display()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "lsp/ and cli/ must go through ide::analysis (AnalysisHost/Analysis), not reach these layers:\n{}",
+        offenders.join("\n")
+    );
+}

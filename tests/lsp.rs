@@ -576,23 +576,40 @@ fn the_model_one_jump_away_and_fix_all() {
     let at = state["location"]["range"]["start"]["line"].as_u64().unwrap() as usize;
     assert_eq!(model_text.lines().nth(at).unwrap().trim(), "- name: Upgrading");
 
-    // Fix-all: asked with `context.only`, one action of kind source.fixAll.invariant, and no
-    // quick fixes; asked for quick fixes only, no fix-all.
+    // Fix-all: asked with `context.only`, the fixes that need no choice (the selection
+    // `check --fix` applies) in one action of kind source.fixAll.invariant; a reason constant
+    // needs a person, so a file with only that gets no fix-all.
     let whole = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}});
-    let fix_all = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
-    );
-    let fix_all = fix_all["result"].as_array().cloned().unwrap_or_default();
+    let fix_all_of = |client: &mut Client, uri: &str| {
+        let answer = client.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": [], "only": ["source.fixAll"]}}),
+        );
+        answer["result"].as_array().cloned().unwrap_or_default()
+    };
+    let none = fix_all_of(&mut client, uri.as_str());
+    assert!(none.is_empty(), "{none:?}");
+    let legacy = root.join("deploy/legacy/kustomization.yaml");
+    std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+    let legacy_text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbases:\n  - ../base\n";
+    std::fs::write(&legacy, legacy_text).unwrap();
+    let legacy_uri = client.open(&legacy, legacy_text);
+    client.diagnostics(&legacy_uri, 1);
+    let fix_all = fix_all_of(&mut client, legacy_uri.as_str());
     assert_eq!(fix_all.len(), 1, "{fix_all:?}");
     assert_eq!(fix_all[0]["kind"], "source.fixAll.invariant");
     let operations = fix_all[0]["edit"]["documentChanges"].as_array().unwrap();
     assert!(
-        operations.iter().all(|op| op["textDocument"]["uri"] == uri.as_str()),
+        operations
+            .iter()
+            .all(|op| op["textDocument"]["uri"] == legacy_uri.as_str()),
         "{operations:?}"
     );
-    let fixed = apply_lsp_edits(&text, operations[0]["edits"].as_array().unwrap());
-    assert!(!fixed.contains("\"capacity_error\""), "{fixed}");
+    let fixed = apply_lsp_edits(legacy_text, operations[0]["edits"].as_array().unwrap());
+    assert_eq!(
+        fixed,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../base\n"
+    );
     let (line, col) = position_of(&text, "\"capacity_error\"");
     let at = json!({"start": {"line": line, "character": col}, "end": {"line": line, "character": col}});
     let quick = client.request(

@@ -111,8 +111,7 @@ impl Exported {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::Span;
-    use crate::rules::Finding;
+    use crate::ide::analysis::{Finding, Span};
 
     fn finding(code: &str, text: &str, needle: &str) -> Finding {
         let start = text.find(needle).unwrap();

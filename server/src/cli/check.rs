@@ -6,10 +6,10 @@ use std::sync::Arc;
 use super::output::{self, Report, ReportedFinding};
 use super::CheckArgs;
 use crate::config::ConfigChoice;
-use crate::db::{line_index, Database};
-use crate::model::Severity;
+use crate::ide::analysis::{Analysis, AnalysisHost, FileId, Finding};
+use crate::model::{ModelError, Severity};
 use crate::text::Encoding;
-use crate::workspace::{discover_checked, find_root, Engine};
+use crate::workspace::{discover_checked, find_root};
 
 /// Exit codes (DESIGN §3.1).
 pub const EXIT_CLEAN: i32 = 0;
@@ -81,41 +81,43 @@ pub fn single_root(paths: &[PathBuf]) -> Result<PathBuf, String> {
 /// Checks `paths` (absolute) in the workspace at `root`; output paths are relative to `cwd`.
 /// Files that could not be read are reported as problems (exit 2), never skipped.
 pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], config: &ConfigChoice) -> Report {
-    let mut engine = Engine::with_config(Database::default(), root.to_path_buf(), models, config);
-    let (rels, mut problems) = discover_checked(root, paths, &engine.config());
-    problems.extend(engine.load(&rels));
-    engine.model_errors.extend(problems);
-    let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
-    let results = engine.check_files(&files);
-    let mut report = build_report(&engine, cwd, results);
+    let mut host = AnalysisHost::new(root.to_path_buf(), models, config);
+    let (rels, mut problems) = discover_checked(root, paths, &host.config());
+    problems.extend(host.load(&rels));
+    host.add_model_errors(problems);
+    let analysis = host.analysis();
+    let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();
+    let results = analysis.check_files(&files);
+    let mut report = build_report(&analysis, host.model_errors(), cwd, results);
     report.checked_paths = rels;
     report
 }
 
 fn build_report(
-    engine: &Engine,
+    analysis: &Analysis,
+    model_errors: &[ModelError],
     cwd: &Path,
-    results: Vec<(crate::db::SourceFile, Arc<Vec<crate::rules::Finding>>)>,
+    results: Vec<(FileId, Arc<Vec<Finding>>)>,
 ) -> Report {
-    let db = &engine.db;
-    let model = engine.model();
-    let show = |rel: &str| display_path(cwd, &engine.root.join(rel));
+    let model = analysis.model().clone();
+    let root = analysis.root().to_path_buf();
+    let show = |rel: &str| display_path(cwd, &root.join(rel));
     let mut report = Report {
         files_checked: results.len(),
-        root: engine.root.clone(),
-        repo_root: crate::vcs::toplevel(&engine.root).unwrap_or_else(|_| engine.root.clone()),
+        root: root.clone(),
+        repo_root: crate::vcs::toplevel(&root).unwrap_or_else(|_| root.clone()),
         model_name: model.model.name.clone(),
         model_sources: model.sources.clone(),
         information_uri: model.model.information_uri.clone(),
         rule_docs_url: model.model.rule_docs_url.clone(),
-        configured_baseline: engine.config().baseline.clone(),
+        configured_baseline: analysis.config().baseline.clone(),
         ..Report::default()
     };
-    for error in &engine.model_errors {
+    for error in model_errors {
         let path = if error.path.starts_with('<') {
             error.path.clone()
         } else {
-            display_path(cwd, &engine.root.join(&error.path))
+            display_path(cwd, &root.join(&error.path))
         };
         report.model_errors.push(output::ModelProblem {
             path,
@@ -126,29 +128,20 @@ fn build_report(
         if findings.is_empty() {
             continue;
         }
-        let rel = file.path(db);
-        let text = file.text(db);
-        let lines = line_index(db, file);
+        let rel = analysis.path(file);
+        let text = analysis.text(file);
         report.sources.insert(show(rel), text.clone());
-        let fingerprints = super::baseline::fingerprint_file(rel, text, &findings.iter().collect::<Vec<_>>());
+        let fingerprints = analysis.fingerprints(file, &findings);
         for (finding, fingerprint) in findings.iter().zip(fingerprints) {
             let related = finding
                 .related
                 .iter()
                 .map(|r| {
-                    let (range, source) = match engine.files.get(&r.path) {
-                        Some(&other) => {
-                            let other_text = other.text(db);
-                            (
-                                line_index(db, other).range(
-                                    other_text,
-                                    r.span.start as usize,
-                                    r.span.end as usize,
-                                    Encoding::Utf16,
-                                ),
-                                Some(other_text.clone()),
-                            )
-                        }
+                    let (range, source) = match analysis.file(&r.path) {
+                        Some(other) => (
+                            analysis.range(other, r.span, Encoding::Utf16),
+                            Some(analysis.text(other).clone()),
+                        ),
                         None => (Default::default(), None),
                     };
                     if let Some(source) = source {
@@ -165,15 +158,10 @@ fn build_report(
                 .collect();
             report.findings.push(ReportedFinding {
                 path: show(rel),
-                rel: rel.clone(),
+                rel: rel.to_string(),
                 fingerprint: fingerprint.fingerprint,
                 declaration: fingerprint.declaration,
-                range: lines.range(
-                    text,
-                    finding.span.start as usize,
-                    finding.span.end as usize,
-                    Encoding::Utf16,
-                ),
+                range: analysis.range(file, finding.span, Encoding::Utf16),
                 finding: finding.clone(),
                 related,
             });

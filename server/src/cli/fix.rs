@@ -9,93 +9,41 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::ConfigChoice;
-use crate::db::Database;
-use crate::ide::actions::{actions, apply, Action, TextEdit};
-use crate::rules::FixKind;
-use crate::workspace::{discover, Engine};
+use crate::ide::analysis::{apply, AnalysisHost};
+use crate::workspace::discover;
 
-/// Whether a fix may be applied headless.
-pub fn is_safe(kind: &FixKind) -> bool {
-    matches!(kind, FixKind::ReplaceKey { .. })
-}
-
-/// The new text of every file a safe fix changes, by workspace-relative path.
+/// The new text of every file a safe fix changes, by workspace-relative path: the same
+/// selection as the editor's fix-all (`Analysis::fix_all`).
 pub fn fixed_texts(
     root: &Path,
     paths: &[PathBuf],
     models: &[PathBuf],
     choice: &ConfigChoice,
 ) -> BTreeMap<String, (String, String)> {
-    let mut engine = Engine::with_config(Database::default(), root.to_path_buf(), models, choice);
-    let rels = discover(root, paths, &engine.config());
-    engine.load(&rels);
-    let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
-    let mut edits: BTreeMap<String, Vec<TextEdit>> = BTreeMap::new();
-    for (file, findings) in engine.check_files(&files) {
-        for action in safe_actions(&engine.db, engine.ws, file, &findings) {
-            for file_edit in action.files {
-                edits.entry(file_edit.path).or_default().extend(file_edit.edits);
-            }
-        }
-    }
+    let mut host = AnalysisHost::new(root.to_path_buf(), models, choice);
+    let rels = discover(root, paths, &host.config());
+    host.load(&rels);
+    let analysis = host.analysis();
+    let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();
     let mut out = BTreeMap::new();
-    for (rel, mut file_edits) in edits {
-        let Some(&file) = engine.files.get(&rel) else { continue };
-        // Overlapping edits (two findings on one key) apply once.
-        file_edits.sort_by_key(|e| (e.span.start, e.span.end));
-        file_edits.dedup();
-        let mut kept: Vec<TextEdit> = Vec::new();
-        for e in file_edits {
-            if kept.last().is_none_or(|k| k.span.end <= e.span.start) {
-                kept.push(e);
-            }
+    // Findings in parallel first (memoized, shared by the snapshot), then the fixes.
+    for (file, findings) in analysis.check_files(&files) {
+        if findings.iter().all(|f| f.fixes.is_empty()) {
+            continue;
         }
-        let before = file.text(&engine.db).to_string();
-        let after = apply(&before, &kept);
-        if after != before {
-            out.insert(rel, (before, after));
-        }
-    }
-    out
-}
-
-/// The actions of the safe fixes for `findings` of `file` (for `check --fix` and the editor's
-/// `source.fixAll.invariant`).
-pub fn safe_actions(
-    db: &dyn salsa::Database,
-    ws: crate::db::Workspace,
-    file: crate::db::SourceFile,
-    findings: &[crate::rules::Finding],
-) -> Vec<Action> {
-    let mut out = Vec::new();
-    for finding in findings {
-        for fix in finding.fixes.iter().filter(|f| is_safe(&f.kind)) {
-            if let FixKind::ReplaceKey { to, .. } = &fix.kind {
-                if sibling_key_exists(file.text(db), finding.span.start as usize, to) {
-                    // Renaming would duplicate the key: merging the two lists is a choice.
-                    continue;
-                }
-            }
-            let found = actions(db, ws, file, std::slice::from_ref(finding), finding.span);
-            if let Some(mut action) = found.into_iter().find(|a| a.title == fix.title) {
-                action.files.retain(|f| !f.create);
-                out.push(action);
+        let Some(action) = analysis.fix_all(file) else { continue };
+        for file_edit in action.files {
+            let Some(target) = analysis.file(&file_edit.path) else {
+                continue;
+            };
+            let before = analysis.text(target).to_string();
+            let after = apply(&before, &file_edit.edits);
+            if after != before {
+                out.insert(file_edit.path, (before, after));
             }
         }
     }
     out
-}
-
-/// Whether a key `key` already exists at the indentation of the line holding `offset`.
-fn sibling_key_exists(text: &str, offset: usize, key: &str) -> bool {
-    let offset = offset.min(text.len());
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let indent: String = text[line_start..].chars().take_while(|c| *c == ' ').collect();
-    text.split('\n').any(|line| {
-        line.strip_prefix(indent.as_str())
-            .and_then(|rest| rest.strip_prefix(key))
-            .is_some_and(|rest| rest.trim_start().starts_with(':') && !line[indent.len()..].starts_with(' '))
-    })
 }
 
 /// A unified diff of two texts (one hunk around the changed lines, three lines of context).
@@ -145,14 +93,6 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn renaming_onto_an_existing_key_is_not_safe() {
-        let text = "kind: Kustomization\nbases:\n  - ../a\nresources:\n  - b.yaml\n";
-        assert!(sibling_key_exists(text, text.find("bases").unwrap(), "resources"));
-        let text = "kind: Kustomization\nbases:\n  - ../a\nx:\n  resources: []\n";
-        assert!(!sibling_key_exists(text, text.find("bases").unwrap(), "resources"));
-    }
 
     #[test]
     fn a_unified_diff_with_context() {

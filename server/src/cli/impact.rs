@@ -14,10 +14,10 @@ use serde_json::{json, Value};
 
 use super::output::Report;
 use crate::config::ConfigChoice;
-use crate::db::{go_facts, Database};
+use crate::ide::analysis::AnalysisHost;
 use crate::model::{CompiledModel, Severity, Side};
 use crate::syntax::Lang;
-use crate::workspace::{discover, find_root, relative, Engine};
+use crate::workspace::{discover, find_root, relative};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ImpactFormat {
@@ -106,23 +106,20 @@ pub fn impact(path: &Path, since: Option<&str>, models: &[std::path::PathBuf]) -
 
     let models: Vec<_> = models.iter().map(|m| cwd.join(m)).collect();
     let choice = ConfigChoice::Workspace;
-    let mut engine = Engine::with_config(Database::default(), root.clone(), &models, &choice);
-    let model = engine.model();
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
-    engine.load(&rels);
+    let mut host = AnalysisHost::new(root.clone(), &models, &choice);
+    let model = host.model();
+    let rels = discover(&root, std::slice::from_ref(&root), &host.config());
+    host.load(&rels);
+    let analysis = host.analysis();
     // Imports of every Go file, for platforms reached across packages.
     let module = module_path(&root);
     let mut imports_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for rel in &rels {
-        let Some(&file) = engine.files.get(rel) else { continue };
-        if file.lang(&engine.db) == Lang::Go {
+        let Some(file) = analysis.file(rel) else { continue };
+        if analysis.lang(file) == Lang::Go {
             imports_of.insert(
                 rel.clone(),
-                go_facts(&engine.db, file)
-                    .imports
-                    .iter()
-                    .map(|i| i.path.clone())
-                    .collect(),
+                analysis.go_facts(file).imports.iter().map(|i| i.path.clone()).collect(),
             );
         }
     }
@@ -150,7 +147,7 @@ pub fn impact(path: &Path, since: Option<&str>, models: &[std::path::PathBuf]) -
                 }
             }
         }
-        let text = engine.files.get(rel).map(|f| f.text(&engine.db).clone());
+        let text = analysis.file(rel).map(|f| analysis.text(f).clone());
         let mut file_states = BTreeSet::new();
         if let Some(text) = &text {
             let words: HashSet<&str> = text.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();

@@ -9,9 +9,8 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor};
 use serde_json::{json, Value};
 
-use crate::facts::Span;
+use crate::ide::analysis::{Finding, Span};
 use crate::model::{ModelError, RuleDoc, Severity};
-use crate::rules::Finding;
 use crate::text::Range;
 
 use super::formats::printable;

@@ -17,8 +17,9 @@ use std::process::Command;
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::facts::yaml::{api_group_matches, facts_of, YamlFacts};
-use crate::rules::argocd::{appset_params, repo_of, substitute, Params, Repo};
+use crate::ide::analysis::argocd::{
+    api_group_matches, appset_params, facts_of, join_relative, repo_of, substitute, Params, Repo, YamlFacts,
+};
 use crate::vcs;
 
 #[derive(clap::Args, Debug)]
@@ -134,7 +135,7 @@ fn source_of(facts: &YamlFacts, src: u32, params: Option<&Params>, release: &str
         .filter_map(|v| facts.scalar(v).map(str::to_string))
         .collect();
     Some(Source {
-        path: crate::rules::kustomize::join_relative("", &path)?,
+        path: join_relative("", &path)?,
         helm_values,
         release: text("helm.releaseName").unwrap_or_else(|| release.to_string()),
         plugin: facts

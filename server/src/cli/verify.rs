@@ -14,13 +14,11 @@ use globset::GlobBuilder;
 
 use super::output::{Report, ReportedFinding};
 use crate::config::ConfigChoice;
-use crate::db::{go_facts, Database};
-use crate::facts::Span;
+use crate::ide::analysis::{AnalysisHost, Finding, Span};
 use crate::model::{CallPattern, CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
-use crate::rules::Finding;
 use crate::syntax::Lang;
 use crate::text::Encoding;
-use crate::workspace::{discover, find_root, relative, Engine, SKIPPED_DIRS};
+use crate::workspace::{discover, find_root, relative, SKIPPED_DIRS};
 
 /// What the workspace holds, as far as the model's entries can be checked against it.
 struct Inventory {
@@ -36,7 +34,7 @@ struct Inventory {
 }
 
 /// `skip`: the model files themselves (their names are not evidence that the code has them).
-fn inventory(engine: &mut Engine, root: &Path, skip: &HashSet<String>) -> Inventory {
+fn inventory(host: &mut AnalysisHost, root: &Path, skip: &HashSet<String>) -> Inventory {
     let mut files = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         .require_git(false)
@@ -55,9 +53,10 @@ fn inventory(engine: &mut Engine, root: &Path, skip: &HashSet<String>) -> Invent
         }
     }
     files.sort();
-    let config = engine.config();
+    let config = host.config();
     let rels = discover(root, &[root.to_path_buf()], &config);
-    engine.load(&rels);
+    host.load(&rels);
+    let analysis = host.analysis();
     let mut inv = Inventory {
         files,
         imports: HashSet::new(),
@@ -66,15 +65,15 @@ fn inventory(engine: &mut Engine, root: &Path, skip: &HashSet<String>) -> Invent
         consts: HashSet::new(),
     };
     for rel in rels.iter().filter(|r| !skip.contains(*r)) {
-        let Some(&file) = engine.files.get(rel) else { continue };
-        let text = file.text(&engine.db);
+        let Some(file) = analysis.file(rel) else { continue };
+        let text = analysis.text(file);
         for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
             if !word.is_empty() && !inv.words.contains(word) {
                 inv.words.insert(word.to_string());
             }
         }
-        if file.lang(&engine.db) == Lang::Go {
-            let facts = go_facts(&engine.db, file);
+        if analysis.lang(file) == Lang::Go {
+            let facts = analysis.go_facts(file);
             inv.imports.extend(facts.imports.iter().map(|i| i.path.clone()));
             inv.functions
                 .extend(facts.functions.iter().filter_map(|f| f.name.clone()));
@@ -440,15 +439,15 @@ pub fn verify(path: &Path, models: &[PathBuf], choice: &ConfigChoice) -> Result<
     }
     let root = find_root(&path);
     let models: Vec<PathBuf> = models.iter().map(|m| cwd.join(m)).collect();
-    let mut engine = Engine::with_config(Database::default(), root.clone(), &models, choice);
-    let model = engine.model();
+    let mut host = AnalysisHost::new(root.clone(), &models, choice);
+    let model = host.model();
     let skip: HashSet<String> = model
         .sources
         .iter()
         .filter_map(|s| relative(&root, &root.join(s)))
         .chain([crate::config::CONFIG_FILE.to_string()])
         .collect();
-    let inv = inventory(&mut engine, &root, &skip);
+    let inv = inventory(&mut host, &root, &skip);
     let stale = stale_entries(&model, &inv, &root);
     let layers = model_layers(&model, &root, &cwd);
     let mut report = Report {
@@ -468,7 +467,7 @@ pub fn verify(path: &Path, models: &[PathBuf], choice: &ConfigChoice) -> Result<
             .collect(),
         ..Report::default()
     };
-    for error in &engine.model_errors {
+    for error in host.model_errors() {
         report.model_errors.push(super::output::ModelProblem {
             path: error.path.clone(),
             error: error.clone(),

@@ -7,14 +7,15 @@ use std::str::FromStr;
 use serde_json::json;
 use tower_lsp_server::ls_types::*;
 
-use crate::db::{line_index, SourceFile, Workspace};
-use crate::ide::actions::Action;
+use crate::ide::analysis::{Action, Analysis, FileId, Finding, Span};
 use crate::model::{CompiledModel, ModelError, Severity};
-use crate::rules::Finding;
 use crate::text::{Encoding, LineIndex};
 
-fn range(index: &LineIndex, text: &str, start: u32, end: u32, encoding: Encoding) -> Range {
-    let r = index.range(text, start as usize, end as usize, encoding);
+fn range(analysis: &Analysis, file: FileId, span: Span, encoding: Encoding) -> Range {
+    protocol_range(analysis.range(file, span, encoding))
+}
+
+fn protocol_range(r: crate::text::Range) -> Range {
     Range {
         start: Position {
             line: r.start.line,
@@ -34,34 +35,6 @@ fn severity(s: Severity) -> DiagnosticSeverity {
         Severity::Info => DiagnosticSeverity::INFORMATION,
         Severity::Hint | Severity::Off => DiagnosticSeverity::HINT,
     }
-}
-
-/// The rule's explanation as markdown (also for a family: every rule in it).
-pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
-    let rules: Vec<_> = model
-        .model
-        .rules
-        .iter()
-        .filter(|r| r.code == code || r.code.strip_prefix(code).is_some_and(|rest| rest.starts_with('/')))
-        .collect();
-    if rules.is_empty() {
-        return None;
-    }
-    Some(
-        rules
-            .iter()
-            .map(|r| {
-                format!(
-                    "# {}\n\n*{}* — {}\n\n{}",
-                    r.code,
-                    r.severity.as_str(),
-                    r.title,
-                    r.explanation.trim_end()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n\n"),
-    )
 }
 
 /// The URI scheme under which a rule's explanation is served through the protocol: the
@@ -124,29 +97,15 @@ fn uri_for(root: &Path, rel: &str) -> Option<Uri> {
 }
 
 pub fn diagnostics(
-    db: &dyn salsa::Database,
-    ws: Workspace,
+    analysis: &Analysis,
     root: &Path,
-    file: SourceFile,
+    file: FileId,
     findings: &[Finding],
     encoding: Encoding,
 ) -> Vec<Diagnostic> {
-    let model = ws.model(db);
-    let text = file.text(db);
-    let index = line_index(db, file);
-    let files = &crate::db::file_index(db, ws).paths;
+    let model = analysis.model();
     // Findings the team accepted in its baseline are shown, as hints.
-    let accepted = &ws.config(db).baseline_fingerprints;
-    let baselined: Vec<bool> = if accepted.is_empty() {
-        vec![false; findings.len()]
-    } else {
-        // One fingerprint per finding, in the findings' order.
-        let refs: Vec<&Finding> = findings.iter().collect();
-        crate::ide::fingerprint::fingerprint_file(file.path(db), text, &refs)
-            .into_iter()
-            .map(|fp| accepted.contains(&fp.fingerprint))
-            .collect()
-    };
+    let baselined = analysis.baselined(file, findings);
     findings
         .iter()
         .zip(baselined)
@@ -155,11 +114,10 @@ pub fn diagnostics(
                 .related
                 .iter()
                 .filter_map(|r| {
-                    let other = files.get(&r.path)?;
-                    let other_text = other.text(db);
+                    let other = analysis.file(&r.path)?;
                     let location = Location {
                         uri: uri_for(root, &r.path)?,
-                        range: range(line_index(db, *other), other_text, r.span.start, r.span.end, encoding),
+                        range: range(analysis, other, r.span, encoding),
                     };
                     Some(DiagnosticRelatedInformation {
                         location,
@@ -168,7 +126,7 @@ pub fn diagnostics(
                 })
                 .collect();
             Diagnostic {
-                range: range(index, text, f.span.start, f.span.end, encoding),
+                range: range(analysis, file, f.span, encoding),
                 severity: Some(if baselined {
                     DiagnosticSeverity::HINT
                 } else {
@@ -206,8 +164,7 @@ pub fn model_error(error: &ModelError) -> Diagnostic {
 /// client did not announce the `create` resource operation.
 #[allow(clippy::too_many_arguments)]
 pub fn code_action(
-    db: &dyn salsa::Database,
-    ws: Workspace,
+    analysis: &Analysis,
     root: &Path,
     action: Action,
     diagnostics: &[Diagnostic],
@@ -222,16 +179,13 @@ pub fn code_action(
     if !can_create && action.files.iter().any(|f| f.create) {
         return None;
     }
-    let files = &crate::db::file_index(db, ws).paths;
     let mut operations = Vec::new();
     for file_edit in &action.files {
         let Some(uri) = uri_for(root, &file_edit.path) else {
             continue;
         };
-        let (text, index) = match files.get(&file_edit.path) {
-            Some(&f) if !file_edit.create => (f.text(db).to_string(), line_index(db, f).clone()),
-            _ => (String::new(), LineIndex::new("")),
-        };
+        let target = analysis.file(&file_edit.path).filter(|_| !file_edit.create);
+        let empty = LineIndex::new("");
         if file_edit.create {
             operations.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
                 uri: uri.clone(),
@@ -247,7 +201,10 @@ pub fn code_action(
             .iter()
             .map(|e| {
                 OneOf::Left(TextEdit {
-                    range: range(&index, &text, e.span.start, e.span.end, encoding),
+                    range: match target {
+                        Some(f) => range(analysis, f, e.span, encoding),
+                        None => protocol_range(empty.range("", e.span.start as usize, e.span.end as usize, encoding)),
+                    },
                     new_text: e.new_text.clone(),
                 })
             })

@@ -17,12 +17,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
-use std::path::Path;
 
 use serde::Deserialize;
 use tower_lsp_server::ls_types::*;
 
-use crate::db::{Database, SourceFile, Workspace};
+use crate::ide::analysis::{cancellable, Analysis, FileId};
 use crate::text::Encoding;
 
 /// `initializationOptions.diagnosticMode`.
@@ -123,20 +122,19 @@ pub struct FileDiagnostics {
 
 /// Computes diagnostics for `targets` on a database snapshot (cancellable by salsa).
 pub fn compute(
-    db: &Database,
-    ws: Workspace,
-    root: &Path,
-    targets: &[(SourceFile, Uri, Option<i32>)],
+    analysis: &Analysis,
+    targets: &[(FileId, Uri, Option<i32>)],
     encoding: Encoding,
 ) -> Vec<FileDiagnostics> {
+    let root = analysis.root();
     targets
         .iter()
         .map(|(file, uri, version)| {
-            let findings = crate::rules::findings(db, ws, *file);
+            let findings = analysis.findings(*file);
             let diagnostics = if findings.is_empty() {
                 Vec::new()
             } else {
-                super::convert::diagnostics(db, ws, root, *file, &findings, encoding)
+                super::convert::diagnostics(analysis, root, *file, &findings, encoding)
             };
             FileDiagnostics {
                 uri: uri.clone(),
@@ -261,29 +259,21 @@ pub fn workspace_items(
 
 use super::{lock, uri_to_path, Backend, Root};
 use crate::workspace::relative;
-use std::panic::AssertUnwindSafe;
 
 impl Backend {
     /// Open documents (`open`), or every other file of the root with its on-disk URI.
-    pub(super) fn targets(root: &Root, open: bool) -> Vec<(SourceFile, Uri, Option<i32>)> {
+    pub(super) fn targets(root: &Root, open: bool) -> Vec<(FileId, Uri, Option<i32>)> {
         if open {
             return root
                 .docs
                 .iter()
-                .filter_map(|(rel, d)| {
-                    root.engine
-                        .files
-                        .get(rel)
-                        .map(|&f| (f, d.uri.clone(), Some(d.doc.version)))
-                })
+                .filter_map(|(rel, d)| root.host.file(rel).map(|f| (f, d.uri.clone(), Some(d.doc.version))))
                 .collect();
         }
-        let mut rest: Vec<(&String, SourceFile)> = root
-            .engine
-            .files
-            .iter()
+        let mut rest: Vec<(&String, FileId)> = root
+            .host
+            .files()
             .filter(|(rel, _)| !root.docs.contains_key(*rel))
-            .map(|(rel, &f)| (rel, f))
             .collect();
         rest.sort_by(|a, b| a.0.cmp(b.0));
         rest.into_iter()
@@ -402,7 +392,7 @@ impl Backend {
     async fn compute_root(
         &self,
         root_index: usize,
-        pick: impl Fn(&Root) -> Vec<(SourceFile, Uri, Option<i32>)>,
+        pick: impl Fn(&Root) -> Vec<(FileId, Uri, Option<i32>)>,
     ) -> Vec<FileDiagnostics> {
         for _ in 0..20 {
             let job = {
@@ -410,18 +400,12 @@ impl Backend {
                 let Some(root) = state.roots.get(root_index) else {
                     return Vec::new();
                 };
-                (
-                    root.engine.db.clone(),
-                    root.engine.ws,
-                    root.path.clone(),
-                    pick(root),
-                    state.encoding,
-                )
+                (root.host.analysis(), pick(root), state.encoding)
             };
             let computed = tokio::task::spawn_blocking(move || {
-                let (db, ws, root, targets, encoding) = job;
-                let result = salsa::Cancelled::catch(AssertUnwindSafe(|| compute(&db, ws, &root, &targets, encoding)));
-                drop(db);
+                let (analysis, targets, encoding) = job;
+                let result = cancellable(|| compute(&analysis, &targets, encoding));
+                drop(analysis);
                 result
             })
             .await;
@@ -474,7 +458,7 @@ impl Backend {
         let target_uri = uri.clone();
         let mut results = self
             .compute_root(root_index, move |root| {
-                let Some(&file) = root.engine.files.get(&rel) else {
+                let Some(file) = root.host.file(&rel) else {
                     return Vec::new();
                 };
                 let version = root.docs.get(&rel).map(|d| d.doc.version);

@@ -28,10 +28,9 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::config::{load_workspace_with, CONFIG_FILE, TEAM_FILE};
-use crate::db::{parse_file, Database, SourceFile};
-use crate::facts::Span;
+use crate::ide::analysis::{cancellable, Analysis, AnalysisHost, FileId, Span};
 use crate::text::Encoding;
-use crate::workspace::{discover, relative, Engine};
+use crate::workspace::{discover, relative};
 use document::{Change, Document};
 
 /// The code-action kind of "apply every fix that needs no choice" (`check --fix` in the editor).
@@ -53,7 +52,7 @@ pub struct InitOptions {
 
 struct Root {
     path: PathBuf,
-    engine: Engine,
+    host: AnalysisHost,
     docs: HashMap<String, OpenDoc>,
     /// Config and model files with problems, for `model/...` diagnostics on them.
     model_problem_uris: Vec<Uri>,
@@ -185,16 +184,16 @@ impl State {
 /// A new root with its configuration and model loaded. This reads files: call it without
 /// holding the state lock, then add the result with `State::add_root`.
 fn new_root(path: PathBuf, options: &InitOptions) -> Root {
-    let mut engine = Engine::with_models(Database::default(), path.clone(), &options.models);
+    let mut host = AnalysisHost::for_editor(path.clone(), &options.models);
     if !options.severity.is_empty() {
-        let mut config = (*engine.config()).clone();
+        let mut config = (*host.config()).clone();
         config.severity.extend(options.severity.clone());
-        let model = engine.model();
-        engine.set_model(model, Arc::new(config));
+        let model = host.model();
+        host.set_model(model, Arc::new(config));
     }
     Root {
         path,
-        engine,
+        host,
         docs: HashMap::new(),
         model_problem_uris: Vec::new(),
     }
@@ -202,10 +201,8 @@ fn new_root(path: PathBuf, options: &InitOptions) -> Root {
 
 /// A snapshot for computing diagnostics off the lock.
 struct DiagnosticJob {
-    db: Database,
-    ws: crate::db::Workspace,
-    root: PathBuf,
-    targets: Vec<(SourceFile, Uri, Option<i32>)>,
+    analysis: Analysis,
+    targets: Vec<(FileId, Uri, Option<i32>)>,
     encoding: Encoding,
 }
 
@@ -223,9 +220,7 @@ impl Backend {
         let root = &state.roots[root_index];
         let targets = Self::targets(root, open);
         DiagnosticJob {
-            db: root.engine.db.clone(),
-            ws: root.engine.ws,
-            root: root.path.clone(),
+            analysis: root.host.analysis(),
             targets,
             encoding: state.encoding,
         }
@@ -249,18 +244,14 @@ impl Backend {
         };
         let computed = tokio::task::spawn_blocking(move || {
             let DiagnosticJob {
-                db,
-                ws,
-                root,
+                analysis,
                 targets,
                 encoding,
             } = job;
-            let result = salsa::Cancelled::catch(AssertUnwindSafe(|| {
-                diagnostics::compute(&db, ws, &root, &targets, encoding)
-            }));
-            // The clone is dropped here, before anything waits on the state lock: a writer
-            // holding that lock may be waiting for every clone to go.
-            drop(db);
+            let result = cancellable(|| diagnostics::compute(&analysis, &targets, encoding));
+            // The snapshot is dropped here, before anything waits on the state lock: a writer
+            // holding that lock may be waiting for every snapshot to go.
+            drop(analysis);
             result
         })
         .await;
@@ -284,7 +275,7 @@ impl Backend {
                 return;
             };
             (
-                root.engine.model_errors.clone(),
+                root.host.model_errors().to_vec(),
                 root.path.clone(),
                 std::mem::take(&mut root.model_problem_uris),
             )
@@ -322,8 +313,8 @@ impl Backend {
             let s = lock(&self.state);
             match s.roots.get(root_index) {
                 Some(r) => (
-                    r.engine.model().model.name.clone().unwrap_or_default(),
-                    r.engine.files.len(),
+                    r.host.model().model.name.clone().unwrap_or_default(),
+                    r.host.file_count(),
                 ),
                 None => (String::new(), 0),
             }
@@ -358,7 +349,7 @@ impl Backend {
             let Some(root) = state.roots.get(root_index) else {
                 return;
             };
-            (root.path.clone(), root.engine.config())
+            (root.path.clone(), root.host.config())
         };
         let read = tokio::task::spawn_blocking(move || {
             let rels = discover(&root_path, std::slice::from_ref(&root_path), &config);
@@ -381,11 +372,11 @@ impl Backend {
             if let Some(root) = state.roots.get_mut(root_index) {
                 for (rel, text, note) in read {
                     if !root.docs.contains_key(&rel) {
-                        root.engine.set_text(&rel, text, note);
+                        root.host.set_text(&rel, (text, note));
                     }
                 }
-                root.engine.sync_file_set();
-                root.engine.set_go_modules(modules);
+                root.host.sync_file_set();
+                root.host.set_go_modules(modules);
             }
         }
         if let Some(progress) = progress {
@@ -405,13 +396,13 @@ impl Backend {
         if loaded.errors.is_empty() {
             let mut config = (*loaded.config).clone();
             config.severity.extend(options.severity.clone());
-            root.engine.set_model(loaded.model, Arc::new(config));
+            root.host.set_model(loaded.model, Arc::new(config));
         }
-        root.engine.model_errors = loaded.errors;
+        root.host.set_model_errors(loaded.errors);
     }
 
     fn is_model_file(root: &Root, rel: &str) -> bool {
-        rel == CONFIG_FILE || rel == TEAM_FILE || root.engine.config().models.iter().any(|m| m == rel)
+        rel == CONFIG_FILE || rel == TEAM_FILE || root.host.config().models.iter().any(|m| m == rel)
     }
 }
 
@@ -576,11 +567,14 @@ impl LanguageServer for Backend {
                 state.published.remove(&item.uri);
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
-                let (text, note) = crate::workspace::from_editor(item.text.clone());
-                if root.engine.set_text(&rel, text, note).is_none() {
+                if root
+                    .host
+                    .set_text(&rel, crate::workspace::from_editor(item.text.clone()))
+                    .is_none()
+                {
                     return; // not a language we check
                 }
-                root.engine.sync_file_set();
+                root.host.sync_file_set();
                 root.docs.insert(
                     rel,
                     OpenDoc {
@@ -616,8 +610,7 @@ impl LanguageServer for Backend {
                     tracing::warn!(path = %rel, version, stored = open.doc.version, "stale change dropped");
                     return;
                 }
-                let file = root.engine.files.get(&rel).copied();
-                let tree = file.and_then(|f| parse_file(&root.engine.db, f).tree.clone());
+                let tree = root.host.tree_for_edit(&rel);
                 let changes: Vec<Change> = params
                     .content_changes
                     .iter()
@@ -628,13 +621,12 @@ impl LanguageServer for Backend {
                         text: change.text.clone(),
                     })
                     .collect();
-                crate::rules::injected_fault("edit", &rel);
                 let tree = open.doc.apply_all(&changes, tree, encoding);
                 open.doc.version = version;
                 // Editor text meets the same limits as text from disk (size, binary).
                 let (text, note) = crate::workspace::from_editor(open.doc.text());
                 let tree = if note.is_some() { None } else { tree };
-                root.engine.set_text_with_tree(&rel, text, note, tree);
+                root.host.set_edited_text(&rel, (text, note), tree);
                 if state.support.update_on == diagnostics::UpdateOn::Save {
                     state.memory.dirty.insert(params.text_document.uri.clone());
                     return; // findings update on save
@@ -674,11 +666,11 @@ impl LanguageServer for Backend {
                 if let Some(root) = state.roots.get_mut(root_index).filter(|r| r.path == root_path) {
                     if !root.docs.contains_key(&rel) {
                         match read {
-                            Ok((text, note)) => {
-                                root.engine.set_text(&rel, text, note);
-                                root.engine.sync_file_set();
+                            Ok(text) => {
+                                root.host.set_text(&rel, text);
+                                root.host.sync_file_set();
                             }
-                            Err(_) => root.engine.remove(&rel),
+                            Err(_) => root.host.remove(&rel),
                         }
                     }
                 }
@@ -745,19 +737,19 @@ impl LanguageServer for Backend {
                 }
                 match done {
                     Done::Model(loaded) => Self::reload_model(&mut state, i, loaded),
-                    Done::Delete(rel) => state.roots[i].engine.remove(&rel),
+                    Done::Delete(rel) => state.roots[i].host.remove(&rel),
                     Done::Read(rel, read) => {
                         let root = &mut state.roots[i];
                         if root.docs.contains_key(&rel) {
                             continue;
                         }
                         match read {
-                            Ok((text, note)) => {
-                                root.engine.set_text(&rel, text, note);
-                                root.engine.sync_file_set();
+                            Ok(text) => {
+                                root.host.set_text(&rel, text);
+                                root.host.sync_file_set();
                             }
                             // Not readable (gone, a FIFO, outside the root): not checked.
-                            Err(_) => root.engine.remove(&rel),
+                            Err(_) => root.host.remove(&rel),
                         }
                     }
                 }
@@ -841,16 +833,13 @@ impl LanguageServer for Backend {
         guarded("hover", async {
             let position = params.text_document_position_params.position;
             let uri = params.text_document_position_params.text_document.uri;
-            let Some((db, ws, file, offset)) = self.locate(&uri, position)? else {
+            let Some((analysis, file, offset)) = self.locate(&uri, position)? else {
                 return Ok(None);
             };
-            let markdown = tokio::task::spawn_blocking(move || {
-                salsa::Cancelled::catch(AssertUnwindSafe(|| crate::ide::hover::hover(&db, ws, file, offset)))
-                    .ok()
-                    .flatten()
-            })
-            .await
-            .map_err(internal)?;
+            let markdown =
+                tokio::task::spawn_blocking(move || cancellable(|| analysis.hover(file, offset)).ok().flatten())
+                    .await
+                    .map_err(internal)?;
             Ok(markdown.map(|value| Hover {
                 contents: HoverContents::Markup(MarkupContent {
                     kind: MarkupKind::Markdown,
@@ -874,7 +863,7 @@ impl LanguageServer for Backend {
                 return Ok(Some(fix_all.into_iter().map(CodeActionOrCommand::CodeAction).collect()));
             }
             let uri = params.text_document.uri.clone();
-            let Some((db, ws, file, start)) = self.locate(&uri, params.range.start)? else {
+            let Some((analysis, file, start)) = self.locate(&uri, params.range.start)? else {
                 return Ok(None);
             };
             let end = self.offset_of(&uri, params.range.end).unwrap_or(start);
@@ -890,18 +879,17 @@ impl LanguageServer for Backend {
                 (root.path.clone(), state.encoding, versions, state.can_create)
             };
             let actions = tokio::task::spawn_blocking(move || {
-                salsa::Cancelled::catch(AssertUnwindSafe(|| {
-                    let findings = crate::rules::findings(&db, ws, file);
-                    let diagnostics = convert::diagnostics(&db, ws, &root, file, &findings, encoding);
-                    let actions =
-                        crate::ide::actions::actions(&db, ws, file, &findings, Span::new(start, end.max(start)));
+                cancellable(|| {
+                    let findings = analysis.findings(file);
+                    let diagnostics = convert::diagnostics(&analysis, &root, file, &findings, encoding);
+                    let actions = analysis.actions(file, Span::new(start, end.max(start)));
                     actions
                         .into_iter()
                         .filter_map(|a| {
-                            convert::code_action(&db, ws, &root, a, &diagnostics, &versions, encoding, can_create)
+                            convert::code_action(&analysis, &root, a, &diagnostics, &versions, encoding, can_create)
                         })
                         .collect::<Vec<_>>()
-                }))
+                })
                 .unwrap_or_default()
             })
             .await
@@ -930,7 +918,7 @@ impl LanguageServer for Backend {
                 .to_string();
             let model = {
                 let state = lock(&self.state);
-                state.roots.first().map(|r| r.engine.model())
+                state.roots.first().map(|r| r.host.model())
             };
             let model = match model {
                 Some(m) => m,
@@ -939,7 +927,7 @@ impl LanguageServer for Backend {
                         .map_err(internal)?,
                 ),
             };
-            let text = convert::explain(&model, &code);
+            let text = crate::ide::analysis::explain(&model, &code);
             match text {
                 Some(t) => Ok(Some(Value::String(t))),
                 None => Err(RpcError::invalid_params(format!("no rule `{code}`"))),
@@ -968,14 +956,9 @@ impl Backend {
         Err(e)
     }
 
-    /// The database snapshot, file and byte offset for a document position; an error for an
+    /// A snapshot, the file and the byte offset for a document position; an error for an
     /// unknown document, `None` for a file the engine does not read.
-    #[allow(clippy::type_complexity)]
-    fn locate(
-        &self,
-        uri: &Uri,
-        position: Position,
-    ) -> RpcResult<Option<(Database, crate::db::Workspace, SourceFile, usize)>> {
+    fn locate(&self, uri: &Uri, position: Position) -> RpcResult<Option<(Analysis, FileId, usize)>> {
         let path = uri_to_path(uri).ok_or_else(|| RpcError::invalid_params("not a file URI"))?;
         let state = lock(&self.state);
         let i = state
@@ -984,26 +967,12 @@ impl Backend {
         let root = &state.roots[i];
         let rel =
             relative(&root.path, &path).ok_or_else(|| RpcError::invalid_params("document is outside its root"))?;
-        let Some(&file) = root.engine.files.get(&rel) else {
+        let Some(file) = root.host.file(&rel) else {
             return Err(RpcError::invalid_params(format!("unknown document {rel}")));
         };
-        let offset = self.offset_in(&state, root, &rel, file, position);
-        Ok(Some((root.engine.db.clone(), root.engine.ws, file, offset)))
-    }
-
-    fn offset_in(&self, state: &State, root: &Root, _rel: &str, file: SourceFile, position: Position) -> usize {
-        let db = &root.engine.db;
-        let text = file.text(db);
-        crate::db::line_index(db, file)
-            .offset(
-                text,
-                crate::text::Position {
-                    line: position.line,
-                    character: position.character,
-                },
-                state.encoding,
-            )
-            .unwrap_or(text.len())
+        let analysis = root.host.analysis();
+        let offset = offset_in(&analysis, file, position, state.encoding);
+        Ok(Some((analysis, file, offset)))
     }
 
     fn offset_of(&self, uri: &Uri, position: Position) -> Option<usize> {
@@ -1012,9 +981,18 @@ impl Backend {
         let i = state.root_index(&path)?;
         let root = &state.roots[i];
         let rel = relative(&root.path, &path)?;
-        let file = *root.engine.files.get(&rel)?;
-        Some(self.offset_in(&state, root, &rel, file, position))
+        let file = root.host.file(&rel)?;
+        Some(offset_in(&root.host.analysis(), file, position, state.encoding))
     }
+}
+
+/// The byte offset of a protocol position in a file.
+fn offset_in(analysis: &Analysis, file: FileId, position: Position, encoding: Encoding) -> usize {
+    let at = crate::text::Position {
+        line: position.line,
+        character: position.character,
+    };
+    analysis.offset(file, at, encoding)
 }
 
 /// Serves LSP on stdin/stdout until `exit`.

@@ -9,8 +9,7 @@ use tower_lsp_server::jsonrpc::{Error as RpcError, Result as RpcResult};
 use tower_lsp_server::ls_types::*;
 
 use super::{lock, Backend};
-use crate::ide::definition::{locate, ModelLocation};
-use crate::ide::symbols::{symbols, ModelSymbolKind};
+use crate::ide::analysis::{cancellable, model_symbols, ModelLocation, ModelSymbolKind};
 use crate::model::{CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
 use crate::text::Encoding;
 
@@ -67,7 +66,7 @@ impl Backend {
     ) -> RpcResult<Option<GotoDefinitionResponse>> {
         let position = params.text_document_position_params.position;
         let uri = params.text_document_position_params.text_document.uri;
-        let Some((db, ws, file, offset)) = self.locate(&uri, position)? else {
+        let Some((analysis, file, offset)) = self.locate(&uri, position)? else {
             return Ok(None);
         };
         let (root, encoding) = {
@@ -77,11 +76,10 @@ impl Backend {
             (root.unwrap_or_default(), state.encoding)
         };
         let location = tokio::task::spawn_blocking(move || {
-            salsa::Cancelled::catch(std::panic::AssertUnwindSafe(|| {
-                let entry = crate::ide::definition::entry_at(&db, ws, file, offset)?;
-                let at = locate(&root, ws.model(&db), &entry)?;
+            cancellable(|| {
+                let at = analysis.definition(file, offset)?;
                 to_location(&root, &at, encoding)
-            }))
+            })
             .ok()
             .flatten()
         })
@@ -98,7 +96,7 @@ impl Backend {
         let (models, encoding) = {
             let state = lock(&self.state);
             let models: Vec<(std::path::PathBuf, std::sync::Arc<CompiledModel>)> =
-                state.roots.iter().map(|r| (r.path.clone(), r.engine.model())).collect();
+                state.roots.iter().map(|r| (r.path.clone(), r.host.model())).collect();
             (models, state.encoding)
         };
         let query = params.query;
@@ -106,10 +104,8 @@ impl Backend {
             let mut out: Vec<WorkspaceSymbol> = Vec::new();
             let mut seen = std::collections::HashSet::new();
             for (root, model) in models {
-                for symbol in symbols(&model, &query) {
-                    let Some(location) =
-                        locate(&root, &model, &symbol.entry).and_then(|at| to_location(&root, &at, encoding))
-                    else {
+                for (symbol, at) in model_symbols(&root, &model, &query) {
+                    let Some(location) = to_location(&root, &at, encoding) else {
                         continue;
                     };
                     let key = (symbol.name.clone(), location.uri.to_string(), location.range.start.line);

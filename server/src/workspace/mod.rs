@@ -488,24 +488,29 @@ impl Engine {
     /// Findings for `files`, computed in parallel on database clones; output order follows
     /// the input order.
     pub fn check_files(&self, files: &[SourceFile]) -> Vec<(SourceFile, Arc<Vec<Finding>>)> {
-        let ws = self.ws;
-        // The database is Send but not Sync: each worker gets its own clone, made here.
-        let chunk = files.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-        let work: Vec<(Database, &[SourceFile])> = files.chunks(chunk).map(|c| (self.db.clone(), c)).collect();
-        let results: Vec<Vec<(SourceFile, Arc<Vec<Finding>>)>> = work
-            .into_par_iter()
-            .map(|(db, files)| {
-                files
-                    .iter()
-                    .map(|&file| (file, crate::rules::findings(&db, ws, file)))
-                    .collect()
-            })
-            .collect();
-        results.into_iter().flatten().collect()
+        check_parallel(&self.db, self.ws, files)
     }
 
     /// Every loaded file, sorted by path.
     pub fn all_files(&self) -> Vec<SourceFile> {
         self.ws.files(&self.db).as_ref().clone()
     }
+}
+
+/// Findings for `files` of `ws`, computed in parallel on clones of `db`; output order follows
+/// the input order.
+pub fn check_parallel(db: &Database, ws: Workspace, files: &[SourceFile]) -> Vec<(SourceFile, Arc<Vec<Finding>>)> {
+    // The database is Send but not Sync: each worker gets its own clone, made here.
+    let chunk = files.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+    let work: Vec<(Database, &[SourceFile])> = files.chunks(chunk).map(|c| (db.clone(), c)).collect();
+    let results: Vec<Vec<(SourceFile, Arc<Vec<Finding>>)>> = work
+        .into_par_iter()
+        .map(|(db, files)| {
+            files
+                .iter()
+                .map(|&file| (file, crate::rules::findings(&db, ws, file)))
+                .collect()
+        })
+        .collect();
+    results.into_iter().flatten().collect()
 }
