@@ -41,6 +41,8 @@ pub struct GoFacts {
     pub field_literals: Vec<FieldLiteral>,
     /// `receiver.Field = <expression>` other than a string literal (see [`FieldExpr`]).
     pub field_exprs: Vec<FieldExpr>,
+    /// Where condition reasons come from (see [`crate::facts::go_reasons`]).
+    pub reasons: super::go_reasons::ReasonFacts,
     /// The tree has ERROR or MISSING nodes (half-typed code): facts are best effort.
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
@@ -981,6 +983,8 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     }
     facts.object_sites = collect_object_sites(tree, text, &facts);
     (facts.field_literals, facts.field_exprs) = collect_field_literals(tree, text, &facts);
+    let import_names: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
+    facts.reasons = super::go_reasons::extract(tree, text, &import_names);
     facts
 }
 

@@ -47,8 +47,8 @@ fn named_type_is(ty: &Option<TypeRef>, names: &[String]) -> bool {
     })
 }
 
-fn is_condition_literal(cx: &GoContext<'_>, literal: &CompositeLiteral) -> bool {
-    let conventions = &cx.model.model.conditions;
+pub(super) fn is_condition_literal(model: &crate::model::CompiledModel, literal: &CompositeLiteral) -> bool {
+    let conventions = &model.model.conditions;
     let by_type = literal.ty.as_ref().is_some_and(|t| {
         conventions
             .condition_types
@@ -74,7 +74,7 @@ fn same_named_function(facts: &GoFacts, a: Option<u32>, b: Option<u32>) -> bool 
     }
 }
 
-pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
+pub fn check_go(cx: &GoContext<'_>, flows: &super::condition_flows::ReasonFlows) -> Vec<Finding> {
     let mut out = Vec::new();
     let model = cx.model;
     let conventions = &model.model.conditions;
@@ -91,11 +91,10 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
             .as_ref()
             .is_some_and(|r| r.is_match(&constant.name))
             || named_type_is(&constant.ty, &conventions.type_const_types);
-        let is_reason = model
-            .condition_reason_const
-            .as_ref()
-            .is_some_and(|r| r.is_match(&constant.name))
-            || named_type_is(&constant.ty, &conventions.reason_const_types);
+        // A reason by its type, or because it reaches a condition's reason in this package
+        // (not by its name: `...Reason` constants also tag errors and events).
+        let is_reason =
+            named_type_is(&constant.ty, &conventions.reason_const_types) || flows.consts.contains(&constant.name);
         let exempt = model
             .condition_exempt_const
             .as_ref()
@@ -121,6 +120,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         out.push(Finding::new(code, value_span, message));
     }
     reason_field_literals(cx, &mut out);
+    out.extend(super::condition_flows::check(cx, flows));
     // `condition.Message = ..` (not on an event): the same message check as in a literal.
     for write in &cx.facts.field_exprs {
         let receiver = write.receiver.to_lowercase();
@@ -136,7 +136,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         }
     }
     for literal in &cx.facts.literals {
-        if !is_condition_literal(cx, literal) {
+        if !is_condition_literal(cx.model, literal) {
             continue;
         }
         for field in &literal.fields {
@@ -158,7 +158,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
 }
 
 /// The `reason-literal` finding for a literal reason at `span`, with the constant fix.
-fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
+pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
     let model = cx.model;
     let suggestion = camel_case(value);
     let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
