@@ -66,11 +66,53 @@ pub struct CallArgs {
     pub args: Vec<Vec<Origin>>,
 }
 
+/// A `for .. range <expr>` loop: what a message grown in its body lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeLoop {
+    pub body: Span,
+    /// The ranged expression's text (cut).
+    pub range: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReasonFacts {
     pub sinks: Vec<ReasonSink>,
     pub returns: Vec<FunctionReturns>,
     pub calls: Vec<CallArgs>,
+    /// Range loops, by body start.
+    pub loops: Vec<RangeLoop>,
+}
+
+impl ReasonFacts {
+    /// The ranged expression of the innermost range loop around `offset`.
+    pub fn range_at(&self, offset: u32) -> Option<&str> {
+        self.loops
+            .iter()
+            .filter(|l| l.body.contains(offset))
+            .max_by_key(|l| l.body.start)
+            .map(|l| l.range.as_str())
+    }
+}
+
+fn range_loops(root: Node<'_>, text: &str, out: &mut Vec<RangeLoop>) {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "for_statement" {
+            let range = n
+                .named_children(&mut n.walk())
+                .find(|c| c.kind() == "range_clause")
+                .and_then(|c| c.child_by_field_name("right"));
+            if let (Some(range), Some(body)) = (range, n.child_by_field_name("body")) {
+                let range = node_text(range, text);
+                let end = crate::text::clamp_to_char_boundary(range, 120);
+                out.push(RangeLoop {
+                    body: span(body),
+                    range: range[..end].to_string(),
+                });
+            }
+        }
+        stack.extend(n.named_children(&mut n.walk()));
+    }
 }
 
 fn span(node: Node<'_>) -> Span {
@@ -92,6 +134,8 @@ struct Scope<'t> {
 pub fn extract(tree: &Tree, text: &str, imports: &[String]) -> ReasonFacts {
     let mut facts = ReasonFacts::default();
     let root = tree.root_node();
+    range_loops(root, text, &mut facts.loops);
+    facts.loops.sort_by_key(|l| l.body.start);
     let mut cursor = root.walk();
     for decl in root.named_children(&mut cursor) {
         if !matches!(decl.kind(), "function_declaration" | "method_declaration") {
