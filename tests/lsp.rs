@@ -665,3 +665,68 @@ fn an_edit_reaches_unopened_files_of_its_package_once_typing_pauses() {
     assert!(after["params"]["version"].is_null(), "{after}");
     client.shutdown();
 }
+
+/// "Suppress with a reason" stays a plain text edit even for a client that announces snippet
+/// support for completions and (LSP 3.18) for workspace edits: a code action's edits may carry
+/// a snippet only as a 3.18 `SnippetTextEdit`, which the protocol types this server is built on
+/// can neither parse the capability for nor send, and a completion's `snippetSupport` does not
+/// license snippets in a `WorkspaceEdit` (the client would write `${1:reason}` into the file).
+/// The inserted placeholder is then reported as a missing reason until the user replaces it.
+#[test]
+fn the_suppression_fix_is_plain_text_and_its_placeholder_is_a_missing_reason() {
+    let (_dir, root) = sample_copy();
+    let capabilities = json!({
+        "textDocument": {"completion": {"completionItem": {"snippetSupport": true}}},
+        "workspace": {"workspaceEdit": {"documentChanges": true, "snippetEditSupport": true}}
+    });
+    let mut client = Client::start_caps(&root, json!({}), capabilities);
+    let path = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    let read = diagnostics
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap_or_else(|| panic!("{diagnostics:?}"))
+        .clone();
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": read["range"], "context": {"diagnostics": [read]}}),
+    );
+    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let suppress = actions
+        .iter()
+        .find(|a| a["title"] == "Suppress with a reason: capi-boundary/provider-read")
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    let operations = suppress["edit"]["documentChanges"].as_array().unwrap();
+    assert_eq!(operations.len(), 1, "{suppress}");
+    let edits = operations[0]["edits"].as_array().unwrap();
+    let inserted = edits[0]["newText"].as_str().unwrap();
+    assert!(
+        inserted.contains("invariant:ignore capi-boundary/provider-read -- <why this is fine>"),
+        "{inserted}"
+    );
+    assert!(
+        !inserted.contains("${") && edits[0].get("insertTextFormat").is_none(),
+        "{suppress}"
+    );
+    let fixed = apply_lsp_edits(&text, edits);
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    let after = client.diagnostics(&uri, 2);
+    assert!(
+        !codes(&after).contains(&"capi-boundary/provider-read".to_string()),
+        "suppressed: {after:?}"
+    );
+    let missing = after
+        .iter()
+        .find(|d| d["code"] == "suppression/missing-reason")
+        .unwrap_or_else(|| panic!("the placeholder is not a reason: {after:?}"));
+    assert!(
+        missing["message"].as_str().unwrap().contains("only a placeholder"),
+        "{missing}"
+    );
+    client.shutdown();
+}

@@ -243,7 +243,8 @@ pub struct ConditionConventions {
     pub value_pattern: String,
     /// Constant names matching this regular expression hold condition types.
     pub type_const_pattern: Option<String>,
-    /// Constant names matching this regular expression hold condition reasons.
+    /// Constant names matching this regular expression name condition reasons (hover; the
+    /// rule checks a constant as a reason only when it reaches a condition's reason).
     pub reason_const_pattern: Option<String>,
     /// Files (globs) where every string constant is a condition type or reason (an API's
     /// `*_conditions.go`), whatever its name.
@@ -274,6 +275,14 @@ pub struct ConditionConventions {
     pub count_summary_pattern: String,
     /// Example of a good summary message, quoted in findings.
     pub summary_example: String,
+    /// A message listing a collection is bounded (no finding) when the collection's name, the
+    /// loop it grows in, or the function building the message mentions one of these words
+    /// (case-insensitive): a fixed, small set such as a pod's containers.
+    pub message_bounded_words: Vec<String>,
+    /// A message joining a collection that is not grown in a loop here (a parameter, a call's
+    /// result) lists without bound when the collection's text mentions one of these words
+    /// (case-insensitive): what grows with the cluster or the release.
+    pub message_unbounded_words: Vec<String>,
     /// In YAML (`status.conditions[]`), a message that starts with a count matching this
     /// regular expression is a summary.
     pub yaml_count_summary_pattern: Option<String>,

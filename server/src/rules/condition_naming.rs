@@ -47,8 +47,8 @@ fn named_type_is(ty: &Option<TypeRef>, names: &[String]) -> bool {
     })
 }
 
-fn is_condition_literal(cx: &GoContext<'_>, literal: &CompositeLiteral) -> bool {
-    let conventions = &cx.model.model.conditions;
+pub(super) fn is_condition_literal(model: &crate::model::CompiledModel, literal: &CompositeLiteral) -> bool {
+    let conventions = &model.model.conditions;
     let by_type = literal.ty.as_ref().is_some_and(|t| {
         conventions
             .condition_types
@@ -74,7 +74,7 @@ fn same_named_function(facts: &GoFacts, a: Option<u32>, b: Option<u32>) -> bool 
     }
 }
 
-pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
+pub fn check_go(cx: &GoContext<'_>, flows: &super::condition_flows::ReasonFlows) -> Vec<Finding> {
     let mut out = Vec::new();
     let model = cx.model;
     let conventions = &model.model.conditions;
@@ -91,11 +91,10 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
             .as_ref()
             .is_some_and(|r| r.is_match(&constant.name))
             || named_type_is(&constant.ty, &conventions.type_const_types);
-        let is_reason = model
-            .condition_reason_const
-            .as_ref()
-            .is_some_and(|r| r.is_match(&constant.name))
-            || named_type_is(&constant.ty, &conventions.reason_const_types);
+        // A reason by its type, or because it reaches a condition's reason in this package
+        // (not by its name: `...Reason` constants also tag errors and events).
+        let is_reason =
+            named_type_is(&constant.ty, &conventions.reason_const_types) || flows.consts.contains(&constant.name);
         let exempt = model
             .condition_exempt_const
             .as_ref()
@@ -121,6 +120,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         out.push(Finding::new(code, value_span, message));
     }
     reason_field_literals(cx, &mut out);
+    out.extend(super::condition_flows::check(cx, flows));
     // `condition.Message = ..` (not on an event): the same message check as in a literal.
     for write in &cx.facts.field_exprs {
         let receiver = write.receiver.to_lowercase();
@@ -136,7 +136,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
         }
     }
     for literal in &cx.facts.literals {
-        if !is_condition_literal(cx, literal) {
+        if !is_condition_literal(cx.model, literal) {
             continue;
         }
         for field in &literal.fields {
@@ -158,7 +158,7 @@ pub fn check_go(cx: &GoContext<'_>) -> Vec<Finding> {
 }
 
 /// The `reason-literal` finding for a literal reason at `span`, with the constant fix.
-fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
+pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
     let model = cx.model;
     let suggestion = camel_case(value);
     let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
@@ -202,8 +202,45 @@ fn reason_field_literals(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-/// A `Message` built from a variable that grows per item in a loop, where neither the message
-/// nor the variable's first write starts with a count.
+/// Does `text` mention one of `words` (case-insensitive)? Returns the word.
+fn mentions<'w>(text: &str, words: &'w [String]) -> Option<&'w str> {
+    let text = text.to_lowercase();
+    words
+        .iter()
+        .find(|w| !w.is_empty() && text.contains(&w.to_lowercase()))
+        .map(String::as_str)
+}
+
+/// The first arguments of the `strings.Join(..)` calls in an expression's text.
+fn joined_args(value_text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = value_text;
+    while let Some(at) = rest.find("strings.Join(") {
+        rest = &rest[at + "strings.Join(".len()..];
+        let mut depth = 0usize;
+        let end = rest.char_indices().find(|&(_, c)| match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                false
+            }
+            ')' | ']' | '}' if depth > 0 => {
+                depth -= 1;
+                false
+            }
+            ',' | ')' => depth == 0,
+            _ => false,
+        });
+        if let Some((end, _)) = end {
+            out.push(rest[..end].trim());
+        }
+    }
+    out
+}
+
+/// A `Message` that lists a collection without bound and without a leading count: a variable
+/// grown per item in a loop (unless the collection, its loop or the function names a bounded
+/// set: `message_bounded_words`), or a joined collection that names something that grows with
+/// the cluster (`message_unbounded_words`: missing release images, dependencies).
 fn message_list(
     cx: &GoContext<'_>,
     function: Option<u32>,
@@ -212,30 +249,64 @@ fn message_list(
     value_span: crate::facts::Span,
 ) -> Option<Finding> {
     let model = cx.model;
-    let writes = &cx.facts.string_writes;
-    let in_scope = |w: &&StringWrite| idents.contains(&w.var) && same_named_function(cx.facts, w.function, function);
-    let grown = writes.iter().filter(in_scope).find(|w| w.in_loop)?;
+    let conventions = &model.model.conditions;
     let summarises = |s: Option<&str>| s.is_some_and(|s| model.count_summary.is_match(s));
     if summarises(first_string_literal(value_text)) {
         return None;
     }
-    // The first write that puts text in (a `b := &strings.Builder{}` puts none).
-    let first_text = writes
-        .iter()
-        .filter(in_scope)
-        .filter(|w| w.var == grown.var)
-        .find_map(|w| w.first_literal.as_deref());
-    if summarises(first_text) {
-        return None;
-    }
-    let example = &model.model.conditions.summary_example;
-    let message = model.message(MESSAGE_LIST, &[("var", &grown.var), ("example", example)]);
+    let writes = &cx.facts.string_writes;
+    let in_scope = |w: &&StringWrite| idents.contains(&w.var) && same_named_function(cx.facts, w.function, function);
+    let function_name = function
+        .map(|f| cx.facts.named_function(f))
+        .and_then(|f| cx.facts.functions[f as usize].name.as_deref())
+        .unwrap_or("");
+    let bounded = |w: &StringWrite| {
+        let range = cx.facts.reasons.range_at(w.span.start).unwrap_or("");
+        let evidence = format!("{} {range} {function_name}", w.var);
+        mentions(&evidence, &conventions.message_bounded_words).is_some()
+    };
+    let grown = writes.iter().filter(in_scope).find(|w| w.in_loop && !bounded(w));
+    let (var, why, related) = match grown {
+        Some(grown) => {
+            // The first write that puts text in (a `b := &strings.Builder{}` puts none).
+            let first_text = writes
+                .iter()
+                .filter(in_scope)
+                .filter(|w| w.var == grown.var)
+                .find_map(|w| w.first_literal.as_deref());
+            if summarises(first_text) {
+                return None;
+            }
+            let related = super::Related {
+                path: cx.path.to_string(),
+                span: grown.span,
+                message: format!("`{}` grows once per item here", grown.var),
+            };
+            (
+                grown.var.clone(),
+                "which grows once per item in a loop".to_string(),
+                Some(related),
+            )
+        }
+        None => {
+            // A collection joined here that is not grown in this function's loops.
+            let grown_here = |arg: &str| writes.iter().filter(in_scope).any(|w| w.in_loop && w.var == arg);
+            let (arg, word) = joined_args(value_text).into_iter().find_map(|arg| {
+                let unbounded = mentions(arg, &conventions.message_unbounded_words)?;
+                let exempt = grown_here(arg) || mentions(arg, &conventions.message_bounded_words).is_some();
+                (!exempt).then_some((arg, unbounded))
+            })?;
+            (
+                arg.to_string(),
+                format!("a collection of unbounded size (it names {word})"),
+                None,
+            )
+        }
+    };
+    let example = &conventions.summary_example;
+    let message = model.message(MESSAGE_LIST, &[("var", &var), ("why", &why), ("example", example)]);
     let mut finding = Finding::new(MESSAGE_LIST, value_span, message);
-    finding.related.push(super::Related {
-        path: cx.path.to_string(),
-        span: grown.span,
-        message: format!("`{}` grows once per item here", grown.var),
-    });
+    finding.related.extend(related);
     Some(finding)
 }
 
@@ -251,6 +322,18 @@ mod tests {
         assert_eq!(
             camel_case("hypershift.openshift.io/foo-bar"),
             "hypershift.openshift.io/FooBar"
+        );
+    }
+
+    #[test]
+    fn joined() {
+        assert_eq!(
+            joined_args(r#"fmt.Sprintf("x: %s", strings.Join(sets.List(images), ", "))"#),
+            vec!["sets.List(images)"]
+        );
+        assert_eq!(
+            joined_args("strings.Join(a, \",\") + strings.Join(f(b, c), \";\")"),
+            vec!["a", "f(b, c)"]
         );
     }
 

@@ -3,6 +3,7 @@
 
 pub mod argocd;
 pub mod capi_boundary;
+pub mod condition_flows;
 pub mod condition_naming;
 pub mod condition_yaml;
 pub mod kustomize;
@@ -128,7 +129,10 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
                 component,
             };
             out.extend(capi_boundary::check(&cx));
-            out.extend(condition_naming::check_go(&cx));
+            out.extend(condition_naming::check_go(
+                &cx,
+                &condition_flows::flows_of(db, ws, file),
+            ));
             out.extend(purity::check(db, ws, file, &cx));
             out.extend(timeout(db, file));
             // Line starts only when there is a finding to place (most files have none).

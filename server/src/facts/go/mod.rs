@@ -49,6 +49,8 @@ pub struct GoFacts {
     pub field_literals: Vec<FieldLiteral>,
     /// `receiver.Field = <expression>` other than a string literal (see [`FieldExpr`]).
     pub field_exprs: Vec<FieldExpr>,
+    /// Where condition reasons come from (see [`crate::facts::go_reasons`]).
+    pub reasons: crate::facts::go_reasons::ReasonFacts,
     /// The tree has ERROR or MISSING nodes (half-typed code): facts are best effort.
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).

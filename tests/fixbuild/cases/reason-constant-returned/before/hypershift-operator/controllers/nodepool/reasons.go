@@ -1,0 +1,8 @@
+package nodepool
+
+// Reasons of the NodePool conditions.
+const (
+	QuotaReason              = "Quota"
+	MachinesNotReadyReason   = "MachinesNotReady"
+	WaitingForTemplateReason = "WaitingForTemplate"
+)
