@@ -45,6 +45,8 @@ pub struct GoFacts {
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
     pub parse: crate::syntax::ParseOutcome,
+    /// Types and values across functions and packages (see [`super::go_flow`]).
+    pub flow: super::go_flow::FlowFacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -981,6 +983,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     }
     facts.object_sites = collect_object_sites(tree, text, &facts);
     (facts.field_literals, facts.field_exprs) = collect_field_literals(tree, text, &facts);
+    facts.flow = super::go_flow::extract(tree, text, &facts);
     facts
 }
 

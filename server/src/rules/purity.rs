@@ -39,6 +39,15 @@ pub struct ExtCall {
     pub span: Span,
 }
 
+impl ExtCall {
+    /// As written: `certs.ReconcileSignedCert`, or `x.Method` for a method (`function` is
+    /// `Type.Method` then).
+    pub fn shown(&self) -> String {
+        let method = self.function.rsplit('.').next().unwrap_or(&self.function);
+        format!("{}.{method}", self.alias)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FnSummary {
     /// `name`, `Type.method`, or `func@<offset>` for a function literal.
@@ -383,16 +392,34 @@ pub fn summarize_file(
             }
             continue;
         }
-        // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver.
+        // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver;
+        // `x.Method(..)` on a variable of an imported type is a call into its package.
         let callee = match call.callee.as_slice() {
             [name] if !facts.is_local(Some(f), name) => Some(name.clone()),
             [var, method] => {
                 let named = &facts.functions[facts.named_function(f) as usize];
-                named
+                let on_receiver = named
                     .receiver
                     .as_ref()
                     .filter(|(v, _)| v.as_deref() == Some(var.as_str()))
-                    .map(|(_, ty)| format!("{ty}.{method}"))
+                    .map(|(_, ty)| format!("{ty}.{method}"));
+                match (on_receiver, facts.flow.var_type(facts, Some(f), var)) {
+                    (Some(key), _) => Some(key),
+                    (None, Some(ty)) => match &ty.import {
+                        Some(import) if !is_std(import) => {
+                            summary_for!(summaries, owner_index).ext_calls.push(ExtCall {
+                                import: import.clone(),
+                                alias: var.clone(),
+                                function: format!("{}.{method}", ty.name),
+                                span: call.callee_span,
+                            });
+                            None
+                        }
+                        Some(_) => None,
+                        None => Some(format!("{}.{method}", ty.name)),
+                    },
+                    (None, None) => None,
+                }
             }
             _ => None,
         };
@@ -579,7 +606,7 @@ impl Fold<'_, '_, '_> {
         }
         for ext in &summary.ext_calls {
             for (category, chain) in self.external(ext) {
-                let display = format!("{}.{}", ext.alias, ext.function);
+                let display = ext.shown();
                 found
                     .entry(category)
                     .or_insert_with(|| call_chain(path, summary, ext.span, &display, &chain));
@@ -624,7 +651,7 @@ impl Fold<'_, '_, '_> {
             }
         }
         for ext in &summary.ext_calls {
-            let display = format!("{}.{}", ext.alias, ext.function);
+            let display = ext.shown();
             for (category, chain) in self.external(ext) {
                 out.entry(category).or_default().push(Site {
                     span: ext.span,
