@@ -24,6 +24,9 @@ pub struct FlowFacts {
     pub var_types: Vec<(u32, String, TypeRef)>,
     /// Selector expressions naming an object-reference field (`..Ref`): the chain and its span.
     pub ref_fields: Vec<RefField>,
+    /// Local variables initialised with a keyed composite literal (`opts := pkg.Options{A: ..}`):
+    /// function index, name, the keys set.
+    pub var_fields: Vec<(u32, String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +146,24 @@ fn literal_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> 
         .and_then(|t| base_type(t, text, facts))
 }
 
+/// The keys of a keyed composite literal (through `&`); `None` for a positional one.
+fn literal_keys(node: Node<'_>, text: &str) -> Option<Vec<String>> {
+    let mut node = node;
+    if node.kind() == "unary_expression" {
+        node = node.child_by_field_name("operand")?;
+    }
+    let body = node.child_by_field_name("body")?;
+    let mut keys = Vec::new();
+    for element in body.named_children(&mut body.walk()) {
+        if element.kind() != "keyed_element" {
+            return None;
+        }
+        let key = element.named_child(0)?;
+        keys.push(node_text(key, text).trim().to_string());
+    }
+    Some(keys)
+}
+
 fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut node = node;
@@ -252,6 +273,10 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
                     }
                     if let Some(ty) = literal_type(*value, text, facts) {
                         out.var_types.push((function, node_text(*name, text).to_string(), ty));
+                        if let Some(keys) = literal_keys(*value, text) {
+                            out.var_fields
+                                .push((function, node_text(*name, text).to_string(), keys));
+                        }
                     }
                 }
             }
@@ -299,7 +324,7 @@ type local struct{}
 func list() ([]*capz.AzureMachine, error) { return nil, nil }
 func use(m Machine) {
 	var x AM
-	y := &capz.AzureMachineList{}
+	y := &capz.AzureMachineList{ListMeta: metav1.ListMeta{}}
 	_ = get(m.Spec.InfrastructureRef.Name, &m.Spec.InfrastructureRef)
 	_, _ = x, y
 }
@@ -337,5 +362,8 @@ func use(m Machine) {
         );
         let refs: Vec<String> = flow.ref_fields.iter().map(|r| r.chain.join(".")).collect();
         assert_eq!(refs, ["m.Spec.InfrastructureRef"]);
+        assert_eq!(flow.var_fields.len(), 1);
+        assert_eq!(flow.var_fields[0].1, "y");
+        assert_eq!(flow.var_fields[0].2, ["ListMeta"]);
     }
 }

@@ -255,6 +255,10 @@ pub struct ImpureCategory {
     /// Only calls whose key is the adapted object itself (`client.ObjectKeyFromObject(obj)`,
     /// `obj` being the function's second parameter): reading back the object being adapted.
     pub adapted_object_only: bool,
+    /// The operation does nothing without its first argument (a file path): when that argument
+    /// is a parameter that every caller on the way leaves unset (an empty string, or a field
+    /// missing from the options literal passed in), it never runs.
+    pub needs_first_argument: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
