@@ -111,6 +111,10 @@ pub struct Component {
     pub may_reach_hosted_cluster: bool,
     /// Whether the adapt-function purity contract applies to functions in these files.
     pub adapt_functions: bool,
+    /// What to do instead of reading a provider Machine here (the `{advice}` of
+    /// `capi-boundary/provider-read`; `{provider}`, `{machine}`, `{platform_controller}`);
+    /// `capi.provider_read_advice` when absent.
+    pub provider_read_advice: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -151,6 +155,21 @@ pub struct CapiCore {
     pub default_import: Option<String>,
     /// The alias used with `default_import`.
     pub default_alias: Option<String>,
+    /// The default `{advice}` of `capi-boundary/provider-read` (see `Component`).
+    pub provider_read_advice: Option<String>,
+    /// Functions that fetch the object an object reference points to (CAPI's
+    /// `external.Get`): called with a Machine's infrastructure reference, they read the
+    /// provider Machine as unstructured data.
+    pub object_ref_readers: Vec<CallPattern>,
+    /// The generic Machine's reference to its provider Machine, as a field path
+    /// (`Spec.InfrastructureRef`).
+    pub machine_infrastructure_ref: Option<String>,
+    /// A path element that makes such a reference a template's (`md.Spec.Template.Spec...`).
+    pub template_ref_marker: Option<String>,
+    /// How messages name the provider behind an infrastructure reference (unknown statically).
+    pub any_provider_name: Option<String>,
+    /// How messages name that provider's platform file.
+    pub any_platform_controller: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -166,6 +185,9 @@ pub struct HostedClusterReach {
     pub client_constructors: Vec<CallPattern>,
     /// Markdown explaining the split-brain rule, shown in messages and hovers.
     pub explanation: Option<String>,
+    /// The REST config type (`k8s.io/client-go/rest.Config`): a function returning one after
+    /// loading a kubeconfig hands its caller a config for the hosted cluster.
+    pub config_types: Vec<String>,
 }
 
 /// A set of package-level functions: `package` is an import path (glob), `functions` names (or `*`).
@@ -233,6 +255,10 @@ pub struct ImpureCategory {
     /// Only calls whose key is the adapted object itself (`client.ObjectKeyFromObject(obj)`,
     /// `obj` being the function's second parameter): reading back the object being adapted.
     pub adapted_object_only: bool,
+    /// The operation does nothing without its first argument (a file path): when that argument
+    /// is a parameter that every caller on the way leaves unset (an empty string, or a field
+    /// missing from the options literal passed in), it never runs.
+    pub needs_first_argument: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,9 +9,10 @@
 //! - `hosted-cluster-reach`: a management-side component calls a constructor the model lists as
 //!   building a client or REST config for another cluster's API server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{Finding, Fix, FixKind, GoContext};
+use super::{Finding, Fix, FixKind, GoContext, Related};
+use crate::db::{SourceFile, Workspace};
 use crate::facts::go::{Call, GoFacts, ImportKind, ObjectSite, PkgRef, ReadUse};
 use crate::facts::Span;
 use crate::model::{CallPattern, CompiledModel, Provider, Side};
@@ -37,6 +38,29 @@ fn provider_of<'m>(cx: &GoContext<'m>, r: &PkgRef) -> Option<(&'m Provider, Stri
     }
 }
 
+/// The `provider-read` message: the component's advice (or the model's default) rendered into
+/// the rule's message.
+fn provider_read_message(cx: &GoContext<'_>, symbol: &str, provider: &str, controller: &str) -> String {
+    let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
+    let machine = cx.model.model.capi.machine_kind.as_str();
+    let args = [
+        ("symbol", symbol),
+        ("provider", provider),
+        ("component", component),
+        ("machine", machine),
+        ("platform_controller", controller),
+    ];
+    let advice = cx
+        .component
+        .and_then(|c| c.provider_read_advice.as_deref())
+        .or(cx.model.model.capi.provider_read_advice.as_deref())
+        .map(|a| crate::model::render(a, &args))
+        .unwrap_or_default();
+    let mut all = args.to_vec();
+    all.push(("advice", &advice));
+    cx.model.message(PROVIDER_READ, &all)
+}
+
 fn may_read(cx: &GoContext<'_>, provider: &Provider) -> bool {
     cx.component
         .is_some_and(|c| c.may_read_providers.iter().any(|p| p == "*" || *p == provider.id))
@@ -51,7 +75,7 @@ pub fn check(cx: &GoContext<'_>) -> Vec<Finding> {
         check_provider_reads(cx, &mut out);
         check_provider_kind_strings(cx, &mut out);
     }
-    if component.side == Some(Side::Management) && !component.may_reach_hosted_cluster {
+    if reach_checked(component) {
         check_hosted_cluster_reach(cx, &mut out);
     }
     out
@@ -71,19 +95,9 @@ fn check_provider_kind_strings(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             .filter(|p| !may_read(cx, p))
     };
     let mut report = |kind: &str, span: crate::facts::Span, provider: &Provider| {
-        let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
         let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
         let written = format!("\"{kind}\"");
-        let message = cx.model.message(
-            PROVIDER_READ,
-            &[
-                ("symbol", &written),
-                ("provider", &provider.name),
-                ("component", component),
-                ("machine", &cx.model.model.capi.machine_kind),
-                ("platform_controller", controller),
-            ],
-        );
+        let message = provider_read_message(cx, &written, &provider.name, controller);
         out.push(Finding::new(PROVIDER_READ, span, message));
     };
     for call in &cx.facts.calls {
@@ -116,7 +130,6 @@ fn check_provider_kind_strings(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
 }
 
 fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
-    let machine = &cx.model.model.capi.machine_kind;
     // Per provider import: the symbols used that the model does not explain.
     let mut unexplained: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in &cx.facts.pkg_refs {
@@ -139,18 +152,8 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             } else {
                 format!("{alias}.{}", r.name)
             };
-            let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
             let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
-            let message = cx.model.message(
-                PROVIDER_READ,
-                &[
-                    ("symbol", &written),
-                    ("provider", &provider.name),
-                    ("component", component),
-                    ("machine", machine),
-                    ("platform_controller", controller),
-                ],
-            );
+            let message = provider_read_message(cx, &written, &provider.name, controller);
             let mut finding = Finding::new(PROVIDER_READ, r.span, message);
             if let Some((template, sibling)) = template_slip(cx, provider, r) {
                 let title = cx
@@ -314,5 +317,702 @@ fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             });
         }
         out.push(finding);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Across functions and packages: which functions read provider Machines, build a client for the
+// hosted cluster, or hand their caller a REST config loaded from a kubeconfig. One summary per
+// file and one fold per package (tracked queries below; Go forbids import cycles, so package
+// summaries form a DAG).
+// ---------------------------------------------------------------------------------------------
+
+/// A call into another package: `alias.Func(..)`, or `x.Method(..)` on a variable whose type is
+/// an imported named type (key `Type.Method`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ForeignCall {
+    pub import: String,
+    /// The callee's key in its package (`Func` or `Type.Method`).
+    pub key: String,
+    /// As written (`azureutil.ListMachines`, `lister.Machines`).
+    pub shown: String,
+    pub span: Span,
+}
+
+/// A direct operation: what it is, as written, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Op {
+    pub what: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FnBoundary {
+    pub key: String,
+    pub display: String,
+    /// A provider Machine kind named in the body or the results: (provider id, op).
+    pub provider: Option<(String, Op)>,
+    /// A constructor that alone builds a client for another cluster.
+    pub constructor: Option<(Op, Option<String>)>,
+    /// A kubeconfig loaded from data into a REST config.
+    pub loader: Option<(Op, Option<String>)>,
+    /// A client built from a REST config.
+    pub client: Option<Op>,
+    /// The function's results include a REST config.
+    pub returns_config: bool,
+    pub calls: Vec<(String, Span)>,
+    pub foreign: Vec<ForeignCall>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FileBoundary {
+    pub functions: Vec<FnBoundary>,
+}
+
+/// Why a function reads provider Machines or reaches the hosted cluster: the steps from it down
+/// to the operation, and the operation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Trace {
+    pub what: String,
+    /// The pattern's note (hosted-cluster reach), for messages.
+    pub note: Option<String>,
+    /// Provider id (provider reads).
+    pub provider: Option<String>,
+    pub via: Vec<String>,
+    pub steps: Vec<Related>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageBoundary {
+    /// Functions that read provider Machines (directly or through calls).
+    pub provider: HashMap<String, Trace>,
+    /// Functions that build a client for another cluster.
+    pub reach: HashMap<String, Trace>,
+    /// Functions that return a REST config loaded from a kubeconfig.
+    pub config: HashMap<String, Trace>,
+}
+
+fn key_of(facts: &GoFacts, index: u32) -> (String, String) {
+    let f = &facts.functions[index as usize];
+    match (&f.name, &f.receiver) {
+        (Some(name), Some((_, ty))) => (format!("{ty}.{name}"), format!("({ty}).{name}")),
+        (Some(name), None) => (name.clone(), name.clone()),
+        (None, _) => (format!("func@{}", f.span.start), "function literal".to_string()),
+    }
+}
+
+fn is_std(import: &str) -> bool {
+    !import.split('/').next().unwrap_or("").contains('.')
+}
+
+/// The provider whose Machine kind `ty` is (through a type alias of this package).
+fn machine_provider<'m>(
+    model: &'m CompiledModel,
+    ty: &crate::facts::go::TypeRef,
+    aliases: &[crate::facts::go_flow::TypeAlias],
+) -> Option<(&'m Provider, String)> {
+    let (resolved, shown) = match &ty.import {
+        Some(_) => (ty.clone(), ty.name.clone()),
+        None => {
+            let alias = aliases.iter().find(|a| a.name == ty.name)?;
+            (alias.target.clone(), alias.written.clone())
+        }
+    };
+    let provider = model.provider_for_import(resolved.import.as_deref()?)?;
+    provider
+        .machine_kinds
+        .contains(&resolved.name)
+        .then_some((provider, shown))
+}
+
+/// Summarizes one file's functions for the boundary: what each does directly, and whom it calls.
+pub fn summarize_file(
+    facts: &GoFacts,
+    model: &CompiledModel,
+    aliases: &[crate::facts::go_flow::TypeAlias],
+) -> FileBoundary {
+    let reach = &model.model.hosted_cluster_reach;
+    let mut by_index: BTreeMap<u32, FnBoundary> = BTreeMap::new();
+    macro_rules! entry {
+        ($i:expr) => {{
+            let named = facts.named_function($i);
+            by_index.entry(named).or_insert_with(|| {
+                let (key, display) = key_of(facts, named);
+                FnBoundary {
+                    key,
+                    display,
+                    provider: None,
+                    constructor: None,
+                    loader: None,
+                    client: None,
+                    returns_config: false,
+                    calls: Vec::new(),
+                    foreign: Vec::new(),
+                }
+            })
+        }};
+    }
+    for r in &facts.pkg_refs {
+        let (Some(f), Some(import)) = (r.function, &r.import) else {
+            continue;
+        };
+        let Some(provider) = model.provider_for_import(import) else {
+            continue;
+        };
+        if provider.machine_kinds.contains(&r.name) {
+            let alias = facts
+                .imports
+                .iter()
+                .find(|i| &i.path == import)
+                .map(|i| i.local_name.clone())
+                .unwrap_or_default();
+            let e = entry!(f);
+            if e.provider.is_none() {
+                e.provider = Some((
+                    provider.id.clone(),
+                    Op {
+                        what: format!("{alias}.{}", r.name),
+                        span: r.span,
+                    },
+                ));
+            }
+        }
+    }
+    for u in &facts.flow.type_uses {
+        let Some(f) = u.function else { continue };
+        let ty = crate::facts::go::TypeRef {
+            import: None,
+            name: u.name.clone(),
+        };
+        if let Some((provider, kind)) = machine_provider(model, &ty, aliases) {
+            let e = entry!(f);
+            if e.provider.is_none() {
+                e.provider = Some((
+                    provider.id.clone(),
+                    Op {
+                        what: format!("{} (= {kind})", u.name),
+                        span: u.span,
+                    },
+                ));
+            }
+        }
+    }
+    for (f, results) in &facts.flow.results {
+        let returns_config = results.iter().any(|t| {
+            reach.config_types.iter().any(|c| {
+                c.rsplit_once('.')
+                    .is_some_and(|(p, n)| t.import.as_deref() == Some(p) && t.name == n)
+            })
+        });
+        let provider = results.iter().find_map(|t| machine_provider(model, t, aliases));
+        let span = facts.functions[*f as usize].name_span;
+        let e = entry!(*f);
+        e.returns_config |= returns_config;
+        if let (None, Some((p, kind))) = (&e.provider, provider) {
+            e.provider = Some((p.id.clone(), Op { what: kind, span }));
+        }
+    }
+    for call in &facts.calls {
+        let Some(f) = call.function else { continue };
+        let shown = call.callee.join(".");
+        let op = || Op {
+            what: shown.clone(),
+            span: call.callee_span,
+        };
+        if let Some(p) = matching(&reach.constructors, call) {
+            let e = entry!(f);
+            e.constructor.get_or_insert((op(), p.note.clone()));
+            continue;
+        }
+        if let Some(p) = matching(&reach.config_loaders, call) {
+            let e = entry!(f);
+            e.loader.get_or_insert((op(), p.note.clone()));
+            continue;
+        }
+        if matching(&reach.client_constructors, call).is_some() {
+            entry!(f).client.get_or_insert(op());
+            continue;
+        }
+        match (&call.import, call.callee.as_slice()) {
+            (Some(import), [_, function]) if !is_std(import) => {
+                entry!(f).foreign.push(ForeignCall {
+                    import: import.clone(),
+                    key: function.clone(),
+                    shown,
+                    span: call.callee_span,
+                });
+            }
+            (Some(_), _) => {}
+            (None, [name]) if !facts.is_local(Some(f), name) => {
+                entry!(f).calls.push((name.clone(), call.callee_span));
+            }
+            (None, [var, method]) => {
+                let named = &facts.functions[facts.named_function(f) as usize];
+                if let Some((_, ty)) = named
+                    .receiver
+                    .as_ref()
+                    .filter(|(v, _)| v.as_deref() == Some(var.as_str()))
+                {
+                    let key = format!("{ty}.{method}");
+                    entry!(f).calls.push((key, call.callee_span));
+                } else if let Some(ty) = facts.flow.var_type(facts, Some(f), var) {
+                    match &ty.import {
+                        Some(import) if !is_std(import) => {
+                            let key = format!("{}.{method}", ty.name);
+                            entry!(f).foreign.push(ForeignCall {
+                                import: import.clone(),
+                                key,
+                                shown,
+                                span: call.callee_span,
+                            });
+                        }
+                        None => {
+                            let key = format!("{}.{method}", ty.name);
+                            entry!(f).calls.push((key, call.callee_span));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    FileBoundary {
+        functions: by_index.into_values().collect(),
+    }
+}
+
+fn step(path: &str, span: Span, message: String) -> Related {
+    Related {
+        path: path.to_string(),
+        span,
+        message,
+    }
+}
+
+fn through(path: &str, caller: &FnBoundary, site: Span, callee: &str, inner: &Trace) -> Trace {
+    let mut steps = vec![step(path, site, format!("`{}` calls `{callee}`", caller.display))];
+    steps.extend(inner.steps.iter().cloned());
+    let mut via = vec![callee.to_string()];
+    via.extend(inner.via.iter().cloned());
+    Trace {
+        what: inner.what.clone(),
+        note: inner.note.clone(),
+        provider: inner.provider.clone(),
+        via,
+        steps,
+    }
+}
+
+/// What the fold needs from another package: its summary by import path.
+pub type BoundaryLookup<'a> = dyn FnMut(&str) -> Option<std::sync::Arc<PackageBoundary>> + 'a;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum What {
+    Provider,
+    Reach,
+    Config,
+}
+
+struct BoundaryFold<'a, 'b, 'c> {
+    by_key: HashMap<&'a str, (&'a str, &'a FnBoundary)>,
+    deps: &'b mut BoundaryLookup<'c>,
+    memo: HashMap<(What, String), Option<Trace>>,
+    on_stack: std::collections::HashSet<(What, String)>,
+}
+
+impl BoundaryFold<'_, '_, '_> {
+    fn foreign(&mut self, what: What, call: &ForeignCall) -> Option<Trace> {
+        let package = (self.deps)(&call.import)?;
+        let map = match what {
+            What::Provider => &package.provider,
+            What::Reach => &package.reach,
+            What::Config => &package.config,
+        };
+        map.get(&call.key).cloned()
+    }
+
+    /// The first callee (same package or foreign) of `f` for which `what` holds.
+    fn via_callee(&mut self, what: What, path: &str, f: &FnBoundary) -> Option<Trace> {
+        for (callee, site) in &f.calls {
+            if let Some(inner) = self.resolve(what, callee) {
+                let shown = self
+                    .by_key
+                    .get(callee.as_str())
+                    .map(|(_, s)| s.display.clone())
+                    .unwrap_or_else(|| callee.clone());
+                return Some(through(path, f, *site, &shown, &inner));
+            }
+        }
+        for call in &f.foreign {
+            if let Some(inner) = self.foreign(what, call) {
+                return Some(through(path, f, call.span, &call.shown, &inner));
+            }
+        }
+        None
+    }
+
+    fn resolve(&mut self, what: What, key: &str) -> Option<Trace> {
+        let memo_key = (what, key.to_string());
+        if let Some(done) = self.memo.get(&memo_key) {
+            return done.clone();
+        }
+        let &(path, f) = self.by_key.get(key)?;
+        if !self.on_stack.insert(memo_key.clone()) {
+            return None;
+        }
+        let direct = |op: &Op, message: String, note: Option<String>, provider: Option<String>| Trace {
+            what: op.what.clone(),
+            note,
+            provider,
+            via: Vec::new(),
+            steps: vec![step(path, op.span, message)],
+        };
+        let found = match what {
+            What::Provider => match &f.provider {
+                Some((provider, op)) => Some(direct(
+                    op,
+                    format!("`{}` names a provider Machine: `{}`", f.display, op.what),
+                    None,
+                    Some(provider.clone()),
+                )),
+                None => self.via_callee(What::Provider, path, f),
+            },
+            What::Config => {
+                if !f.returns_config {
+                    None
+                } else if let Some((op, note)) = &f.loader {
+                    Some(direct(
+                        op,
+                        format!("`{}` loads a kubeconfig: `{}`", f.display, op.what),
+                        note.clone(),
+                        None,
+                    ))
+                } else {
+                    self.via_callee(What::Config, path, f)
+                }
+            }
+            What::Reach => if let Some((op, note)) = &f.constructor {
+                Some(direct(
+                    op,
+                    format!("`{}` builds a client: `{}`", f.display, op.what),
+                    note.clone(),
+                    None,
+                ))
+            } else if let Some(client) = &f.client {
+                let source = match &f.loader {
+                    Some((op, note)) => Some(direct(
+                        op,
+                        format!("`{}` loads a kubeconfig: `{}`", f.display, op.what),
+                        note.clone(),
+                        None,
+                    )),
+                    None => self.via_callee(What::Config, path, f),
+                };
+                source.map(|mut t| {
+                    t.steps.push(step(
+                        path,
+                        client.span,
+                        format!("`{}` builds a client from it: `{}`", f.display, client.what),
+                    ));
+                    t
+                })
+            } else {
+                None
+            }
+            .or_else(|| self.via_callee(What::Reach, path, f)),
+        };
+        self.on_stack.remove(&memo_key);
+        self.memo.insert(memo_key, found.clone());
+        found
+    }
+}
+
+/// Folds a package's file summaries; calls into other packages read their summaries.
+pub fn fold_package(
+    files: &[(String, std::sync::Arc<FileBoundary>)],
+    deps: &mut BoundaryLookup<'_>,
+) -> PackageBoundary {
+    let mut by_key: HashMap<&str, (&str, &FnBoundary)> = HashMap::new();
+    for (path, file) in files {
+        for f in &file.functions {
+            by_key.entry(f.key.as_str()).or_insert((path.as_str(), f));
+        }
+    }
+    let mut keys: Vec<&str> = by_key.keys().copied().collect();
+    keys.sort_unstable();
+    let mut fold = BoundaryFold {
+        by_key,
+        deps,
+        memo: HashMap::new(),
+        on_stack: Default::default(),
+    };
+    let mut out = PackageBoundary::default();
+    for key in keys {
+        for (what, map) in [
+            (What::Provider, &mut out.provider),
+            (What::Reach, &mut out.reach),
+            (What::Config, &mut out.config),
+        ] {
+            if let Some(trace) = fold.resolve(what, key) {
+                map.insert(key.to_string(), trace);
+            }
+        }
+    }
+    out
+}
+
+/// Type aliases declared anywhere in the package in `dir` (test files left out), with the file
+/// that declares each.
+#[salsa::tracked(returns(ref))]
+pub fn package_type_aliases(
+    db: &dyn salsa::Database,
+    ws: Workspace,
+    dir: String,
+) -> Vec<(String, crate::facts::go_flow::TypeAlias)> {
+    let mut out = Vec::new();
+    for file in crate::db::package_files(db, ws, &dir) {
+        let path = file.path(db);
+        if path.ends_with("_test.go") {
+            continue;
+        }
+        for alias in &crate::db::go_facts(db, file).flow.type_aliases {
+            out.push((path.clone(), alias.clone()));
+        }
+    }
+    out.sort_by(|a, b| (&a.0, a.1.span.start).cmp(&(&b.0, b.1.span.start)));
+    out
+}
+
+/// A file's boundary summary.
+#[salsa::tracked(returns(ref))]
+pub fn file_boundary(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> std::sync::Arc<FileBoundary> {
+    let dir = crate::db::dir_of(file.path(db)).to_string();
+    let aliases: Vec<_> = package_type_aliases(db, ws, dir)
+        .iter()
+        .map(|(_, a)| a.clone())
+        .collect();
+    std::sync::Arc::new(summarize_file(crate::db::go_facts(db, file), ws.model(db), &aliases))
+}
+
+/// The package's boundary summary, following calls into other packages of the workspace.
+#[salsa::tracked(returns(ref), cycle_result = package_boundary_cycle)]
+pub fn package_boundary(db: &dyn salsa::Database, ws: Workspace, dir: String) -> std::sync::Arc<PackageBoundary> {
+    let files: Vec<(String, std::sync::Arc<FileBoundary>)> = crate::db::package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| !f.path(db).ends_with("_test.go"))
+        .map(|f| (f.path(db).clone(), file_boundary(db, ws, f).clone()))
+        .collect();
+    let index = crate::db::module_index(db, ws);
+    let mut deps: HashMap<String, Option<std::sync::Arc<PackageBoundary>>> = HashMap::new();
+    let mut lookup = |import: &str| -> Option<std::sync::Arc<PackageBoundary>> {
+        deps.entry(import.to_string())
+            .or_insert_with(|| {
+                index
+                    .resolve(&dir, import)
+                    .map(|dep| package_boundary(db, ws, dep).clone())
+            })
+            .clone()
+    };
+    std::sync::Arc::new(fold_package(&files, &mut lookup))
+}
+
+fn package_boundary_cycle(
+    _db: &dyn salsa::Database,
+    _id: salsa::Id,
+    _ws: Workspace,
+    _dir: String,
+) -> std::sync::Arc<PackageBoundary> {
+    std::sync::Arc::default()
+}
+
+/// The findings that need other files: provider Machines through a type alias declared in
+/// another file of the package, through CAPI's `external.Get` on a Machine's infrastructure
+/// reference, or through a helper in another package; hosted-cluster clients built from a
+/// config loaded in another function or package, or by a helper in another package.
+pub fn check_across(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(component) = cx.component else {
+        return out;
+    };
+    let generic = component.generic;
+    let reach = reach_checked(component);
+    if !generic && !reach {
+        return out;
+    }
+    let path = file.path(db);
+    let dir = crate::db::dir_of(path).to_string();
+    if generic {
+        check_alias_uses(db, ws, &dir, cx, &mut out);
+        check_ref_readers(cx, &mut out);
+    }
+    let summary = file_boundary(db, ws, file);
+    let index = crate::db::module_index(db, ws);
+    let mut cache: HashMap<String, Option<(String, std::sync::Arc<PackageBoundary>)>> = HashMap::new();
+    let mut dep = |import: &str| {
+        cache
+            .entry(import.to_string())
+            .or_insert_with(|| {
+                let d = index.resolve(&dir, import)?;
+                Some((d.clone(), package_boundary(db, ws, d).clone()))
+            })
+            .clone()
+    };
+    let own = package_boundary(db, ws, dir.clone()).clone();
+    for f in &summary.functions {
+        if generic {
+            for call in &f.foreign {
+                let Some((_, package)) = dep(&call.import) else {
+                    continue;
+                };
+                let Some(trace) = package.provider.get(&call.key) else {
+                    continue;
+                };
+                let Some(provider) = trace.provider.as_deref().and_then(|id| cx.model.provider(id)) else {
+                    continue;
+                };
+                if may_read(cx, provider) {
+                    continue;
+                }
+                let symbol = format!("{} → {}", call.shown, chain_text(trace));
+                let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
+                let message = provider_read_message(cx, &symbol, &provider.name, controller);
+                let mut finding = Finding::new(PROVIDER_READ, call.span, message);
+                finding.related = trace.steps.clone();
+                out.push(finding);
+            }
+        }
+        if reach {
+            // A config loaded elsewhere (this package or another), a client built here.
+            if let (Some(client), None, None) = (&f.client, &f.loader, &f.constructor) {
+                let same = f
+                    .calls
+                    .iter()
+                    .find_map(|(callee, span)| own.config.get(callee).map(|t| (callee.clone(), *span, t.clone())));
+                let foreign = || {
+                    f.foreign.iter().find_map(|c| {
+                        let (_, package) = dep(&c.import)?;
+                        package.config.get(&c.key).map(|t| (c.shown.clone(), c.span, t.clone()))
+                    })
+                };
+                if let Some((shown, span, trace)) = same.or_else(foreign) {
+                    let mut finding = reach_finding(cx, span, &format!("{shown} → {}", chain_text(&trace)), &trace);
+                    finding.related.push(step(
+                        path,
+                        client.span,
+                        format!("`{}` builds a client from it", client.what),
+                    ));
+                    out.push(finding);
+                }
+            }
+            // A helper in another package that builds the client.
+            for call in &f.foreign {
+                let Some((callee_dir, package)) = dep(&call.import) else {
+                    continue;
+                };
+                let Some(trace) = package.reach.get(&call.key) else {
+                    continue;
+                };
+                // A management package of its own reports the helper there.
+                let reported_there = cx
+                    .model
+                    .component_for(&format!("{callee_dir}/x.go"))
+                    .is_some_and(reach_checked);
+                if reported_there {
+                    continue;
+                }
+                let shown = format!("{} → {}", call.shown, chain_text(trace));
+                out.push(reach_finding(cx, call.span, &shown, trace));
+            }
+        }
+    }
+    out
+}
+
+/// Is this component checked for hosted-cluster reach (management side, platform files too)?
+fn reach_checked(component: &crate::model::Component) -> bool {
+    matches!(component.side, Some(Side::Management) | Some(Side::Platform)) && !component.may_reach_hosted_cluster
+}
+
+fn chain_text(trace: &Trace) -> String {
+    let mut parts = trace.via.clone();
+    parts.push(trace.what.clone());
+    parts.join(" → ")
+}
+
+fn reach_finding(cx: &GoContext<'_>, span: Span, call: &str, trace: &Trace) -> Finding {
+    let component = cx.component.map(|c| c.id.as_str()).unwrap_or("?");
+    let note = trace.note.as_deref().unwrap_or("");
+    let message = cx.model.message(
+        HOSTED_CLUSTER_REACH,
+        &[("call", call), ("component", component), ("note", note)],
+    );
+    let mut finding = Finding::new(HOSTED_CLUSTER_REACH, span, message);
+    finding.related = trace.steps.clone();
+    finding
+}
+
+/// Uses of a type alias that another file of the package declares for a provider Machine kind
+/// (`type AgentMachine = agentv1.AgentMachine` in a platform file).
+fn check_alias_uses(db: &dyn salsa::Database, ws: Workspace, dir: &str, cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let aliases = package_type_aliases(db, ws, dir.to_string());
+    if aliases.is_empty() {
+        return;
+    }
+    let own_declared: Vec<&str> = cx.facts.flow.type_aliases.iter().map(|a| a.name.as_str()).collect();
+    for u in &cx.facts.flow.type_uses {
+        if own_declared.contains(&u.name.as_str()) || cx.facts.declared_types.contains(&u.name) {
+            continue;
+        }
+        let Some((declared_in, alias)) = aliases.iter().find(|(p, a)| a.name == u.name && p != cx.path) else {
+            continue;
+        };
+        let Some((provider, _)) = machine_provider(cx.model, &alias.target, &[]) else {
+            continue;
+        };
+        let kind = &alias.written;
+        if may_read(cx, provider) {
+            continue;
+        }
+        let symbol = format!("{} (= {kind})", u.name);
+        let controller = provider.platform_controller.as_deref().unwrap_or("its platform file");
+        let message = provider_read_message(cx, &symbol, &provider.name, controller);
+        let mut finding = Finding::new(PROVIDER_READ, u.span, message);
+        finding.related.push(step(
+            declared_in,
+            alias.span,
+            format!("`{}` is declared here as an alias of `{kind}`", u.name),
+        ));
+        out.push(finding);
+    }
+}
+
+/// CAPI's `external.Get(ctx, c, &m.Spec.InfrastructureRef)`: the provider Machine as unstructured.
+fn check_ref_readers(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
+    let capi = &cx.model.model.capi;
+    let Some(field_path) = capi.machine_infrastructure_ref.as_deref() else {
+        return;
+    };
+    let wanted: Vec<&str> = field_path.split('.').collect();
+    for call in &cx.facts.calls {
+        if matching(&capi.object_ref_readers, call).is_none() {
+            continue;
+        }
+        let machine_ref = cx.facts.flow.ref_fields.iter().find(|r| {
+            call.span.start <= r.span.start
+                && r.span.end <= call.span.end
+                && r.chain
+                    .ends_with(&wanted.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                && !capi
+                    .template_ref_marker
+                    .as_ref()
+                    .is_some_and(|m| r.chain.iter().any(|part| part == m))
+        });
+        let Some(r) = machine_ref else { continue };
+        let provider = capi.any_provider_name.as_deref().unwrap_or("infrastructure");
+        let controller = capi.any_platform_controller.as_deref().unwrap_or("the platform's file");
+        let symbol = format!("{}(.., {})", call.callee.join("."), r.chain.join("."));
+        let message = provider_read_message(cx, &symbol, provider, controller);
+        out.push(Finding::new(PROVIDER_READ, call.callee_span, message));
     }
 }

@@ -129,6 +129,7 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
                 component,
             };
             out.extend(capi_boundary::check(&cx));
+            out.extend(capi_boundary::check_across(db, ws, file, &cx));
             out.extend(condition_naming::check_go(
                 &cx,
                 &condition_flows::flows_of(db, ws, file),
@@ -205,7 +206,10 @@ fn go_concerns(model: &CompiledModel, component: Option<&Component>, path: &str,
     let contract = component.is_some_and(|c| {
         c.generic
             || c.adapt_functions
-            || (c.side == Some(crate::model::Side::Management) && !c.may_reach_hosted_cluster)
+            || (matches!(
+                c.side,
+                Some(crate::model::Side::Management) | Some(crate::model::Side::Platform)
+            ) && !c.may_reach_hosted_cluster)
     });
     let words = &model.model.conditions.prefilter_words;
     contract

@@ -30,6 +30,31 @@ pub struct ImpureOp {
     pub what: String,
     pub description: String,
     pub span: Span,
+    /// The parameter the operation depends on (see `needs_first_argument` in the model).
+    pub needs: Option<Need>,
+}
+
+/// An operation that runs only when the caller sets a parameter (or one field of it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Need {
+    pub param: usize,
+    pub field: Option<String>,
+}
+
+/// What a call passes, as far as conditions care.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ArgForm {
+    /// The caller's parameter, or one field of it.
+    Param {
+        index: usize,
+        field: Option<String>,
+    },
+    /// A keyed composite literal (or a variable initialised with one and not written after):
+    /// the keys set.
+    Fields(Vec<String>),
+    /// `""` or `nil`.
+    Empty,
+    Other,
 }
 
 /// A call into another package: `alias.Func(..)` with a non-standard import.
@@ -40,6 +65,15 @@ pub struct ExtCall {
     pub alias: String,
     pub function: String,
     pub span: Span,
+}
+
+impl ExtCall {
+    /// As written: `certs.ReconcileSignedCert`, or `x.Method` for a method (`function` is
+    /// `Type.Method` then).
+    pub fn shown(&self) -> String {
+        let method = self.function.rsplit('.').next().unwrap_or(&self.function);
+        format!("{}.{method}", self.alias)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +90,9 @@ pub struct FnSummary {
     pub calls: Vec<(String, Span)>,
     /// Calls into other packages.
     pub ext_calls: Vec<ExtCall>,
+    /// The arguments of calls (same-package and other packages), by call-site start, when
+    /// one of them is a parameter, a keyed literal or empty.
+    pub call_args: BTreeMap<u32, Vec<ArgForm>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,6 +114,9 @@ pub struct Chain {
     pub steps: Vec<Related>,
     /// The callees on the way, as shown (`getServiceServingCA`, `certs.ReconcileSignedCert`).
     pub via: Vec<String>,
+    /// The operation runs only when one of these parameters of the chain's function is set;
+    /// empty: it runs whatever the arguments.
+    pub needs: Vec<Need>,
 }
 
 /// One place where an adapt function reaches a category: the site in the adapt function, the
@@ -237,6 +277,101 @@ fn is_std(import: &str) -> bool {
     !import.split('/').next().unwrap_or("").contains('.')
 }
 
+/// What an argument is, for conditions: a parameter of the enclosing named function (or one of
+/// its fields), a keyed literal held in a variable never written after, or empty.
+fn arg_form(facts: &GoFacts, function: u32, arg: &Arg) -> ArgForm {
+    let named = facts.named_function(function);
+    let param = |name: &str| {
+        facts.functions[named as usize]
+            .params
+            .iter()
+            .position(|p| p.name.as_deref() == Some(name))
+    };
+    match arg {
+        Arg::Str(s) if s.is_empty() => ArgForm::Empty,
+        Arg::Ident(name) if name == "nil" => ArgForm::Empty,
+        Arg::Ident(name) => {
+            if let Some(index) = param(name) {
+                return ArgForm::Param { index, field: None };
+            }
+            let written = facts
+                .assignments
+                .iter()
+                .any(|a| a.function == Some(function) && a.targets.iter().any(|t| &t.root == name));
+            let fields = facts
+                .flow
+                .var_fields
+                .iter()
+                .find(|(f, v, _)| *f == function && v == name)
+                .map(|(_, _, keys)| keys.clone());
+            match fields {
+                Some(keys) if !written => ArgForm::Fields(keys),
+                _ => ArgForm::Other,
+            }
+        }
+        Arg::Selector(chain) => match chain.as_slice() {
+            [var, field] => match param(var) {
+                Some(index) => ArgForm::Param {
+                    index,
+                    field: Some(field.clone()),
+                },
+                None => ArgForm::Other,
+            },
+            _ => ArgForm::Other,
+        },
+        _ => ArgForm::Other,
+    }
+}
+
+/// A callee's needs seen from its caller through the call's arguments: `None` when the
+/// operation never runs (every needed parameter is left unset), else the caller's needs (empty:
+/// it runs whatever the caller's arguments).
+fn map_needs(needs: &[Need], args: Option<&Vec<ArgForm>>) -> Option<Vec<Need>> {
+    if needs.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    for need in needs {
+        match (args.and_then(|a| a.get(need.param)), &need.field) {
+            (Some(ArgForm::Empty), _) => {}
+            (Some(ArgForm::Fields(keys)), Some(field)) => {
+                if keys.contains(field) {
+                    return Some(Vec::new());
+                }
+            }
+            (Some(ArgForm::Param { index, field: None }), field) => out.push(Need {
+                param: *index,
+                field: field.clone(),
+            }),
+            (Some(ArgForm::Param { index, field: Some(f) }), None) => out.push(Need {
+                param: *index,
+                field: Some(f.clone()),
+            }),
+            _ => return Some(Vec::new()),
+        }
+    }
+    out.sort();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
+}
+
+/// Adds a chain for a category: an unconditional chain wins over conditional ones, whose needs
+/// add up.
+fn merge(found: &mut BTreeMap<String, Chain>, category: String, chain: Chain) {
+    match found.get_mut(&category) {
+        None => {
+            found.insert(category, chain);
+        }
+        Some(existing) if existing.needs.is_empty() => {}
+        Some(existing) if chain.needs.is_empty() => *existing = chain,
+        Some(existing) => {
+            existing.needs.extend(chain.needs);
+            existing.needs.sort();
+            existing.needs.dedup();
+        }
+    }
+}
+
 /// Summarizes one file. `globals` are the package's package-level variables; `own_import` is
 /// the package's import path when a `go.mod` says.
 pub fn summarize_file(
@@ -301,6 +436,7 @@ pub fn summarize_file(
         ops: Vec::new(),
         calls: Vec::new(),
         ext_calls: Vec::new(),
+        call_args: BTreeMap::new(),
     };
     macro_rules! summary_for {
         ($summaries:expr, $i:expr) => {{
@@ -344,20 +480,37 @@ pub fn summarize_file(
                         what: format!("{alias}.{name}"),
                         description: category.description.clone(),
                         span: call.callee_span,
+                        needs: None,
                     });
                 }
             }
+        }
+        let forms: Vec<ArgForm> = call.args.iter().map(|a| arg_form(facts, f, a)).collect();
+        if forms.iter().any(|a| *a != ArgForm::Other) {
+            summary_for!(summaries, owner_index)
+                .call_args
+                .insert(call.callee_span.start, forms.clone());
         }
         let categories = classify_call(facts, model, call, own_import);
         if !categories.is_empty() {
             let what = call.callee.join(".");
             let summary = summary_for!(summaries, owner_index);
             for (category, description) in categories {
+                let needs_first = adapt.impure.iter().any(|c| c.id == category && c.needs_first_argument);
+                let needs = match forms.first() {
+                    Some(ArgForm::Empty) if needs_first => continue,
+                    Some(ArgForm::Param { index, field }) if needs_first => Some(Need {
+                        param: *index,
+                        field: field.clone(),
+                    }),
+                    _ => None,
+                };
                 summary.ops.push(ImpureOp {
                     category,
                     what: what.clone(),
                     description,
                     span: call.callee_span,
+                    needs,
                 });
             }
             continue;
@@ -370,6 +523,7 @@ pub fn summarize_file(
                     what: call.callee.join("."),
                     description: description.clone(),
                     span: call.callee_span,
+                    needs: None,
                 });
                 continue;
             }
@@ -386,16 +540,34 @@ pub fn summarize_file(
             }
             continue;
         }
-        // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver.
+        // Same-package candidates: `helper(..)` and `recv.method(..)` on the method's receiver;
+        // `x.Method(..)` on a variable of an imported type is a call into its package.
         let callee = match call.callee.as_slice() {
             [name] if !facts.is_local(Some(f), name) => Some(name.clone()),
             [var, method] => {
                 let named = &facts.functions[facts.named_function(f) as usize];
-                named
+                let on_receiver = named
                     .receiver
                     .as_ref()
                     .filter(|(v, _)| v.as_deref() == Some(var.as_str()))
-                    .map(|(_, ty)| format!("{ty}.{method}"))
+                    .map(|(_, ty)| format!("{ty}.{method}"));
+                match (on_receiver, facts.flow.var_type(facts, Some(f), var)) {
+                    (Some(key), _) => Some(key),
+                    (None, Some(ty)) => match &ty.import {
+                        Some(import) if !is_std(import) => {
+                            summary_for!(summaries, owner_index).ext_calls.push(ExtCall {
+                                import: import.clone(),
+                                alias: var.clone(),
+                                function: format!("{}.{method}", ty.name),
+                                span: call.callee_span,
+                            });
+                            None
+                        }
+                        Some(_) => None,
+                        None => Some(format!("{}.{method}", ty.name)),
+                    },
+                    (None, None) => None,
+                }
             }
             _ => None,
         };
@@ -424,6 +596,7 @@ pub fn summarize_file(
                         what,
                         description: description.clone(),
                         span: target.span,
+                        needs: None,
                     };
                     summary_for!(summaries, owner(f)).ops.push(op);
                 }
@@ -524,7 +697,16 @@ fn direct_chain(path: &str, summary: &FnSummary, op: &ImpureOp) -> Chain {
             message: format!("`{}` {}: `{}`", summary.display, op.description, op.what),
         }],
         via: Vec::new(),
+        needs: op.needs.iter().cloned().collect(),
     }
+}
+
+/// The chain through a call, unless the arguments make the operation unreachable.
+fn call_chain_if(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: &Chain) -> Option<Chain> {
+    let needs = map_needs(&inner.needs, summary.call_args.get(&site.start))?;
+    let mut chain = call_chain(path, summary, site, callee, inner);
+    chain.needs = needs;
+    Some(chain)
 }
 
 fn call_chain(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: &Chain) -> Chain {
@@ -541,6 +723,7 @@ fn call_chain(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: 
         op_path: inner.op_path.clone(),
         steps,
         via,
+        needs: inner.needs.clone(),
     }
 }
 
@@ -560,9 +743,7 @@ impl Fold<'_, '_, '_> {
         }
         let mut found: BTreeMap<String, Chain> = BTreeMap::new();
         for op in &summary.ops {
-            found
-                .entry(op.category.clone())
-                .or_insert_with(|| direct_chain(path, summary, op));
+            merge(&mut found, op.category.clone(), direct_chain(path, summary, op));
         }
         self.on_stack.insert(key.to_string());
         let mut provisional = false;
@@ -575,17 +756,17 @@ impl Fold<'_, '_, '_> {
                 .map(|(_, s)| s.display.clone())
                 .unwrap_or_else(|| callee.clone());
             for (category, chain) in inner {
-                found
-                    .entry(category)
-                    .or_insert_with(|| call_chain(path, summary, *site, &display, &chain));
+                if let Some(chain) = call_chain_if(path, summary, *site, &display, &chain) {
+                    merge(&mut found, category, chain);
+                }
             }
         }
         for ext in &summary.ext_calls {
             for (category, chain) in self.external(ext) {
-                let display = format!("{}.{}", ext.alias, ext.function);
-                found
-                    .entry(category)
-                    .or_insert_with(|| call_chain(path, summary, ext.span, &display, &chain));
+                let display = ext.shown();
+                if let Some(chain) = call_chain_if(path, summary, ext.span, &display, &chain) {
+                    merge(&mut found, category, chain);
+                }
             }
         }
         self.on_stack.remove(key);
@@ -619,20 +800,26 @@ impl Fold<'_, '_, '_> {
                 .map(|(_, s)| s.display.clone())
                 .unwrap_or_else(|| callee.clone());
             for (category, chain) in inner {
+                let Some(chain) = call_chain_if(path, summary, *site, &display, &chain) else {
+                    continue;
+                };
                 out.entry(category).or_default().push(Site {
                     span: *site,
                     helper: Some(callee.clone()),
-                    chain: call_chain(path, summary, *site, &display, &chain),
+                    chain,
                 });
             }
         }
         for ext in &summary.ext_calls {
-            let display = format!("{}.{}", ext.alias, ext.function);
+            let display = ext.shown();
             for (category, chain) in self.external(ext) {
+                let Some(chain) = call_chain_if(path, summary, ext.span, &display, &chain) else {
+                    continue;
+                };
                 out.entry(category).or_default().push(Site {
                     span: ext.span,
                     helper: Some(format!("{}::{}", ext.import, ext.function)),
-                    chain: call_chain(path, summary, ext.span, &display, &chain),
+                    chain,
                 });
             }
         }

@@ -574,6 +574,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     (facts.field_literals, facts.field_exprs) = collect_field_literals(tree, text, &facts);
     let import_names: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
     facts.reasons = crate::facts::go_reasons::extract(tree, text, &import_names);
+    facts.flow = crate::facts::go_flow::extract(tree, text, &facts);
     facts
 }
 

@@ -55,6 +55,8 @@ pub struct GoFacts {
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
     pub parse: crate::syntax::ParseOutcome,
+    /// Types and values across functions and packages (see [`crate::facts::go_flow`]).
+    pub flow: crate::facts::go_flow::FlowFacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,369 @@
+//! Go facts about how values and types travel between functions and packages: type aliases,
+//! unqualified type names used, function result types, local variables of imported types, and
+//! object-reference fields (`m.Spec.InfrastructureRef`). Read by the CAPI-boundary summaries
+//! (provider Machines and hosted-cluster clients carried across functions and packages) and by
+//! the purity summaries (method calls into other packages on a receiver of known type).
+
+use tree_sitter::{Node, Tree};
+
+use super::go::{GoFacts, TypeRef};
+use super::Span;
+use crate::syntax::{descendants, node_text};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowFacts {
+    /// `type X = alias.Kind`, at package level or in a function.
+    pub type_aliases: Vec<TypeAlias>,
+    /// Unqualified type names as used (not declared) in this file, builtins left out.
+    pub type_uses: Vec<TypeUse>,
+    /// Result types of functions, by index into [`GoFacts::functions`] (pointers, slices, arrays
+    /// and maps' values stripped: `[]*capz.AzureMachine` is `capz.AzureMachine`).
+    pub results: Vec<(u32, Vec<TypeRef>)>,
+    /// Local variables whose type is known from their declaration (`var x T`, `x := &pkg.T{..}`,
+    /// `x := pkg.T{..}`): function index, name, type.
+    pub var_types: Vec<(u32, String, TypeRef)>,
+    /// Selector expressions naming an object-reference field (`..Ref`): the chain and its span.
+    pub ref_fields: Vec<RefField>,
+    /// Local variables initialised with a keyed composite literal (`opts := pkg.Options{A: ..}`):
+    /// function index, name, the keys set.
+    pub var_fields: Vec<(u32, String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeAlias {
+    pub name: String,
+    pub target: TypeRef,
+    /// The target as written (`agentv1.AgentMachine`).
+    pub written: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeUse {
+    pub name: String,
+    pub span: Span,
+    pub function: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefField {
+    /// `m.Spec.InfrastructureRef` → `["m", "Spec", "InfrastructureRef"]`.
+    pub chain: Vec<String>,
+    pub span: Span,
+}
+
+impl FlowFacts {
+    /// The declared type of local variable `name` visible in function `scope`.
+    pub fn var_type<'a>(&'a self, facts: &'a GoFacts, scope: Option<u32>, name: &str) -> Option<&'a TypeRef> {
+        let mut scope = scope;
+        while let Some(i) = scope {
+            if let Some((_, _, ty)) = self.var_types.iter().find(|(f, n, _)| *f == i && n == name) {
+                return Some(ty);
+            }
+            let f = &facts.functions[i as usize];
+            if let Some(p) = f.params.iter().find(|p| p.name.as_deref() == Some(name)) {
+                return p.ty.as_ref();
+            }
+            scope = f.parent;
+        }
+        None
+    }
+
+    pub fn results_of(&self, function: u32) -> &[TypeRef] {
+        self.results
+            .iter()
+            .find(|(f, _)| *f == function)
+            .map(|(_, r)| r.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+const BUILTIN: &[&str] = &[
+    "bool",
+    "byte",
+    "complex64",
+    "complex128",
+    "error",
+    "float32",
+    "float64",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "rune",
+    "string",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintptr",
+    "any",
+    "comparable",
+];
+
+/// The named type under pointers, slices, arrays, map values, channels and parentheses.
+fn base_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+    let mut node = node;
+    for _ in 0..16 {
+        match node.kind() {
+            "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
+            "slice_type" | "array_type" | "channel_type" => {
+                node = node
+                    .child_by_field_name("element")
+                    .or_else(|| node.child_by_field_name("value"))?
+            }
+            "map_type" => node = node.child_by_field_name("value")?,
+            "generic_type" => node = node.child_by_field_name("type")?,
+            "qualified_type" => {
+                let alias = node_text(node.child_by_field_name("package")?, text);
+                let name = node_text(node.child_by_field_name("name")?, text).to_string();
+                let import = facts.import_by_name(alias).map(|i| i.path.clone());
+                return Some(TypeRef { import, name });
+            }
+            "type_identifier" => {
+                return Some(TypeRef {
+                    import: None,
+                    name: node_text(node, text).to_string(),
+                })
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The type of a composite literal value, through `&`.
+fn literal_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+    let mut node = node;
+    if node.kind() == "unary_expression" && node.child_by_field_name("operator").is_some_and(|o| o.kind() == "&") {
+        node = node.child_by_field_name("operand")?;
+    }
+    (node.kind() == "composite_literal")
+        .then(|| node.child_by_field_name("type"))
+        .flatten()
+        .and_then(|t| base_type(t, text, facts))
+}
+
+/// The keys of a keyed composite literal (through `&`); `None` for a positional one.
+fn literal_keys(node: Node<'_>, text: &str) -> Option<Vec<String>> {
+    let mut node = node;
+    if node.kind() == "unary_expression" {
+        node = node.child_by_field_name("operand")?;
+    }
+    let body = node.child_by_field_name("body")?;
+    let mut keys = Vec::new();
+    for element in body.named_children(&mut body.walk()) {
+        if element.kind() != "keyed_element" {
+            return None;
+        }
+        let key = element.named_child(0)?;
+        keys.push(node_text(key, text).trim().to_string());
+    }
+    Some(keys)
+}
+
+fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut node = node;
+    for _ in 0..32 {
+        match node.kind() {
+            "selector_expression" => {
+                out.push(node_text(node.child_by_field_name("field")?, text).to_string());
+                node = node.child_by_field_name("operand")?;
+            }
+            "identifier" => {
+                out.push(node_text(node, text).to_string());
+                out.reverse();
+                return Some(out);
+            }
+            _ => {
+                out.push("?".to_string());
+                out.reverse();
+                return Some(out);
+            }
+        }
+    }
+    None
+}
+
+/// Extracts the flow facts of a file; `facts` are its base facts (imports, functions).
+pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
+    let mut out = FlowFacts::default();
+    let function_at = |node: Node<'_>| facts.function_at(node.start_byte() as u32);
+    for node in descendants(tree.root_node()) {
+        match node.kind() {
+            "type_alias" => {
+                let (Some(name), Some(ty)) = (node.child_by_field_name("name"), node.child_by_field_name("type"))
+                else {
+                    continue;
+                };
+                if let Some(target) = base_type(ty, text, facts) {
+                    out.type_aliases.push(TypeAlias {
+                        name: node_text(name, text).to_string(),
+                        target,
+                        written: node_text(ty, text).chars().take(120).collect(),
+                        span: Span::new(node.start_byte(), node.end_byte()),
+                    });
+                }
+            }
+            "type_identifier" => {
+                let declared = node.parent().is_some_and(|p| {
+                    matches!(p.kind(), "type_spec" | "type_alias" | "type_parameter_declaration")
+                        && p.child_by_field_name("name") == Some(node)
+                });
+                let name = node_text(node, text);
+                if declared || BUILTIN.contains(&name) {
+                    continue;
+                }
+                out.type_uses.push(TypeUse {
+                    name: name.to_string(),
+                    span: Span::new(node.start_byte(), node.end_byte()),
+                    function: function_at(node),
+                });
+            }
+            "function_declaration" | "method_declaration" | "func_literal" => {
+                let Some(result) = node.child_by_field_name("result") else {
+                    continue;
+                };
+                let Some(index) = facts.function_at(node.start_byte() as u32) else {
+                    continue;
+                };
+                let types: Vec<TypeRef> = if result.kind() == "parameter_list" {
+                    result
+                        .named_children(&mut result.walk())
+                        .filter_map(|p| p.child_by_field_name("type"))
+                        .filter_map(|t| base_type(t, text, facts))
+                        .collect()
+                } else {
+                    base_type(result, text, facts).into_iter().collect()
+                };
+                if !types.is_empty() {
+                    out.results.push((index, types));
+                }
+            }
+            "var_spec" => {
+                let (Some(function), Some(ty)) = (function_at(node), node.child_by_field_name("type")) else {
+                    continue;
+                };
+                let Some(ty) = base_type(ty, text, facts) else { continue };
+                let mut cursor = node.walk();
+                for name in node.children_by_field_name("name", &mut cursor) {
+                    out.var_types
+                        .push((function, node_text(name, text).to_string(), ty.clone()));
+                }
+            }
+            "short_var_declaration" => {
+                let (Some(function), Some(left), Some(right)) = (
+                    function_at(node),
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                ) else {
+                    continue;
+                };
+                let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
+                let values: Vec<Node<'_>> = right.named_children(&mut right.walk()).collect();
+                if names.len() != values.len() {
+                    continue;
+                }
+                for (name, value) in names.iter().zip(&values) {
+                    if name.kind() != "identifier" {
+                        continue;
+                    }
+                    if let Some(ty) = literal_type(*value, text, facts) {
+                        out.var_types.push((function, node_text(*name, text).to_string(), ty));
+                        if let Some(keys) = literal_keys(*value, text) {
+                            out.var_fields
+                                .push((function, node_text(*name, text).to_string(), keys));
+                        }
+                    }
+                }
+            }
+            "selector_expression" => {
+                let Some(field) = node.child_by_field_name("field") else {
+                    continue;
+                };
+                if !node_text(field, text).ends_with("Ref") {
+                    continue;
+                }
+                // The outermost selector only: `m.Spec.InfrastructureRef.Name` reads a name.
+                if node.parent().is_some_and(|p| p.kind() == "selector_expression") {
+                    continue;
+                }
+                if let Some(chain) = selector_chain(node, text) {
+                    out.ref_fields.push(RefField {
+                        chain,
+                        span: Span::new(node.start_byte(), node.end_byte()),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(src: &str) -> (GoFacts, FlowFacts) {
+        let parsed = crate::syntax::parse(crate::syntax::Lang::Go, src, None);
+        let facts = crate::facts::go::extract(parsed.tree.as_ref().unwrap(), src);
+        let flow = facts.flow.clone();
+        (facts, flow)
+    }
+
+    #[test]
+    fn aliases_results_vars_and_refs() {
+        let src = r#"package p
+import capz "sigs.k8s.io/cluster-api-provider-azure/api/v1beta1"
+type AM = capz.AzureMachine
+type local struct{}
+func list() ([]*capz.AzureMachine, error) { return nil, nil }
+func use(m Machine) {
+	var x AM
+	y := &capz.AzureMachineList{ListMeta: metav1.ListMeta{}}
+	_ = get(m.Spec.InfrastructureRef.Name, &m.Spec.InfrastructureRef)
+	_, _ = x, y
+}
+"#;
+        let (facts, flow) = flow(src);
+        assert_eq!(flow.type_aliases.len(), 1);
+        assert_eq!(flow.type_aliases[0].name, "AM");
+        assert_eq!(flow.type_aliases[0].target.name, "AzureMachine");
+        assert_eq!(
+            flow.type_aliases[0].target.import.as_deref(),
+            Some("sigs.k8s.io/cluster-api-provider-azure/api/v1beta1")
+        );
+        let list = facts
+            .functions
+            .iter()
+            .position(|f| f.name.as_deref() == Some("list"))
+            .unwrap() as u32;
+        let results: Vec<&str> = flow.results_of(list).iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(results, ["AzureMachine", "error"]);
+        let uses: Vec<&str> = flow.type_uses.iter().map(|u| u.name.as_str()).collect();
+        assert!(uses.contains(&"AM") && uses.contains(&"Machine") && !uses.contains(&"local"));
+        let usef = facts
+            .functions
+            .iter()
+            .position(|f| f.name.as_deref() == Some("use"))
+            .map(|i| i as u32);
+        assert_eq!(flow.var_type(&facts, usef, "x").map(|t| t.name.as_str()), Some("AM"));
+        assert_eq!(
+            flow.var_type(&facts, usef, "y").map(|t| t.name.as_str()),
+            Some("AzureMachineList")
+        );
+        assert_eq!(
+            flow.var_type(&facts, usef, "m").map(|t| t.name.as_str()),
+            Some("Machine")
+        );
+        let refs: Vec<String> = flow.ref_fields.iter().map(|r| r.chain.join(".")).collect();
+        assert_eq!(refs, ["m.Spec.InfrastructureRef"]);
+        assert_eq!(flow.var_fields.len(), 1);
+        assert_eq!(flow.var_fields[0].1, "y");
+        assert_eq!(flow.var_fields[0].2, ["ListMeta"]);
+    }
+}
