@@ -61,8 +61,14 @@ pub fn sink_counts(model: &CompiledModel, facts: &GoFacts, sink: &ReasonSink) ->
 #[salsa::tracked(returns(ref))]
 pub fn package_reason_flows(db: &dyn salsa::Database, ws: Workspace, dir: String) -> Arc<ReasonFlows> {
     let model = ws.model(db);
+    // Only files that mention a reason are parsed for it (a cheap scan, like the rules'
+    // prefilter: a file without the word has no sink, reason parameter or reason constant).
     let files: Vec<(String, Arc<GoFacts>)> = package_files(db, ws, &dir)
         .into_iter()
+        .filter(|f| {
+            let text = f.text(db);
+            text.contains("Reason") || text.contains("reason")
+        })
         .map(|f| (f.path(db).to_string(), go_facts(db, f).clone()))
         .collect();
     let mut flows = ReasonFlows::default();
