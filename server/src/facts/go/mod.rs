@@ -11,6 +11,7 @@
 mod extract;
 mod field_literals;
 mod object_sites;
+mod rebase;
 mod syntax;
 
 pub use super::suppression::parse_suppression;
@@ -204,9 +205,7 @@ pub struct StringWrite {
 
 impl GoFacts {
     pub fn import_by_name(&self, local: &str) -> Option<&Import> {
-        self.imports
-            .iter()
-            .find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+        import_named(&self.imports, local)
     }
 
     pub fn dot_imports(&self) -> impl Iterator<Item = &Import> {
@@ -240,6 +239,18 @@ impl GoFacts {
         }
         false
     }
+}
+
+/// The import a file refers to as `local` (not a dot or blank import).
+fn import_named<'a>(imports: &'a [Import], local: &str) -> Option<&'a Import> {
+    imports
+        .iter()
+        .find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+}
+
+/// The path of the import a file refers to as `local`.
+fn import_path(imports: &[Import], local: &str) -> Option<String> {
+    import_named(imports, local).map(|i| i.path.clone())
 }
 
 fn innermost(functions: &[Function], offset: u32) -> Option<u32> {
