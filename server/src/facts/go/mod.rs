@@ -2,7 +2,8 @@
 //!
 //! - this module: the fact types ([`GoFacts`] and its parts) and lookups over them;
 //! - [`syntax`]: Go syntax helpers (string literals, selector chains, types as written);
-//! - [`extract`]: the walk over the tree that builds the facts;
+//! - [`extract`]: the walk over the tree that builds the facts, per top-level declaration;
+//! - [`reuse`]: the same for a file being edited, reusing unchanged declarations' facts;
 //! - [`object_sites`]: objects declared and read field by field (for the annotation bridge);
 //! - [`field_literals`]: strings and expressions written into named fields (reasons, messages).
 //!
@@ -12,12 +13,14 @@ mod extract;
 mod field_literals;
 mod object_sites;
 mod rebase;
+mod reuse;
 mod syntax;
 
 pub use super::suppression::parse_suppression;
 pub use extract::extract;
 pub use field_literals::{FieldExpr, FieldLiteral, FieldWrite};
 pub use object_sites::{ObjectSite, ReadUse, SiteRead};
+pub use reuse::{declarations_walked, extract_reusing};
 pub use syntax::{first_string_literal, string_literal};
 
 use super::{Span, Suppression};
