@@ -170,3 +170,84 @@ fn an_edit_re_derives_its_package_summary_and_only_the_dependents_whose_inputs_c
         "netutil and the adapt package, not names: {log:?}"
     );
 }
+
+/// `text` with `old` (once) replaced by `new`, and `tree` edited to match, as the editor's
+/// document layer hands it to the engine.
+fn edit(text: &str, tree: &mut tree_sitter::Tree, old: &str, new: &str) -> String {
+    let start = text.find(old).expect("the edited text");
+    let point = |offset: usize| {
+        let before = &text[..offset];
+        let row = before.matches('\n').count();
+        let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
+        tree_sitter::Point { row, column }
+    };
+    let edited = format!("{}{new}{}", &text[..start], &text[start + old.len()..]);
+    let new_end = start + new.len();
+    let new_before = &edited[..new_end];
+    tree.edit(&tree_sitter::InputEdit {
+        start_byte: start,
+        old_end_byte: start + old.len(),
+        new_end_byte: new_end,
+        start_position: point(start),
+        old_end_position: point(start + old.len()),
+        new_end_position: tree_sitter::Point {
+            row: new_before.matches('\n').count(),
+            column: new_end - new_before.rfind('\n').map_or(0, |i| i + 1),
+        },
+    });
+    edited
+}
+
+#[test]
+fn an_edit_inside_one_function_re_walks_only_that_function() {
+    use invariant_lsp::facts::go::declarations_walked;
+    let (_dir, mut engine) = cross_package_engine();
+    let rel = "support/names/names.go";
+    let mut text = String::from(
+        "package names\n\nimport \"strings\"\n\n// Join joins.\nfunc Join(a, b string) string { return a + \"-\" + b }\n\nfunc Upper(s string) string { return strings.ToUpper(s) }\n\ntype Name struct{ V string }\n\nfunc (n Name) String() string { return Join(n.V, \"name\") }\n",
+    );
+    assert_eq!(check_all(&engine), vec!["adapt-purity/environment"]);
+    let mut tree = invariant_lsp::syntax::parse(invariant_lsp::syntax::Lang::Go, &text, None)
+        .tree
+        .unwrap();
+    // Every edit below goes inside `String`'s body; a first one fills the cache.
+    for (old, new) in [
+        ("\"name\"", "\"nam\""),
+        ("\"nam\"", "\"names\""),
+        ("\"names\"", "\"nameZ\""),
+    ] {
+        text = edit(&text, &mut tree, old, new);
+        let file = engine.set_text_with_tree(rel, Arc::from(text.as_str()), None, Some(tree.clone()));
+        engine.db.take_executions();
+        let walked = declarations_walked();
+        assert_eq!(check_all(&engine), vec!["adapt-purity/environment"]);
+        let log = engine.db.take_executions();
+        let walked = declarations_walked() - walked;
+        // The facts are those of a from-scratch extraction.
+        let facts = invariant_lsp::db::go_facts(&engine.db, file.unwrap());
+        tree = invariant_lsp::db::parse_file(&engine.db, file.unwrap())
+            .tree
+            .clone()
+            .unwrap();
+        let mut scratch = invariant_lsp::facts::go::extract(
+            &invariant_lsp::syntax::parse(invariant_lsp::syntax::Lang::Go, &text, None)
+                .tree
+                .unwrap(),
+            &text,
+        );
+        scratch.parse = facts.parse;
+        assert_eq!(**facts, scratch, "after {old} → {new}");
+        assert_eq!(count(&log, "go_facts"), 1, "{log:?}");
+        if old == "\"nam\"" || old == "\"names\"" {
+            // The package clause, the import, the comment, `Join`, `Upper` and `Name` are
+            // reused: only `String` is walked again.
+            assert_eq!(walked, 1, "after {old} → {new}: {log:?}");
+        }
+        if old == "\"names\"" {
+            // Same length, nothing the purity summary holds: the file's summary is re-derived,
+            // compares equal, and no package summary re-runs.
+            assert_eq!(count(&log, "file_purity"), 1, "{log:?}");
+            assert_eq!(count(&log, "package_purity"), 0, "{log:?}");
+        }
+    }
+}

@@ -170,12 +170,15 @@ pub fn go_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<GoFacts> {
     if file.lang(db) != Lang::Go {
         return Arc::default();
     }
-    Arc::new(facts_or_outcome(
-        db,
-        file,
-        crate::facts::go::extract,
-        |facts: &mut GoFacts, outcome| facts.parse = outcome,
-    ))
+    // A file being edited (it has a prior tree) reuses the facts of the declarations the edit
+    // left as they were.
+    let extract = match file.prior_tree(db) {
+        Some(_) => crate::facts::go::extract_reusing,
+        None => crate::facts::go::extract,
+    };
+    Arc::new(facts_or_outcome(db, file, extract, |facts: &mut GoFacts, outcome| {
+        facts.parse = outcome
+    }))
 }
 
 /// Line starts of a file, for positions.

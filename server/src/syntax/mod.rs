@@ -1,12 +1,11 @@
-//! Syntax: tree-sitter parsers and the queries from `grammars-queries/`, embedded at build time.
+//! Syntax: tree-sitter parsers (the YAML facts query, `grammars-queries/yaml/facts.scm`, is compiled in `facts::yaml`).
 //! A parse is a value (the tree plus whether it was complete); nothing here knows the domain.
 
 use std::ops::ControlFlow;
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tree_sitter::{Language, Parser, Query, Tree};
+use tree_sitter::{Language, Parser, Tree};
 
 /// The languages the engine reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -172,25 +171,6 @@ pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
     })
 }
 
-fn query(lang: Lang, source: &str, name: &str) -> Query {
-    Query::new(&lang.language(), source).unwrap_or_else(|e| panic!("grammars-queries/{name} is invalid: {e}"))
-}
-
-pub static GO_FACTS: LazyLock<Query> = LazyLock::new(|| {
-    query(
-        Lang::Go,
-        include_str!("../../../grammars-queries/go/facts.scm"),
-        "go/facts.scm",
-    )
-});
-pub static GO_DOT_IMPORT_TYPES: LazyLock<Query> = LazyLock::new(|| {
-    query(
-        Lang::Go,
-        include_str!("../../../grammars-queries/go/dot-import-types.scm"),
-        "go/dot-import-types.scm",
-    )
-});
-
 /// The nodes below `root` (itself included) in document order, without recursion, so that
 /// 20,000 levels of nesting cannot overflow the stack.
 pub fn descendants(root: tree_sitter::Node<'_>) -> impl Iterator<Item = tree_sitter::Node<'_>> {
@@ -228,12 +208,6 @@ pub fn node_text<'a>(node: tree_sitter::Node<'_>, text: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn queries_compile() {
-        assert!(GO_FACTS.pattern_count() > 10);
-        assert_eq!(GO_DOT_IMPORT_TYPES.pattern_count(), 1);
-    }
 
     #[test]
     fn descendants_visit_every_node_once_in_order() {

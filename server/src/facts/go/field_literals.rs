@@ -3,7 +3,7 @@
 //! field (`handleError(ctx, obj, "SomeReason", err)` where the helper writes `Reason: reason`);
 //! and non-literal field assignments (how condition messages are built).
 
-use tree_sitter::Tree;
+use tree_sitter::Node;
 
 use super::syntax::{collect_idents, cut, span, string_node_value};
 use super::{Arg, GoFacts};
@@ -43,68 +43,60 @@ pub struct FieldExpr {
     pub function: Option<u32>,
 }
 
-pub(super) fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -> (Vec<FieldLiteral>, Vec<FieldExpr>) {
-    let root = tree.root_node();
-    let mut out = Vec::new();
-    let mut exprs = Vec::new();
-    for assignment in &facts.assignments {
-        let Some(node) = root.descendant_for_byte_range(assignment.span.start as usize, assignment.span.end as usize)
-        else {
-            continue;
-        };
-        let Some(statement) = std::iter::successors(Some(node), |n| n.parent())
-            .take(3)
-            .find(|n| n.kind() == "assignment_statement")
-        else {
-            continue;
-        };
-        let (Some(left), Some(right)) = (
-            statement.child_by_field_name("left"),
-            statement.child_by_field_name("right"),
-        ) else {
-            continue;
-        };
-        if left.named_child_count() != 1 || right.named_child_count() != 1 {
-            continue;
-        }
-        let (Some(target), Some(value)) = (left.named_child(0), right.named_child(0)) else {
-            continue;
-        };
-        if target.kind() != "selector_expression" {
-            continue;
-        }
-        let (Some(operand), Some(field)) = (
-            target.child_by_field_name("operand"),
-            target.child_by_field_name("field"),
-        ) else {
-            continue;
-        };
-        if let Some(v) = string_node_value(value, text) {
-            out.push(FieldLiteral {
-                field: node_text(field, text).to_string(),
-                value: v,
-                value_span: span(value),
-                how: FieldWrite::Assignment {
-                    receiver: node_text(operand, text).to_string(),
-                },
-                function: assignment.function,
-            });
-        } else {
+/// What an assignment statement `receiver.Field = value` writes into a field: a literal, or an
+/// expression (`function` left `None`, set by the caller).
+pub(super) enum FieldAssignment {
+    Literal(FieldLiteral),
+    Expr(FieldExpr),
+}
+
+/// The field an `assignment_statement` with one target and one value writes, if its target is a
+/// selector.
+pub(super) fn field_assignment(statement: Node<'_>, text: &str) -> Option<FieldAssignment> {
+    let left = statement.child_by_field_name("left")?;
+    let right = statement.child_by_field_name("right")?;
+    if left.named_child_count() != 1 || right.named_child_count() != 1 {
+        return None;
+    }
+    let (target, value) = (left.named_child(0)?, right.named_child(0)?);
+    if target.kind() != "selector_expression" {
+        return None;
+    }
+    let operand = target.child_by_field_name("operand")?;
+    let field = target.child_by_field_name("field")?;
+    Some(match string_node_value(value, text) {
+        Some(v) => FieldAssignment::Literal(FieldLiteral {
+            field: node_text(field, text).to_string(),
+            value: v,
+            value_span: span(value),
+            how: FieldWrite::Assignment {
+                receiver: node_text(operand, text).to_string(),
+            },
+            function: None,
+        }),
+        None => {
             let mut idents = Vec::new();
             collect_idents(value, text, &mut idents);
-            exprs.push(FieldExpr {
+            FieldAssignment::Expr(FieldExpr {
                 field: node_text(field, text).to_string(),
                 receiver: node_text(operand, text).to_string(),
                 value_text: cut(node_text(value, text)),
                 value_span: span(value),
                 idents,
-                function: assignment.function,
-            });
+                function: None,
+            })
         }
-    }
+    })
+}
+
+/// Literals passed to a builder (`.WithReason("..")`) or to a helper of this file whose parameter
+/// named like a field flows into that field. `arg_spans[i][j]`: the span of `facts.calls[i]`'s
+/// argument `j`.
+pub(super) fn literals_through_calls(facts: &GoFacts, arg_spans: &[Vec<Span>]) -> Vec<FieldLiteral> {
+    let mut out = Vec::new();
     // Helpers of this file with a parameter named like a field (`reason`) that they write into
     // that field (`Reason: reason` in a literal, `.WithReason(reason)`, `x.Reason = reason`).
-    let mut helpers: Vec<(String, usize, String)> = Vec::new();
+    let mut helpers: Vec<Helper> = Vec::new();
     for (index, function) in facts.functions.iter().enumerate() {
         let Some(name) = &function.name else { continue };
         for (position, param) in function.params.iter().enumerate() {
@@ -124,55 +116,50 @@ pub(super) fn collect_field_literals(tree: &Tree, text: &str, facts: &GoFacts) -
                     && matches!(c.args.first(), Some(Arg::Ident(a)) if a == param_name)
             });
             if flows && field == "Reason" {
-                helpers.push((name.clone(), position, field));
+                helpers.push(Helper {
+                    name: name.clone(),
+                    position,
+                    field,
+                });
             }
         }
     }
-    for call in &facts.calls {
+    for (call, spans) in facts.calls.iter().zip(arg_spans) {
         let Some(method) = call.callee.last() else { continue };
         let builder = method
             .strip_prefix("With")
             .filter(|f| f.starts_with(char::is_uppercase));
-        let helper = helpers.iter().find(|(name, _, _)| name == method);
-        if builder.is_none() && helper.is_none() {
-            continue;
-        }
-        let Some(node) = root.descendant_for_byte_range(call.span.start as usize, call.span.end as usize) else {
-            continue;
-        };
-        let Some(call_node) = std::iter::successors(Some(node), |n| n.parent())
-            .take(2)
-            .find(|n| n.kind() == "call_expression")
-        else {
-            continue;
-        };
-        let Some(args) = call_node.child_by_field_name("arguments") else {
-            continue;
-        };
+        let helper = helpers.iter().find(|h| &h.name == method);
         let (field, position, how) = match (builder, helper) {
-            (_, Some((name, position, field))) => (
-                field.clone(),
-                *position,
-                FieldWrite::Parameter { function: name.clone() },
+            (_, Some(h)) => (
+                h.field.clone(),
+                h.position,
+                FieldWrite::Parameter {
+                    function: h.name.clone(),
+                },
             ),
             (Some(field), None) => (field.to_string(), 0, FieldWrite::Builder { method: method.clone() }),
             (None, None) => continue,
         };
-        if matches!(how, FieldWrite::Builder { .. }) && args.named_child_count() != 1 {
+        if matches!(how, FieldWrite::Builder { .. }) && call.args.len() != 1 {
             continue;
         }
-        let Some(arg) = args.named_child(position as u32) else {
-            continue;
-        };
-        if let Some(v) = string_node_value(arg, text) {
+        if let (Some(Arg::Str(v)), Some(&value_span)) = (call.args.get(position), spans.get(position)) {
             out.push(FieldLiteral {
                 field,
-                value: v,
-                value_span: span(arg),
+                value: v.clone(),
+                value_span,
                 how,
                 function: call.function,
             });
         }
     }
-    (out, exprs)
+    out
+}
+
+/// A function of the file whose parameter at `position` flows into `field`.
+struct Helper {
+    name: String,
+    position: usize,
+    field: String,
 }

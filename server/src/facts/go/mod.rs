@@ -2,7 +2,8 @@
 //!
 //! - this module: the fact types ([`GoFacts`] and its parts) and lookups over them;
 //! - [`syntax`]: Go syntax helpers (string literals, selector chains, types as written);
-//! - [`extract`]: the walk over the tree that builds the facts;
+//! - [`extract`]: the walk over the tree that builds the facts, per top-level declaration;
+//! - [`reuse`]: the same for a file being edited, reusing unchanged declarations' facts;
 //! - [`object_sites`]: objects declared and read field by field (for the annotation bridge);
 //! - [`field_literals`]: strings and expressions written into named fields (reasons, messages).
 //!
@@ -11,12 +12,15 @@
 mod extract;
 mod field_literals;
 mod object_sites;
+mod rebase;
+mod reuse;
 mod syntax;
 
 pub use super::suppression::parse_suppression;
 pub use extract::extract;
 pub use field_literals::{FieldExpr, FieldLiteral, FieldWrite};
 pub use object_sites::{ObjectSite, ReadUse, SiteRead};
+pub use reuse::{declarations_walked, extract_reusing};
 pub use syntax::{first_string_literal, string_literal};
 
 use super::{Span, Suppression};
@@ -208,9 +212,7 @@ pub struct StringWrite {
 
 impl GoFacts {
     pub fn import_by_name(&self, local: &str) -> Option<&Import> {
-        self.imports
-            .iter()
-            .find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+        import_named(&self.imports, local)
     }
 
     pub fn dot_imports(&self) -> impl Iterator<Item = &Import> {
@@ -244,6 +246,18 @@ impl GoFacts {
         }
         false
     }
+}
+
+/// The import a file refers to as `local` (not a dot or blank import).
+fn import_named<'a>(imports: &'a [Import], local: &str) -> Option<&'a Import> {
+    imports
+        .iter()
+        .find(|i| i.local_name == local && matches!(i.kind, ImportKind::Plain | ImportKind::Named))
+}
+
+/// The path of the import a file refers to as `local`.
+fn import_path(imports: &[Import], local: &str) -> Option<String> {
+    import_named(imports, local).map(|i| i.path.clone())
 }
 
 fn innermost(functions: &[Function], offset: u32) -> Option<u32> {

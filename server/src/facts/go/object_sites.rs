@@ -2,10 +2,10 @@
 //! with the typed variables in scope. The annotation bridge is offered only where this pattern
 //! holds, and edits exactly these places.
 
-use tree_sitter::{Node, Tree};
+use tree_sitter::Node;
 
-use super::syntax::span;
-use super::{GoFacts, TypeRef};
+use super::syntax::{span, written_object_type, WrittenType};
+use super::TypeRef;
 use crate::facts::Span;
 use crate::syntax::{descendants, node_text};
 
@@ -47,36 +47,31 @@ pub struct ObjectSite {
     pub typed_vars: Vec<(String, TypeRef)>,
 }
 
+/// An object site before its types are resolved against the file's imports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ObjectSiteDraft {
+    /// The site, with `typed_vars` left empty.
+    pub(super) site: ObjectSite,
+    pub(super) typed_vars: Vec<TypedVar>,
+}
+
+/// A variable in scope with its type as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TypedVar {
+    pub(super) name: String,
+    pub(super) ty: WrittenType,
+}
+
 const FORMAT_CALLS: &[&str] = &[
     "Sprintf", "Sprint", "Sprintln", "Errorf", "Printf", "Fprintf", "Infof", "Info", "Warnf", "Error",
 ];
 
-fn type_ref_of(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
-    let mut node = node;
-    while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
-        node = node.named_child(0)?;
-    }
-    match node.kind() {
-        "qualified_type" => {
-            let alias = node_text(node.child_by_field_name("package")?, text);
-            let name = node_text(node.child_by_field_name("name")?, text).to_string();
-            let import = facts.import_by_name(alias).map(|i| i.path.clone());
-            Some(TypeRef { import, name })
-        }
-        "type_identifier" => Some(TypeRef {
-            import: None,
-            name: node_text(node, text).to_string(),
-        }),
-        _ => None,
-    }
-}
-
 /// The element type of a slice type node (`[]T`, `[]*T`).
-fn slice_elem(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+fn slice_elem(node: Node<'_>, text: &str) -> Option<WrittenType> {
     (node.kind() == "slice_type")
         .then(|| node.child_by_field_name("element"))
         .flatten()
-        .and_then(|e| type_ref_of(e, text, facts))
+        .and_then(|e| written_object_type(e, text))
 }
 
 /// The object a composite literal or `&literal` builds, or the type of `var x T`.
@@ -93,10 +88,10 @@ fn declared_object_type(value: Node<'_>) -> Option<Node<'_>> {
 
 /// Typed names visible at `at`: parameters of enclosing functions, `var x T` and
 /// `x := &T{}` declarations before it in enclosing blocks, and range variables.
-fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, TypeRef)> {
+fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
     // Slice-typed and list-typed names, to resolve range variables.
-    let mut slices: Vec<(String, TypeRef)> = Vec::new();
-    let mut out: Vec<(String, TypeRef)> = Vec::new();
+    let mut slices: Vec<TypedVar> = Vec::new();
+    let mut out: Vec<TypedVar> = Vec::new();
     let mut ranges: Vec<Node<'_>> = Vec::new();
     let mut node = at;
     while let Some(parent) = node.parent() {
@@ -113,11 +108,14 @@ fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, Type
                         let mut cursor = decl.walk();
                         for name in decl.children_by_field_name("name", &mut cursor) {
                             let name = node_text(name, text).to_string();
-                            if let Some(elem) = slice_elem(ty, text, facts) {
-                                slices.push((name.clone(), elem));
+                            if let Some(elem) = slice_elem(ty, text) {
+                                slices.push(TypedVar {
+                                    name: name.clone(),
+                                    ty: elem,
+                                });
                             }
-                            if let Some(t) = type_ref_of(ty, text, facts) {
-                                out.push((name, t));
+                            if let Some(t) = written_object_type(ty, text) {
+                                out.push(TypedVar { name, ty: t });
                             }
                         }
                     }
@@ -150,11 +148,14 @@ fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, Type
                     };
                     for name in name_nodes {
                         let name = node_text(name, text).to_string();
-                        if let Some(elem) = slice_elem(ty, text, facts) {
-                            slices.push((name.clone(), elem));
+                        if let Some(elem) = slice_elem(ty, text) {
+                            slices.push(TypedVar {
+                                name: name.clone(),
+                                ty: elem,
+                            });
                         }
-                        if let Some(t) = type_ref_of(ty, text, facts) {
-                            out.push((name, t));
+                        if let Some(t) = written_object_type(ty, text) {
+                            out.push(TypedVar { name, ty: t });
                         }
                     }
                 }
@@ -179,7 +180,7 @@ fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, Type
         let elem = match right.kind() {
             "identifier" => {
                 let name = node_text(right, text);
-                slices.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+                slices.iter().find(|v| v.name == name).map(|v| v.ty.clone())
             }
             // `list.Items` where `list` is a `TList`: the element is `T`.
             "selector_expression"
@@ -189,9 +190,9 @@ fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, Type
             {
                 right.child_by_field_name("operand").and_then(|o| {
                     let name = node_text(o, text);
-                    out.iter().find(|(n, _)| n == name).and_then(|(_, t)| {
-                        t.name.strip_suffix("List").map(|elem| TypeRef {
-                            import: t.import.clone(),
+                    out.iter().find(|v| v.name == name).and_then(|v| {
+                        v.ty.name.strip_suffix("List").map(|elem| WrittenType {
+                            qualifier: v.ty.qualifier.clone(),
                             name: elem.to_string(),
                         })
                     })
@@ -200,7 +201,10 @@ fn typed_vars_at(at: Node<'_>, text: &str, facts: &GoFacts) -> Vec<(String, Type
             _ => None,
         };
         if let Some(elem) = elem {
-            out.push((node_text(value_var, text).to_string(), elem));
+            out.push(TypedVar {
+                name: node_text(value_var, text).to_string(),
+                ty: elem,
+            });
         }
     }
     out
@@ -221,7 +225,8 @@ fn statement_around(node: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
-fn object_site(type_node: Node<'_>, text: &str, facts: &GoFacts) -> Option<ObjectSite> {
+/// The object site whose type is `type_node` (a `qualified_type`), if the pattern holds.
+pub(super) fn object_site(type_node: Node<'_>, text: &str) -> Option<ObjectSiteDraft> {
     // `v := &T{}` / `v := T{}` / `var v T`.
     let mut up = type_node.parent()?;
     let (var_node, declaration) = if up.kind() == "var_spec" {
@@ -344,31 +349,16 @@ fn object_site(type_node: Node<'_>, text: &str, facts: &GoFacts) -> Option<Objec
             None => other_uses = true,
         }
     }
-    Some(ObjectSite {
-        type_span: span(type_node),
-        var,
-        declaration: span(declaration),
-        fills,
-        reads,
-        other_uses,
-        typed_vars: typed_vars_at(declaration, text, facts),
+    Some(ObjectSiteDraft {
+        site: ObjectSite {
+            type_span: span(type_node),
+            var,
+            declaration: span(declaration),
+            fills,
+            reads,
+            other_uses,
+            typed_vars: Vec::new(),
+        },
+        typed_vars: typed_vars_at(declaration, text),
     })
-}
-
-pub(super) fn collect_object_sites(tree: &Tree, text: &str, facts: &GoFacts) -> Vec<ObjectSite> {
-    let root = tree.root_node();
-    facts
-        .pkg_refs
-        .iter()
-        .filter(|r| r.is_type && r.import.is_some() && r.function.is_some())
-        .filter_map(|r| {
-            let node = root.descendant_for_byte_range(r.span.start as usize, r.span.end as usize)?;
-            let node = if node.kind() == "qualified_type" {
-                node
-            } else {
-                node.parent().filter(|p| p.kind() == "qualified_type")?
-            };
-            object_site(node, text, facts)
-        })
-        .collect()
 }

@@ -81,29 +81,57 @@ pub(super) fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
     out
 }
 
-/// A type as written: (qualifier alias, name).
-pub(super) type RawType = (Option<String>, String);
+/// A type as written, before its qualifier is resolved against the file's imports:
+/// `alias.Name` or `Name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct WrittenType {
+    /// The package alias (`capiaws` in `capiaws.AWSMachine`).
+    pub(super) qualifier: Option<String>,
+    pub(super) name: String,
+}
 
-/// A type node as written, with its qualifier alias (resolved later).
-pub(super) fn raw_type(node: Node<'_>, text: &str) -> Option<RawType> {
+impl WrittenType {
+    fn of(qualifier: Option<&str>, name: &str) -> WrittenType {
+        WrittenType {
+            qualifier: qualifier.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// A type node as written (pointers, parentheses and type arguments stripped).
+pub(super) fn written_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
     let mut node = node;
     for _ in 0..16 {
         match node.kind() {
             "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
             "generic_type" => node = node.child_by_field_name("type")?,
-            "qualified_type" => {
-                let package = node.child_by_field_name("package")?;
-                let name = node.child_by_field_name("name")?;
-                return Some((
-                    Some(node_text(package, text).to_string()),
-                    node_text(name, text).to_string(),
-                ));
-            }
-            "type_identifier" => return Some((None, node_text(node, text).to_string())),
+            "qualified_type" => return qualified_type(node, text),
+            "type_identifier" => return Some(WrittenType::of(None, node_text(node, text))),
             _ => return None,
         }
     }
     None
+}
+
+/// A type node as written with pointers and parentheses stripped (not type arguments: a
+/// generic type is no object type).
+pub(super) fn written_object_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
+    let mut node = node;
+    while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
+        node = node.named_child(0)?;
+    }
+    match node.kind() {
+        "qualified_type" => qualified_type(node, text),
+        "type_identifier" => Some(WrittenType::of(None, node_text(node, text))),
+        _ => None,
+    }
+}
+
+fn qualified_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
+    let package = node.child_by_field_name("package")?;
+    let name = node.child_by_field_name("name")?;
+    Some(WrittenType::of(Some(node_text(package, text)), node_text(name, text)))
 }
 
 pub(super) fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) {
