@@ -57,7 +57,8 @@ impl FlowFacts {
     pub fn var_type<'a>(&'a self, facts: &'a GoFacts, scope: Option<u32>, name: &str) -> Option<&'a TypeRef> {
         let mut scope = scope;
         while let Some(i) = scope {
-            if let Some((_, _, ty)) = self.var_types.iter().find(|(f, n, _)| *f == i && n == name) {
+            let at = self.var_types.partition_point(|(f, n, _)| (*f, n.as_str()) < (i, name));
+            if let Some((_, _, ty)) = self.var_types.get(at).filter(|(f, n, _)| *f == i && n == name) {
                 return Some(ty);
             }
             let f = &facts.functions[i as usize];
@@ -67,6 +68,17 @@ impl FlowFacts {
             scope = f.parent;
         }
         None
+    }
+
+    /// The keys of the keyed literal local variable `name` of function `function` holds.
+    pub fn var_fields_of(&self, function: u32, name: &str) -> Option<&[String]> {
+        let at = self
+            .var_fields
+            .partition_point(|(f, n, _)| (*f, n.as_str()) < (function, name));
+        self.var_fields
+            .get(at)
+            .filter(|(f, n, _)| *f == function && n == name)
+            .map(|(_, _, keys)| keys.as_slice())
     }
 
     pub fn results_of(&self, function: u32) -> &[TypeRef] {
@@ -192,13 +204,27 @@ fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
 pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
     let mut out = FlowFacts::default();
     let function_at = |node: Node<'_>| facts.function_at(node.start_byte() as u32);
+    // Nodes to pass over, found from their parent (the walk is preorder; `Node::parent` costs a
+    // descent from the root): names being declared, and selectors that are another selector's
+    // operand.
+    let mut skip: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for node in descendants(tree.root_node()) {
+        if skip.remove(&node.id()) {
+            continue;
+        }
+        if matches!(node.kind(), "type_spec" | "type_parameter_declaration") {
+            if let Some(name) = node.child_by_field_name("name") {
+                skip.insert(name.id());
+            }
+            continue;
+        }
         match node.kind() {
             "type_alias" => {
                 let (Some(name), Some(ty)) = (node.child_by_field_name("name"), node.child_by_field_name("type"))
                 else {
                     continue;
                 };
+                skip.insert(name.id());
                 if let Some(target) = base_type(ty, text, facts) {
                     out.type_aliases.push(TypeAlias {
                         name: node_text(name, text).to_string(),
@@ -209,12 +235,8 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
                 }
             }
             "type_identifier" => {
-                let declared = node.parent().is_some_and(|p| {
-                    matches!(p.kind(), "type_spec" | "type_alias" | "type_parameter_declaration")
-                        && p.child_by_field_name("name") == Some(node)
-                });
                 let name = node_text(node, text);
-                if declared || BUILTIN.contains(&name) {
+                if BUILTIN.contains(&name) {
                     continue;
                 }
                 out.type_uses.push(TypeUse {
@@ -281,14 +303,17 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
                 }
             }
             "selector_expression" => {
+                // The outermost selector only: `m.Spec.InfrastructureRef.Name` reads a name, and
+                // the selectors inside it are not looked at on their own.
+                let mut operand = node.child_by_field_name("operand");
+                while let Some(inner) = operand.filter(|o| o.kind() == "selector_expression") {
+                    skip.insert(inner.id());
+                    operand = inner.child_by_field_name("operand");
+                }
                 let Some(field) = node.child_by_field_name("field") else {
                     continue;
                 };
                 if !node_text(field, text).ends_with("Ref") {
-                    continue;
-                }
-                // The outermost selector only: `m.Spec.InfrastructureRef.Name` reads a name.
-                if node.parent().is_some_and(|p| p.kind() == "selector_expression") {
                     continue;
                 }
                 if let Some(chain) = selector_chain(node, text) {
@@ -301,6 +326,9 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             _ => {}
         }
     }
+    // Sorted for the binary searches of `var_type` and `var_fields_of`.
+    out.var_types.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    out.var_fields.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     out
 }
 

@@ -795,9 +795,87 @@ pub fn file_boundary(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) 
     std::sync::Arc::new(summarize_file(crate::db::go_facts(db, file), ws.model(db), &aliases))
 }
 
-/// The package's boundary summary, following calls into other packages of the workspace.
+/// The words without which a file can neither name a provider Machine nor load another
+/// cluster's credentials: the provider Machine kinds and the reach constructors' and loaders'
+/// function names.
+fn boundary_words(model: &CompiledModel) -> Vec<String> {
+    let mut words: Vec<String> = model
+        .model
+        .providers
+        .iter()
+        .flat_map(|p| &p.machine_kinds)
+        .cloned()
+        .collect();
+    let reach = &model.model.hosted_cluster_reach;
+    for pattern in reach.constructors.iter().chain(&reach.config_loaders) {
+        words.extend(pattern.functions.iter().filter(|f| *f != "*").cloned());
+    }
+    words.retain(|w| !w.is_empty());
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// The import paths of a Go file, read from its text without parsing: the quoted strings before
+/// the first top-level declaration (a string in a comment there resolves to nothing).
+fn scan_imports(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if ["func ", "type ", "var ", "const "].iter().any(|k| line.starts_with(k)) {
+            break;
+        }
+        let Some(open) = line.find('"') else { continue };
+        if let Some(len) = line[open + 1..].find('"') {
+            out.push(&line[open + 1..open + 1 + len]);
+        }
+    }
+    out
+}
+
+/// Can the package in `dir` contribute to a boundary summary: does one of its files carry a
+/// boundary word, or does it import a workspace package that can? Reads texts only, so the
+/// packages that cannot are never parsed for the boundary.
+#[salsa::tracked(cycle_result = package_relevant_cycle)]
+pub fn package_relevant(db: &dyn salsa::Database, ws: Workspace, dir: String) -> bool {
+    let words = boundary_words(ws.model(db));
+    let files: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| !f.path(db).ends_with("_test.go"))
+        .collect();
+    if files.iter().any(|f| {
+        let text = f.text(db);
+        words.iter().any(|w| text.contains(w.as_str()))
+    }) {
+        return true;
+    }
+    let index = crate::db::module_index(db, ws);
+    let mut seen = std::collections::HashSet::new();
+    for f in &files {
+        for import in scan_imports(f.text(db)) {
+            if !seen.insert(import.to_string()) {
+                continue;
+            }
+            if let Some(dep) = index.resolve(&dir, import) {
+                if dep != dir && *package_relevant(db, ws, dep) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+fn package_relevant_cycle(_db: &dyn salsa::Database, _id: salsa::Id, _ws: Workspace, _dir: String) -> bool {
+    false
+}
+
+/// The package's boundary summary, following calls into other packages of the workspace
+/// (empty, without parsing, for a package that cannot contribute: see [`package_relevant`]).
 #[salsa::tracked(returns(ref), cycle_result = package_boundary_cycle)]
 pub fn package_boundary(db: &dyn salsa::Database, ws: Workspace, dir: String) -> std::sync::Arc<PackageBoundary> {
+    if !*package_relevant(db, ws, dir.clone()) {
+        return std::sync::Arc::default();
+    }
     let files: Vec<(String, std::sync::Arc<FileBoundary>)> = crate::db::package_files(db, ws, &dir)
         .into_iter()
         .filter(|f| !f.path(db).ends_with("_test.go"))

@@ -279,7 +279,7 @@ fn is_std(import: &str) -> bool {
 
 /// What an argument is, for conditions: a parameter of the enclosing named function (or one of
 /// its fields), a keyed literal held in a variable never written after, or empty.
-fn arg_form(facts: &GoFacts, function: u32, arg: &Arg) -> ArgForm {
+fn arg_form(facts: &GoFacts, written: &HashSet<(u32, &str)>, function: u32, arg: &Arg) -> ArgForm {
     let named = facts.named_function(function);
     let param = |name: &str| {
         facts.functions[named as usize]
@@ -294,18 +294,8 @@ fn arg_form(facts: &GoFacts, function: u32, arg: &Arg) -> ArgForm {
             if let Some(index) = param(name) {
                 return ArgForm::Param { index, field: None };
             }
-            let written = facts
-                .assignments
-                .iter()
-                .any(|a| a.function == Some(function) && a.targets.iter().any(|t| &t.root == name));
-            let fields = facts
-                .flow
-                .var_fields
-                .iter()
-                .find(|(f, v, _)| *f == function && v == name)
-                .map(|(_, _, keys)| keys.clone());
-            match fields {
-                Some(keys) if !written => ArgForm::Fields(keys),
+            match facts.flow.var_fields_of(function, name) {
+                Some(keys) if !written.contains(&(function, name.as_str())) => ArgForm::Fields(keys.to_vec()),
                 _ => ArgForm::Other,
             }
         }
@@ -458,6 +448,13 @@ pub fn summarize_file(
             .unwrap_or_else(|| "writes package-level state".into());
         (id.clone(), description)
     });
+    // Variables written in each function (`opts.CAFile = ..`): their literal keys do not hold.
+    let written: HashSet<(u32, &str)> = facts
+        .assignments
+        .iter()
+        .filter_map(|a| Some((a.function?, a)))
+        .flat_map(|(f, a)| a.targets.iter().map(move |t| (f, t.root.as_str())))
+        .collect();
     for call in &facts.calls {
         let Some(f) = call.function else { continue };
         let owner_index = owner(f);
@@ -485,7 +482,7 @@ pub fn summarize_file(
                 }
             }
         }
-        let forms: Vec<ArgForm> = call.args.iter().map(|a| arg_form(facts, f, a)).collect();
+        let forms: Vec<ArgForm> = call.args.iter().map(|a| arg_form(facts, &written, f, a)).collect();
         if forms.iter().any(|a| *a != ArgForm::Other) {
             summary_for!(summaries, owner_index)
                 .call_args
