@@ -180,3 +180,28 @@ fn words_that_belong_to_the_model_are_not_rust_strings() {
         found.join("\n")
     );
 }
+
+/// The README says exactly which rules the sample workspace breaks (between the
+/// `sample-codes` markers): that list is what `check` reports on it, no more, no fewer.
+#[test]
+fn the_readme_says_which_rules_the_sample_breaks() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let listed = readme
+        .split("<!-- sample-codes -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /sample-codes -->").next())
+        .expect("README.md has no <!-- sample-codes --> list");
+    let code = regex::Regex::new(r"`([a-z-]+/[a-z0-9-]+)`").unwrap();
+    let mut listed: Vec<String> = code.captures_iter(listed).map(|c| c[1].to_string()).collect();
+    listed.sort();
+    let report = invariant_lsp::cli::check::run(&[repo.join("tests/sample-workspace")], &[]).unwrap();
+    let mut found: Vec<String> = report.findings.iter().map(|f| f.finding.code.clone()).collect();
+    found.sort();
+    found.dedup();
+    assert!(found.len() > 10, "{found:?}");
+    assert_eq!(
+        listed, found,
+        "the README's sample-codes list and the codes `check` reports on tests/sample-workspace differ"
+    );
+}
