@@ -158,3 +158,74 @@ fn the_protocol_and_command_layers_use_only_the_analysis_api() {
         offenders.join("\n")
     );
 }
+
+/// Wording and names that belong to the domain model, never to a Rust string in the product:
+/// a team with another model must not see HyperShift's repository, CAPI's alias, or English fix
+/// titles and chain steps the model cannot change.
+const MODEL_WORDS: &[&str] = &[
+    "openshift",
+    "HyperShift",
+    "capiv1",
+    "calls `",
+    "Did you mean",
+    "Use a constant",
+    "Suppress",
+    "Impure:",
+];
+
+#[test]
+fn words_that_belong_to_the_model_are_not_rust_strings() {
+    let literal = regex::Regex::new(r#""(?:[^"\\\n]|\\.)*""#).unwrap();
+    let hits = |text: &str| -> Vec<String> {
+        literal
+            .find_iter(text)
+            .filter(|m| MODEL_WORDS.iter().any(|w| m.as_str().contains(w)))
+            .map(|m| m.as_str().to_string())
+            .collect()
+    };
+    assert_eq!(hits(r#"let t = "Did you mean `{T}`?"; let ok = "fine";"#).len(), 1);
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        if file.components().any(|c| c.as_os_str() == "bin") {
+            continue; // the benchmark generates a HyperShift-shaped tree on purpose
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Unit tests use the real domain's names on purpose.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for hit in hits(text) {
+            found.push(format!("{}: {hit}", file.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "move these into domain-models/ (the model):\n{}",
+        found.join("\n")
+    );
+}
+
+/// The README says exactly which rules the sample workspace breaks (between the
+/// `sample-codes` markers): that list is what `check` reports on it, no more, no fewer.
+#[test]
+fn the_readme_says_which_rules_the_sample_breaks() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let listed = readme
+        .split("<!-- sample-codes -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /sample-codes -->").next())
+        .expect("README.md has no <!-- sample-codes --> list");
+    let code = regex::Regex::new(r"`([a-z-]+/[a-z0-9-]+)`").unwrap();
+    let mut listed: Vec<String> = code.captures_iter(listed).map(|c| c[1].to_string()).collect();
+    listed.sort();
+    let report = invariant_lsp::cli::check::run(&[repo.join("tests/sample-workspace")], &[]).unwrap();
+    let mut found: Vec<String> = report.findings.iter().map(|f| f.finding.code.clone()).collect();
+    found.sort();
+    found.dedup();
+    assert!(found.len() > 10, "{found:?}");
+    assert_eq!(
+        listed, found,
+        "the README's sample-codes list and the codes `check` reports on tests/sample-workspace differ"
+    );
+}

@@ -730,3 +730,66 @@ fn the_suppression_fix_is_plain_text_and_its_placeholder_is_a_missing_reason() {
     );
     client.shutdown();
 }
+
+#[test]
+fn the_baseline_reloads_when_its_file_changes() {
+    let (_dir, root) = sample_copy();
+    let config = root.join(".invariant.yaml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("baseline: baseline.json\n");
+    std::fs::write(&config, text).unwrap();
+    let baseline = root.join("baseline.json");
+    let empty = "{\"version\": 1, \"tool\": \"invariant-lsp\", \"entries\": []}\n";
+    std::fs::write(&baseline, empty).unwrap();
+    let severities =
+        |diagnostics: &[Value]| -> Vec<u64> { diagnostics.iter().map(|d| d["severity"].as_u64().unwrap()).collect() };
+    let mut client = Client::start(&root, json!({}));
+    let path = root.join("hypershift-operator/controllers/nodepool/guest.go");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &source);
+    let before = client.diagnostics(&uri, 1);
+    assert!(
+        severities(&before).contains(&1),
+        "errors while the baseline is empty: {before:?}"
+    );
+
+    // Every finding accepted (written by `check` itself): the open document's findings become hints.
+    let written = std::process::Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
+        .args(["check", "--write-baseline", "baseline.json"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    let is_hints_only = |m: &Value| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri.as_str()
+            && m["params"]["diagnostics"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty() && d.iter().all(|d| d["severity"] == 4))
+    };
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&baseline), "type": 2}]}),
+    );
+    let hinted = client.wait("the baselined findings as hints", is_hints_only);
+    assert_eq!(
+        hinted["params"]["diagnostics"].as_array().unwrap().len(),
+        before.len(),
+        "{hinted}"
+    );
+
+    // Emptied again: the findings stand out again.
+    std::fs::write(&baseline, empty).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": file_uri(&baseline), "type": 2}]}),
+    );
+    client.wait("the findings back at their severities", |m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == uri.as_str()
+            && m["params"]["diagnostics"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d["severity"] == 1))
+    });
+    client.shutdown();
+}

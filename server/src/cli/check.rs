@@ -11,7 +11,7 @@ use crate::model::{ModelError, Severity};
 use crate::text::Encoding;
 use crate::workspace::{discover_checked, find_root};
 
-/// Exit codes (DESIGN §3.1).
+/// Exit codes (README.md, "In CI").
 pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;

@@ -1,4 +1,5 @@
-//! Report formats: human (codespan-reporting snippets), JSON (DESIGN §3.1) and SARIF 2.1.0.
+//! Report formats: human (codespan-reporting snippets), JSON (the contract in README.md, "In CI")
+//! and SARIF 2.1.0.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -71,11 +71,10 @@ pub fn actions(
                 }
                 FixKind::ReasonConstant { value } => {
                     reason_constant(db, ws, file, finding, value).map(|(name, files)| {
-                        let template = ws.model(db).model.code_actions.reason_constant_title.clone();
-                        title = render(
-                            template.as_deref().unwrap_or("Use a constant `{Name}`"),
-                            &[("Name", &name)],
-                        );
+                        // The title names the constant actually used (an existing one may be reused).
+                        if let Some(template) = &ws.model(db).model.code_actions.reason_constant_title {
+                            title = render(template, &[("Name", &name)]);
+                        }
                         files
                     })
                 }
@@ -91,14 +90,9 @@ pub fn actions(
                 });
             }
         }
-        if let Some(files) = suppress(db, ws, file, finding) {
-            let title = ws
-                .model(db)
-                .model
-                .code_actions
-                .suppress_title
-                .clone()
-                .unwrap_or_else(|| "Suppress".into());
+        // Offered when the model titles it.
+        let suppress_title = ws.model(db).model.code_actions.suppress_title.clone();
+        if let Some((title, files)) = suppress_title.zip(suppress(db, ws, file, finding)) {
             out.push(Action {
                 title: format!("{title}: {}", finding.code),
                 code: finding.code.clone(),
@@ -307,12 +301,20 @@ fn reason_constant(
         span: finding.span,
         new_text: name.to_string(),
     };
-    let exported = format!("{value}Reason");
-    let local = format!("{}Reason", lower_first(value));
+    let suffix = ws
+        .model(db)
+        .model
+        .conditions
+        .reason_const_suffix
+        .clone()
+        .unwrap_or_default();
+    let is_reason = |name: &str| !suffix.is_empty() && name.ends_with(suffix.as_str());
+    let exported = format!("{value}{suffix}");
+    let local = format!("{}{suffix}", lower_first(value));
     // Reuse a reason constant that already holds the value.
     if let Some((_, c)) = consts
         .iter()
-        .find(|(_, c)| c.value.as_deref() == Some(value) && c.name.ends_with("Reason"))
+        .find(|(_, c)| c.value.as_deref() == Some(value) && is_reason(&c.name))
     {
         return Some((
             c.name.clone(),
@@ -325,11 +327,11 @@ fn reason_constant(
     }
     let beside = consts
         .iter()
-        .rfind(|(f, c)| *f == file && c.name.ends_with("Reason"))
+        .rfind(|(f, c)| *f == file && is_reason(&c.name))
         .or_else(|| {
             consts
                 .iter()
-                .find(|(_, c)| c.name.ends_with("Reason") && c.name.starts_with(char::is_uppercase))
+                .find(|(_, c)| is_reason(&c.name) && c.name.starts_with(char::is_uppercase))
         });
     let name = if beside.is_some() { exported } else { local };
     if consts.iter().any(|(_, c)| c.name == name) {
@@ -691,7 +693,8 @@ fn annotation_bridge(
     let capi_alias_default = capi_import
         .map(|i| i.local_name.clone())
         .or_else(|| model.model.capi.default_alias.clone())
-        .unwrap_or_else(|| "capiv1".into());
+        // Go's own default: the last element of the import path.
+        .unwrap_or_else(|| capi_path.rsplit('/').next().unwrap_or_default().to_string());
     let kind_var = lower_first(kind);
     let (value_expr, guard) = if pointer {
         (

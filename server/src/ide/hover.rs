@@ -32,7 +32,13 @@ fn provider_section(model: &CompiledModel, provider: &Provider, kind: &str) -> S
         out.push_str("\n\n");
     }
     if provider.machine_kinds.iter().any(|k| k == kind) {
-        if let Some(rule) = model.rule("capi-boundary/provider-read") {
+        if let Some(rule) = model
+            .model
+            .capi
+            .machine_kind_rule
+            .as_deref()
+            .and_then(|code| model.rule(code))
+        {
             out.push_str(&format!(
                 "**{}** — {}\n\n",
                 rule.title,
@@ -269,13 +275,15 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
             let chain: Option<Vec<String>> = package.impure.get(&function.key).map(|categories| {
                 categories
                     .values()
-                    .flat_map(|c| c.steps.iter().map(|s| s.message.clone()))
+                    .flat_map(|c| c.steps.iter().map(|s| s.related(model).message))
                     .collect()
             });
             match chain {
                 Some(steps) => {
-                    let heading = model.model.adapt.hover_impure.as_deref().unwrap_or("Impure:");
-                    out.push_str(&format!("\n\n**{heading}**\n"));
+                    match &model.model.adapt.hover_impure {
+                        Some(heading) => out.push_str(&format!("\n\n**{heading}**\n")),
+                        None => out.push_str("\n\n"),
+                    }
                     for step in steps {
                         out.push_str(&format!("- {step}\n"));
                     }

@@ -170,6 +170,9 @@ pub struct CapiCore {
     pub any_provider_name: Option<String>,
     /// How messages name that provider's platform file.
     pub any_platform_controller: Option<String>,
+    /// The rule whose title and first paragraph the hover on a provider Machine kind shows
+    /// (why generic code must not read it), e.g. `capi-boundary/provider-read`.
+    pub machine_kind_rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -229,6 +232,11 @@ pub struct AdaptContract {
     pub hover_impure: Option<String>,
     /// Shown in that hover when no impure operation was found.
     pub hover_pure: Option<String>,
+    /// A chain step where a function calls the next one: `{function}`, `{callee}`.
+    pub chain_call_step: Option<String>,
+    /// The last chain step, the impure operation: `{function}`, `{description}` (the category's),
+    /// `{what}` (the call, e.g. `time.Now`).
+    pub chain_operation_step: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -272,6 +280,9 @@ pub struct ConditionConventions {
     /// Constant names matching this regular expression name condition reasons (hover; the
     /// rule checks a constant as a reason only when it reaches a condition's reason).
     pub reason_const_pattern: Option<String>,
+    /// The suffix of a reason constant's name (`Reason`): the quick fix names a new constant
+    /// `<Value><suffix>` and looks for existing reason constants by it.
+    pub reason_const_suffix: Option<String>,
     /// Files (globs) where every string constant is a condition type or reason (an API's
     /// `*_conditions.go`), whatever its name.
     pub const_files: Vec<String>,

@@ -156,20 +156,16 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             let message = provider_read_message(cx, &written, &provider.name, controller);
             let mut finding = Finding::new(PROVIDER_READ, r.span, message);
             if let Some((template, sibling)) = template_slip(cx, provider, r) {
-                let title = cx
-                    .model
-                    .model
-                    .code_actions
-                    .template_kind_title
-                    .as_deref()
-                    .unwrap_or("Did you mean `{Template}`?");
-                finding.fixes.push(Fix {
-                    title: crate::model::render(title, &[("Template", &template)]),
-                    kind: FixKind::ReplaceSymbol {
-                        from: r.name.clone(),
-                        to: template,
-                    },
-                });
+                // The fix is offered when the model titles it.
+                if let Some(title) = &cx.model.model.code_actions.template_kind_title {
+                    finding.fixes.push(Fix {
+                        title: crate::model::render(title, &[("Template", &template)]),
+                        kind: FixKind::ReplaceSymbol {
+                            from: r.name.clone(),
+                            to: template,
+                        },
+                    });
+                }
                 finding.related.push(super::Related {
                     path: cx.path.to_string(),
                     span: sibling.span,

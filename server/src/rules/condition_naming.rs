@@ -163,16 +163,19 @@ pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts
     let suggestion = camel_case(value);
     let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
     let mut finding = Finding::new(REASON_LITERAL, span, message);
-    let title = model
-        .model
-        .code_actions
-        .reason_constant_title
-        .as_deref()
-        .unwrap_or("Use a constant `{Name}`");
-    finding.fixes.push(Fix {
-        title: crate::model::render(title, &[("Name", &format!("{suggestion}Reason"))]),
-        kind: FixKind::ReasonConstant { value: suggestion },
-    });
+    // The fix is offered when the model titles it; the constant is named by the model's suffix.
+    if let Some(title) = &model.model.code_actions.reason_constant_title {
+        let suffix = model
+            .model
+            .conditions
+            .reason_const_suffix
+            .as_deref()
+            .unwrap_or_default();
+        finding.fixes.push(Fix {
+            title: crate::model::render(title, &[("Name", &format!("{suggestion}{suffix}"))]),
+            kind: FixKind::ReasonConstant { value: suggestion },
+        });
+    }
     finding
 }
 

@@ -111,12 +111,61 @@ pub struct Chain {
     /// Where the operation is.
     pub op_path: String,
     /// Steps, outermost first: each helper called on the way, then the operation.
-    pub steps: Vec<Related>,
+    pub steps: Vec<Step>,
     /// The callees on the way, as shown (`getServiceServingCA`, `certs.ReconcileSignedCert`).
     pub via: Vec<String>,
     /// The operation runs only when one of these parameters of the chain's function is set;
     /// empty: it runs whatever the arguments.
     pub needs: Vec<Need>,
+}
+
+/// One step of a chain: where it is, the function it is in, and what happens there. Worded by
+/// the model when shown ([`Step::related`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub path: String,
+    pub span: Span,
+    /// The function the step is in, as shown.
+    pub function: String,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// The function calls the next one (`callee`, as shown).
+    Calls { callee: String },
+    /// The impure operation: the category's description and the call.
+    Operation { description: String, what: String },
+}
+
+impl Step {
+    /// The step as a related location, worded by the model's `adapt.chain_call_step` and
+    /// `adapt.chain_operation_step` (without them, the callee or the call alone).
+    pub fn related(&self, model: &CompiledModel) -> Related {
+        let adapt = &model.model.adapt;
+        let message = match &self.kind {
+            StepKind::Calls { callee } => match &adapt.chain_call_step {
+                Some(t) => crate::model::render(t, &[("function", &self.function), ("callee", callee)]),
+                None => callee.clone(),
+            },
+            StepKind::Operation { description, what } => match &adapt.chain_operation_step {
+                Some(t) => crate::model::render(
+                    t,
+                    &[
+                        ("function", &self.function),
+                        ("description", description),
+                        ("what", what),
+                    ],
+                ),
+                None => what.clone(),
+            },
+        };
+        Related {
+            path: self.path.clone(),
+            span: self.span,
+            message,
+        }
+    }
 }
 
 /// One place where an adapt function reaches a category: the site in the adapt function, the
@@ -688,10 +737,14 @@ fn direct_chain(path: &str, summary: &FnSummary, op: &ImpureOp) -> Chain {
     Chain {
         op: op.clone(),
         op_path: path.to_string(),
-        steps: vec![Related {
+        steps: vec![Step {
             path: path.to_string(),
             span: op.span,
-            message: format!("`{}` {}: `{}`", summary.display, op.description, op.what),
+            function: summary.display.clone(),
+            kind: StepKind::Operation {
+                description: op.description.clone(),
+                what: op.what.clone(),
+            },
         }],
         via: Vec::new(),
         needs: op.needs.iter().cloned().collect(),
@@ -707,10 +760,13 @@ fn call_chain_if(path: &str, summary: &FnSummary, site: Span, callee: &str, inne
 }
 
 fn call_chain(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: &Chain) -> Chain {
-    let mut steps = vec![Related {
+    let mut steps = vec![Step {
         path: path.to_string(),
         span: site,
-        message: format!("`{}` calls `{callee}`", summary.display),
+        function: summary.display.clone(),
+        kind: StepKind::Calls {
+            callee: callee.to_string(),
+        },
     }];
     steps.extend(inner.steps.iter().cloned());
     let mut via = vec![callee.to_string()];
@@ -939,7 +995,9 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
             // The first site is the finding itself: its chain from the next step on.
             for (i, site) in sites.iter().enumerate() {
                 let skip = usize::from(i == 0);
-                finding.related.extend(site.chain.steps.iter().skip(skip).cloned());
+                finding
+                    .related
+                    .extend(site.chain.steps.iter().skip(skip).map(|s| s.related(cx.model)));
             }
             out.push(finding);
         }
