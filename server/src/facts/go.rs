@@ -45,6 +45,8 @@ pub struct GoFacts {
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
     pub parse: crate::syntax::ParseOutcome,
+    /// Range loops and names bound to calls (see [`super::go_loops`]).
+    pub loops: super::go_loops::LoopFacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -981,6 +983,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     }
     facts.object_sites = collect_object_sites(tree, text, &facts);
     (facts.field_literals, facts.field_exprs) = collect_field_literals(tree, text, &facts);
+    facts.loops = super::go_loops::extract(tree, text, &facts);
     facts
 }
 

@@ -2,6 +2,7 @@
 //! trees, so a rule can be tested on facts and a file's facts can be compared across edits.
 
 pub mod go;
+pub mod go_loops;
 pub mod gomod;
 pub mod yaml;
 
