@@ -8,6 +8,7 @@ pub mod condition_naming;
 pub mod condition_yaml;
 pub mod kustomize;
 pub mod lifecycle;
+pub mod per_item_calls;
 pub mod purity;
 pub mod registry;
 pub mod suppression;

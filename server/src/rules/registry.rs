@@ -83,6 +83,7 @@ pub static RULES: &[&Rule] = &[
     &super::lifecycle::RULE,
     &super::argocd::RULE,
     &super::condition_yaml::RULE,
+    &super::per_item_calls::RULE,
 ];
 
 /// Codes the engine itself reports around the rules (suppressions, unreadable files, a rule that
