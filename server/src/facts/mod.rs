@@ -3,6 +3,7 @@
 
 pub mod go;
 pub mod go_flow;
+pub mod go_loops;
 pub mod go_reasons;
 pub mod gomod;
 pub mod suppression;

@@ -217,6 +217,14 @@ impl CompiledModel {
         }
     }
 
+    /// A rule's parameter list `key` from its model entry (empty when absent).
+    pub fn rule_param(&self, code: &str, key: &str) -> &[String] {
+        self.rule(code)
+            .and_then(|r| r.params.get(key))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
     pub fn rule_docs_url(&self, code: &str) -> Option<String> {
         self.model.rule_docs_url.as_ref().map(|url| url.replace("{code}", code))
     }

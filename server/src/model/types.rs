@@ -569,4 +569,8 @@ pub struct RuleDoc {
     /// `properties.security-severity`).
     #[serde(default)]
     pub security_severity: Option<String>,
+    /// The rule's own domain data: named lists (kinds, receiver names, package globs, ...) that
+    /// the rule reads, so a new rule needs no new model section (each rule's doc lists its keys).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, Vec<String>>,
 }

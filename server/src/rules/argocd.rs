@@ -24,6 +24,37 @@ use crate::vcs::normalize_repo_url;
 
 pub const ARGOCD_PATH: &str = "kustomize/argocd-path";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "argocd",
+    doc: "ArgoCD Application and ApplicationSet paths into this repository point to something deployable. \
+          Needs the file's YAML facts, the workspace's file index and repository identity (configuration), \
+          and the model's kustomize.argocd section.",
+    codes: super::registry::Codes::Fixed(&[ARGOCD_PATH, OUTSIDE_WORKSPACE]),
+    concerns: |file| {
+        let kinds: Vec<&str> = file
+            .model
+            .model
+            .kustomize
+            .argocd
+            .path_fields
+            .keys()
+            .map(String::as_str)
+            .collect();
+        !kinds.is_empty() && super::root_kind_in(file.text, &kinds)
+    },
+    check: super::registry::Check::Yaml(|cx| {
+        let ours = cx.ws.config(cx.db).repository_urls();
+        check(
+            crate::db::file_index(cx.db, cx.ws),
+            cx.ws.root(cx.db),
+            cx.model,
+            &ours,
+            cx.path,
+            cx.facts,
+        )
+    }),
+};
+
 /// How many entries a recursive directory probe looks at before it gives up (and says yes).
 const MAX_WALK: usize = 20_000;
 /// Parameter sets an ApplicationSet expansion may produce before it is called unknown.

@@ -21,6 +21,28 @@ pub const PROVIDER_READ: &str = "capi-boundary/provider-read";
 pub const PROVIDER_IMPORT: &str = "capi-boundary/provider-import";
 pub const HOSTED_CLUSTER_REACH: &str = "capi-boundary/hosted-cluster-reach";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "capi-boundary",
+    doc: "Generic management-side code reads generic Cluster API Machines, never provider Machines, and \
+          builds no client for the hosted cluster. Needs the file's Go facts (imports, package references, \
+          calls) and the model's components, providers, capi and hosted_cluster_reach sections.",
+    codes: super::registry::Codes::Fixed(&[PROVIDER_READ, PROVIDER_IMPORT, HOSTED_CLUSTER_REACH]),
+    concerns: |file| {
+        file.component.is_some_and(|c| {
+            c.generic
+                || (matches!(c.side, Some(Side::Management) | Some(Side::Platform)) && !c.may_reach_hosted_cluster)
+        })
+    },
+    check: super::registry::Check::Go(check_file),
+};
+
+/// The file's own findings, then those that need other functions and packages.
+fn check_file(cx: &GoContext<'_>) -> Vec<Finding> {
+    let mut out = check(cx);
+    out.extend(check_across(cx.db, cx.ws, cx.file, cx));
+    out
+}
+
 /// The provider a package reference belongs to: by its import path, or for a dot-import
 /// candidate by any dot-imported provider package that declares the kind.
 fn provider_of<'m>(cx: &GoContext<'m>, r: &PkgRef) -> Option<(&'m Provider, String)> {

@@ -16,6 +16,32 @@ pub const REASON_NOT_CAMELCASE: &str = "condition-naming/reason-not-camelcase";
 pub const REASON_LITERAL: &str = "condition-naming/reason-literal";
 pub const MESSAGE_LIST: &str = "condition-naming/message-list";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "condition-naming",
+    doc: "Condition types and reasons in Go are CamelCase constants and messages summarise. Needs the \
+          file's Go facts (consts, composite literals, field and string writes) and the model's conditions \
+          section; concerns files with one of its prefilter words, and the API conditions files.",
+    codes: super::registry::Codes::Fixed(&[
+        TYPE_NOT_CAMELCASE,
+        REASON_NOT_CAMELCASE,
+        REASON_LITERAL,
+        super::condition_flows::REASON_JOINED,
+        MESSAGE_LIST,
+    ]),
+    concerns: |file| {
+        let words = &file.model.model.conditions.prefilter_words;
+        words.is_empty()
+            || file.model.is_condition_const_file(file.path)
+            || words.iter().any(|w| file.text.contains(w.as_str()))
+    },
+    check: super::registry::Check::Go(check_file),
+};
+
+/// The file's findings, with the package's reason flows (reasons returned, passed or joined).
+fn check_file(cx: &GoContext<'_>) -> Vec<Finding> {
+    check_go(cx, &super::condition_flows::flows_of(cx.db, cx.ws, cx.file))
+}
+
 /// `capacity_error` → `CapacityError`, `not ready` → `NotReady`; keeps a `domain.io/` prefix.
 pub fn camel_case(value: &str) -> String {
     let (prefix, name) = match value.rsplit_once('/') {

@@ -11,6 +11,17 @@ use crate::model::CompiledModel;
 
 pub const MESSAGE_ENUMERATES: &str = "condition-naming/message-enumerates";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "condition-naming-yaml",
+    doc: "`status.conditions` in YAML: CamelCase types and reasons, messages that summarise. Needs the \
+          file's YAML facts and the model's conditions section.",
+    codes: super::registry::Codes::Fixed(&[TYPE_NOT_CAMELCASE, REASON_NOT_CAMELCASE, MESSAGE_ENUMERATES]),
+    concerns: |file| {
+        file.text.contains("conditions") && file.text.contains("status") && super::status_conditions(file.text)
+    },
+    check: super::registry::Check::Yaml(|cx| check(cx.model, cx.facts)),
+};
+
 /// The items a message lists, when it lists.
 fn listed_items(message: &str) -> usize {
     let body = message.split_once(": ").map(|(_, rest)| rest).unwrap_or(message);

@@ -33,6 +33,24 @@ pub const PATCH_TARGET_MISSING: &str = "kustomize/patch-target-missing";
 pub const CYCLE: &str = "kustomize/cycle";
 pub const INVALID_ENTRY: &str = "kustomize/invalid-entry";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "kustomize",
+    doc: "Kustomizations: deprecated fields, references that resolve to nothing or leave the workspace, \
+          duplicates, invalid entries, dead patches, cycles. Needs the YAML facts of the kustomization and \
+          of what it reaches (the tracked kustomize graph) and the model's kustomize section.",
+    codes: super::registry::Codes::Fixed(&[
+        DEPRECATED_FIELD,
+        MISSING_REFERENCE,
+        OUTSIDE_WORKSPACE,
+        DUPLICATE_ENTRY,
+        PATCH_TARGET_MISSING,
+        CYCLE,
+        INVALID_ENTRY,
+    ]),
+    concerns: |file| is_kustomization_path(file.model, file.path),
+    check: super::registry::Check::Yaml(|cx| check(cx.db, cx.ws, cx.file)),
+};
+
 /// Default kustomization file names when the model names none.
 const DEFAULT_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 

@@ -28,6 +28,33 @@ pub const INPLACE_REPLACE: &str = "lifecycle/inplace-with-replace-strategy";
 pub const PLATFORM_MISMATCH: &str = "lifecycle/platform-block-mismatch";
 pub const VERSION_SKEW: &str = "lifecycle/version-skew";
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "lifecycle",
+    doc: "NodePool, HostedCluster and MachineDeployment manifests (overlay patches merged over their base) \
+          keep the model's lifecycle invariants. Needs the YAML facts, the kustomize graph (patch owners, \
+          reach) and the model's lifecycle section; concerns files with a document of a lifecycle kind.",
+    codes: super::registry::Codes::Fixed(&[
+        ROLLOUT,
+        REPLICAS_AUTOSCALING,
+        AUTOSCALING_BOUNDS,
+        INPLACE_REPLACE,
+        PLATFORM_MISMATCH,
+        VERSION_SKEW,
+    ]),
+    concerns: |file| {
+        let kinds: Vec<&str> = file
+            .model
+            .model
+            .lifecycle
+            .manifests
+            .iter()
+            .map(|m| m.kind.as_str())
+            .collect();
+        super::root_kind_in(file.text, &kinds)
+    },
+    check: super::registry::Check::Yaml(|cx| check(cx.db, cx.ws, cx.file, cx.facts)),
+};
+
 /// A control-plane object (a HostedCluster) and the release it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlPlane {

@@ -1,5 +1,6 @@
-//! Rules: pure functions over facts and the domain model, one module per family. Each rule
-//! returns findings as values; `check_file` runs them, applies suppressions and severities.
+//! Rules: one module per family, each a registered value ([`registry::RULES`]) over facts and the
+//! domain model. Each rule returns findings as values; `check_file` runs the rules a file
+//! concerns, applies suppressions and severities.
 
 pub mod argocd;
 pub mod capi_boundary;
@@ -8,12 +9,14 @@ pub mod condition_naming;
 pub mod condition_yaml;
 pub mod kustomize;
 pub mod lifecycle;
+pub mod per_item_calls;
 pub mod purity;
+pub mod registry;
 pub mod suppression;
 
 use std::sync::Arc;
 
-use crate::db::{file_index, go_facts, line_index, yaml_facts, FileNote, SourceFile, Workspace};
+use crate::db::{go_facts, line_index, yaml_facts, FileNote, SourceFile, Workspace};
 use crate::facts::go::GoFacts;
 use crate::facts::Span;
 use crate::model::{CompiledModel, Component, Severity};
@@ -76,8 +79,12 @@ impl Finding {
     }
 }
 
-/// What every Go rule sees: the file's facts, where it lives and the model.
+/// What every Go rule sees: the file's facts, where it lives and the model (and the database,
+/// for rules that read other files' derived data).
 pub struct GoContext<'a> {
+    pub db: &'a dyn salsa::Database,
+    pub ws: Workspace,
+    pub file: SourceFile,
     pub path: &'a str,
     pub facts: &'a GoFacts,
     pub model: &'a CompiledModel,
@@ -120,29 +127,61 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
         injected_fault("rules", path);
         let mut out = Vec::new();
         let component = model.component_for(path);
-        if file.lang(db) == Lang::Go && go_concerns(model, component, path, file.text(db)) {
-            let facts = go_facts(db, file);
-            let cx = GoContext {
-                path,
-                facts,
-                model,
-                component,
-            };
-            out.extend(capi_boundary::check(&cx));
-            out.extend(capi_boundary::check_across(db, ws, file, &cx));
-            out.extend(condition_naming::check_go(
-                &cx,
-                &condition_flows::flows_of(db, ws, file),
-            ));
-            out.extend(purity::check(db, ws, file, &cx));
-            out.extend(timeout(db, file));
-            // Line starts only when there is a finding to place (most files have none).
-            out = suppression::apply(out, &facts.suppressions, |span| {
-                line_index(db, file).line_of(span.start as usize)
-            });
+        let input = registry::FileInput {
+            path,
+            text: file.text(db),
+            model,
+            component,
+        };
+        let lang = file.lang(db);
+        let rules = registry::concerned(lang, &input);
+        // A file no rule concerns is not parsed, unless it carries a suppression (to report it).
+        if rules.is_empty() && !input.text.contains("invariant:ignore") {
+            return out;
         }
-        if file.lang(db) == Lang::Yaml {
-            out.extend(check_yaml(db, ws, file));
+        match lang {
+            Lang::Go => {
+                let facts = go_facts(db, file);
+                let cx = GoContext {
+                    db,
+                    ws,
+                    file,
+                    path,
+                    facts,
+                    model,
+                    component,
+                };
+                for rule in &rules {
+                    if let registry::Check::Go(check) = rule.check {
+                        out.extend(check(&cx));
+                    }
+                }
+                out.extend(timeout(db, file));
+                // Line starts only when there is a finding to place (most files have none).
+                out = suppression::apply(out, &facts.suppressions, |span| {
+                    line_index(db, file).line_of(span.start as usize)
+                });
+            }
+            Lang::Yaml => {
+                let facts = yaml_facts(db, file);
+                let cx = registry::YamlContext {
+                    db,
+                    ws,
+                    file,
+                    path,
+                    facts,
+                    model,
+                };
+                for rule in &rules {
+                    if let registry::Check::Yaml(check) = rule.check {
+                        out.extend(check(&cx));
+                    }
+                }
+                out.extend(timeout(db, file));
+                out = suppression::apply(out, &facts.suppressions, |span| {
+                    line_index(db, file).line_of(span.start as usize)
+                });
+            }
         }
         out
     }));
@@ -198,27 +237,6 @@ pub fn injected_fault(site: &str, path: &str) {
 #[inline(always)]
 pub fn injected_fault(_site: &str, _path: &str) {}
 
-/// Whether any Go rule can concern this file, decided without parsing: its component has a
-/// boundary or purity contract, it carries a suppression, it is an API conditions file, or its
-/// text has one of the model's condition words (no word, no condition constant or literal).
-/// A model without `conditions.prefilter_words` turns the prefilter off.
-fn go_concerns(model: &CompiledModel, component: Option<&Component>, path: &str, text: &str) -> bool {
-    let contract = component.is_some_and(|c| {
-        c.generic
-            || c.adapt_functions
-            || (matches!(
-                c.side,
-                Some(crate::model::Side::Management) | Some(crate::model::Side::Platform)
-            ) && !c.may_reach_hosted_cluster)
-    });
-    let words = &model.model.conditions.prefilter_words;
-    contract
-        || words.is_empty()
-        || text.contains("invariant:ignore")
-        || model.is_condition_const_file(path)
-        || words.iter().any(|w| text.contains(w.as_str()))
-}
-
 /// `internal/timeout` when the file's parse ran out of its time budget, `internal/unreadable`
 /// when it nests too deep to parse (either way, nothing was checked).
 fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
@@ -249,28 +267,6 @@ fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
     })
 }
 
-/// Does any YAML rule concern this text? A cheap line scan, so that the bulk of a tree's YAML
-/// (CRDs, RBAC, test data) is never parsed: suppressions, a `conditions` key under `status`
-/// (condition naming), or a document whose root `kind` is one the lifecycle or GitOps rules
-/// read. Anything the scan cannot rule out (flow or JSON style, merge keys) counts as concerned.
-pub fn yaml_concerns(model: &CompiledModel, text: &str) -> bool {
-    if text.contains("invariant:ignore") {
-        return true;
-    }
-    if text.contains("conditions") && text.contains("status") && status_conditions(text) {
-        return true;
-    }
-    let kinds: Vec<&str> = model
-        .model
-        .lifecycle
-        .manifests
-        .iter()
-        .map(|m| m.kind.as_str())
-        .chain(model.model.kustomize.argocd.path_fields.keys().map(String::as_str))
-        .collect();
-    root_kind_in(text, &kinds)
-}
-
 /// Column of a line's content after its indentation and any `- ` sequence indicators, and
 /// that content; `None` for blank and comment lines.
 fn line_content(line: &str) -> Option<(usize, &str)> {
@@ -296,7 +292,7 @@ fn is_block_key(content: &str, key: &str) -> bool {
 
 /// May the text hold a `status.conditions` list? A block `conditions:` key whose parent (the
 /// nearest line above with content further left) is `status:`; flow or quoted forms count.
-fn status_conditions(text: &str) -> bool {
+pub fn status_conditions(text: &str) -> bool {
     // Lines with content that may still be a later line's parent, as (column, content), by
     // increasing column: one pass (a scan back from every `conditions` line was quadratic).
     let mut open: Vec<(usize, &str)> = Vec::new();
@@ -368,38 +364,6 @@ pub fn root_kind_in(text: &str, kinds: &[&str]) -> bool {
         }
     }
     false
-}
-
-/// The YAML rule families over one file's facts.
-fn check_yaml(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<Finding> {
-    let model = ws.model(db);
-    let path = file.path(db);
-    let is_kustomization = kustomize::is_kustomization_path(model, path);
-    if !is_kustomization && !yaml_concerns(model, file.text(db)) {
-        return Vec::new();
-    }
-    let facts = yaml_facts(db, file);
-    let mut out = Vec::new();
-    if is_kustomization {
-        out.extend(kustomize::check(db, ws, file));
-    }
-    out.extend(lifecycle::check(db, ws, file, facts));
-    if !model.model.kustomize.argocd.path_fields.is_empty() {
-        let ours = ws.config(db).repository_urls();
-        out.extend(argocd::check(
-            file_index(db, ws),
-            ws.root(db),
-            model,
-            &ours,
-            path,
-            facts,
-        ));
-    }
-    out.extend(condition_yaml::check(model, facts));
-    out.extend(timeout(db, file));
-    suppression::apply(out, &facts.suppressions, |span| {
-        line_index(db, file).line_of(span.start as usize)
-    })
 }
 
 /// All findings of one file, suppressions applied, severities resolved.

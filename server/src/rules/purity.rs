@@ -22,6 +22,25 @@ use crate::facts::go::{Arg, GoFacts};
 use crate::facts::Span;
 use crate::model::CompiledModel;
 
+pub static RULE: super::registry::Rule = super::registry::Rule {
+    name: "adapt-purity",
+    doc: "Control-plane-operator adapt functions are pure transformations of their input, directly and \
+          through helpers in any workspace package. Needs the Go facts of the file and of every package it \
+          calls into (the tracked purity summaries), go.mod, and the model's adapt section (one code per \
+          impure category).",
+    codes: super::registry::Codes::FromModel(|model| {
+        model
+            .model
+            .adapt
+            .impure
+            .iter()
+            .map(|c| format!("adapt-purity/{}", c.id))
+            .collect()
+    }),
+    concerns: |file| file.component.is_some_and(|c| c.adapt_functions),
+    check: super::registry::Check::Go(|cx| check(cx.db, cx.ws, cx.file, cx)),
+};
+
 /// One impure operation: its category (the rule name) and what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImpureOp {
@@ -242,13 +261,25 @@ fn keys_adapted_object(facts: &GoFacts, model: &CompiledModel, call: &crate::fac
     })
 }
 
-/// Which impure categories a call falls in (several may apply).
-fn classify_call(
+/// An impure category of the adapt contract that a call falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallCategory<'m> {
+    /// The category's id (the rule name: `api-call`, `clock`, ...).
+    pub category: &'m str,
+    /// What the category means, for messages (`writes through a client`).
+    pub description: &'m str,
+}
+
+/// The API-call (and other impure-operation) recogniser: which of the model's impure categories
+/// a call falls in (several may apply), by the called package's import path, the method name, or
+/// a client method on a known client field, receiver name or typed client parameter.
+/// `own_import` is the file's package import path (for same-package calls).
+pub fn classify_call<'m>(
     facts: &GoFacts,
-    model: &CompiledModel,
+    model: &'m CompiledModel,
     call: &crate::facts::go::Call,
     own_import: Option<&str>,
-) -> Vec<(String, String)> {
+) -> Vec<CallCategory<'m>> {
     let mut out = Vec::new();
     let Some(function) = call.callee.last() else {
         return out;
@@ -280,7 +311,10 @@ fn classify_call(
                     && (!category.adapted_object_only || keys_adapted_object(facts, model, call))
             };
         if by_package || by_method || by_client {
-            out.push((category.id.clone(), category.description.clone()));
+            out.push(CallCategory {
+                category: &category.id,
+                description: &category.description,
+            });
         }
     }
     out
@@ -541,8 +575,8 @@ pub fn summarize_file(
         if !categories.is_empty() {
             let what = call.callee.join(".");
             let summary = summary_for!(summaries, owner_index);
-            for (category, description) in categories {
-                let needs_first = adapt.impure.iter().any(|c| c.id == category && c.needs_first_argument);
+            for class in categories {
+                let needs_first = adapt.impure.iter().any(|c| c.id == class.category && c.needs_first_argument);
                 let needs = match forms.first() {
                     Some(ArgForm::Empty) if needs_first => continue,
                     Some(ArgForm::Param { index, field }) if needs_first => Some(Need {
@@ -552,9 +586,9 @@ pub fn summarize_file(
                     _ => None,
                 };
                 summary.ops.push(ImpureOp {
-                    category,
+                    category: class.category.to_string(),
                     what: what.clone(),
-                    description,
+                    description: class.description.to_string(),
                     span: call.callee_span,
                     needs,
                 });

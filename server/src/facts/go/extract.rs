@@ -37,6 +37,7 @@ pub(super) fn whole_file(tree: &Tree, text: &str, facts: &mut GoFacts) {
     let import_names: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
     facts.reasons = crate::facts::go_reasons::extract(tree, text, &import_names);
     facts.flow = crate::facts::go_flow::extract(tree, text, facts);
+    facts.loops = crate::facts::go_loops::extract(tree, text, facts);
 }
 
 /// The facts of one top-level node: offsets relative to its start, function indices local.
@@ -157,6 +158,7 @@ impl Rebase for GoFacts {
             // Whole-file facts: never part of a declaration's facts (see `whole_file`).
             reasons: _,
             flow: _,
+            loops: _,
         } = self;
         imports.rebase(by);
         functions.rebase(by);
@@ -203,6 +205,7 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
         // Whole-file facts, set after assembly (see `whole_file`).
         reasons: _,
         flow: _,
+        loops: _,
     } = part;
     if package.is_some() {
         facts.package.clone_from(package);

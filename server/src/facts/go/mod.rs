@@ -61,6 +61,8 @@ pub struct GoFacts {
     pub parse: crate::syntax::ParseOutcome,
     /// Types and values across functions and packages (see [`crate::facts::go_flow`]).
     pub flow: crate::facts::go_flow::FlowFacts,
+    /// Range loops and names bound to calls (see [`crate::facts::go_loops`]).
+    pub loops: crate::facts::go_loops::LoopFacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
