@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "fault-injection"), allow(unused_imports, dead_code))]
 //! DESIGN §5, each promise as a test that can fail: limits (size, binary, invalid UTF-8, alias
 //! bombs, deep nesting, time), isolation (a panicking rule costs one file, not the run),
 //! confinement (nothing outside the workspace root is read), hostile protocol traffic and

@@ -141,11 +141,67 @@ fn declared_from_value(value: Node<'_>, text: &str, facts: &GoFacts) -> Option<D
     }
 }
 
-/// Declarations of `name` visible at `at`: enclosing functions' parameters and earlier
-/// statements of enclosing blocks (`var x T`, `x := &T{}`, `x := make([]T, 0)`).
-fn declaration_of(at: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Option<Declared> {
+/// The names each block declares, by name: the statements (in order) that declare it. Built
+/// once per block on first use, so finding a loop's range variable is not a scan of every
+/// earlier statement per loop (quadratic in a block of thousands of loops).
+#[derive(Default)]
+struct BlockIndex<'t> {
+    by_block: std::collections::HashMap<usize, std::collections::HashMap<&'t str, Vec<Node<'t>>>>,
+}
+
+impl<'t> BlockIndex<'t> {
+    fn declarations(&mut self, block: Node<'t>, text: &'t str) -> &std::collections::HashMap<&'t str, Vec<Node<'t>>> {
+        self.by_block.entry(block.id()).or_insert_with(|| {
+            let mut names: std::collections::HashMap<&'t str, Vec<Node<'t>>> = std::collections::HashMap::new();
+            let mut cursor = block.walk();
+            for statement in block.named_children(&mut cursor) {
+                for name in declared_names(statement, text) {
+                    names.entry(name).or_default().push(statement);
+                }
+            }
+            names
+        })
+    }
+}
+
+/// The names a `var` or `:=` statement declares.
+fn declared_names<'t>(statement: Node<'t>, text: &'t str) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    match statement.kind() {
+        "var_declaration" => {
+            let mut specs = statement.walk();
+            for spec in statement.named_children(&mut specs) {
+                let mut cursor = spec.walk();
+                out.extend(
+                    spec.children_by_field_name("name", &mut cursor)
+                        .map(|n| text_of(n, text)),
+                );
+            }
+        }
+        "short_var_declaration" => {
+            if let Some(left) = statement.child_by_field_name("left") {
+                let mut cursor = left.walk();
+                out.extend(left.named_children(&mut cursor).map(|n| text_of(n, text)));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Declarations of `name` visible at `at` (whose enclosing nodes, innermost last, are
+/// `ancestors`): enclosing functions' parameters and earlier statements of enclosing blocks
+/// (`var x T`, `x := &T{}`, `x := make([]T, 0)`).
+fn declaration_of<'t>(
+    at: Node<'t>,
+    ancestors: &[Node<'t>],
+    index: &mut BlockIndex<'t>,
+    name: &str,
+    text: &'t str,
+    facts: &GoFacts,
+) -> Option<Declared> {
     let mut node = at;
-    while let Some(parent) = node.parent() {
+    for &parent in ancestors.iter().rev() {
         match parent.kind() {
             "function_declaration" | "method_declaration" | "func_literal" => {
                 for field in ["receiver", "parameters"] {
@@ -167,15 +223,14 @@ fn declaration_of(at: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opti
                 }
             }
             "block" | "statement_list" => {
-                let mut found = None;
-                for statement in parent.named_children(&mut parent.walk()) {
-                    if statement.start_byte() >= node.start_byte() {
-                        break;
-                    }
-                    if let Some(d) = declares(statement, name, text, facts) {
-                        found = Some(d);
-                    }
-                }
+                let before = node.start_byte();
+                let found = index.declarations(parent, text).get(name).and_then(|statements| {
+                    statements
+                        .iter()
+                        .rev()
+                        .filter(|s| s.start_byte() < before)
+                        .find_map(|s| declares(*s, name, text, facts))
+                });
                 if found.is_some() {
                     return found;
                 }
@@ -217,9 +272,16 @@ fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opt
 }
 
 /// The element type of a range expression, from the declarations in scope.
-fn element_of(for_statement: Node<'_>, right: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+fn element_of<'t>(
+    for_statement: Node<'t>,
+    ancestors: &[Node<'t>],
+    index: &mut BlockIndex<'t>,
+    right: Node<'t>,
+    text: &'t str,
+    facts: &GoFacts,
+) -> Option<TypeRef> {
     match right.kind() {
-        "identifier" => match declaration_of(for_statement, text_of(right, text), text, facts)? {
+        "identifier" => match declaration_of(for_statement, ancestors, index, text_of(right, text), text, facts)? {
             Declared::Slice(t) => Some(t),
             Declared::Named(_) => None,
         },
@@ -229,7 +291,7 @@ fn element_of(for_statement: Node<'_>, right: Node<'_>, text: &str, facts: &GoFa
             if text_of(field, text) != "Items" || operand.kind() != "identifier" {
                 return None;
             }
-            match declaration_of(for_statement, text_of(operand, text), text, facts)? {
+            match declaration_of(for_statement, ancestors, index, text_of(operand, text), text, facts)? {
                 Declared::Named(t) => t.name.strip_suffix("List").map(|elem| TypeRef {
                     import: t.import.clone(),
                     name: elem.to_string(),
@@ -275,65 +337,90 @@ fn bound_call(name: Node<'_>, value: Node<'_>, text: &str, facts: &GoFacts) -> O
 /// functions (for import resolution and the enclosing function).
 pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> LoopFacts {
     let mut out = LoopFacts::default();
+    let mut index = BlockIndex::default();
+    // Depth-first with the path from the root kept explicitly (`Node::parent` re-walks from
+    // the root, and indexing children one by one is linear per index: both quadratic in a
+    // block of thousands of statements).
+    let mut ancestors: Vec<Node<'_>> = Vec::new();
     let mut cursor = tree.walk();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        match node.kind() {
-            "for_statement" => {
-                let clause = node.named_children(&mut cursor).find(|c| c.kind() == "range_clause");
-                let body = node.child_by_field_name("body");
-                if let (Some(clause), Some(body)) = (clause, body) {
-                    if let Some(right) = clause.child_by_field_name("right") {
-                        out.range_loops.push(RangeLoop {
-                            header: Span::new(node.start_byte(), right.end_byte()),
-                            body: span(body),
-                            range_text: cut(text_of(right, text)),
-                            element: element_of(node, right, text, facts),
-                            function: facts.function_at(node.start_byte() as u32),
-                        });
-                    }
-                }
-            }
-            "short_var_declaration" | "assignment_statement" => {
-                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
-                {
-                    let names: Vec<Node<'_>> = left.named_children(&mut cursor).collect();
-                    let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
-                    // `a, err := f()`: the first name takes the call; `a, b := f(), g()` pairs up.
-                    for (i, name) in names.iter().enumerate() {
-                        let value = if values.len() == names.len() {
-                            values.get(i)
-                        } else if i == 0 {
-                            values.first()
-                        } else {
-                            None
-                        };
-                        if let Some(b) = value.and_then(|v| bound_call(*name, *v, text, facts)) {
-                            out.bound_calls.push(b);
-                        }
-                    }
-                }
-            }
-            "var_spec" => {
-                let names: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
-                if let Some(values) = node.child_by_field_name("value") {
-                    let values: Vec<Node<'_>> = values.named_children(&mut cursor).collect();
-                    for (name, value) in names.iter().zip(values.iter()) {
-                        if let Some(b) = bound_call(*name, *value, text, facts) {
-                            out.bound_calls.push(b);
-                        }
-                    }
-                }
-            }
-            _ => {}
+    loop {
+        let node = cursor.node();
+        if node.is_named() {
+            visit(node, &ancestors, &mut index, text, facts, &mut out);
         }
-        for i in (0..node.named_child_count()).rev() {
-            if let Some(child) = node.named_child(i as u32) {
-                stack.push(child);
+        if cursor.goto_first_child() {
+            ancestors.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
             }
+            if !cursor.goto_parent() {
+                return out;
+            }
+            ancestors.pop();
         }
     }
-    out
+}
+
+fn visit<'t>(
+    node: Node<'t>,
+    ancestors: &[Node<'t>],
+    index: &mut BlockIndex<'t>,
+    text: &'t str,
+    facts: &GoFacts,
+    out: &mut LoopFacts,
+) {
+    let mut cursor = node.walk();
+    match node.kind() {
+        "for_statement" => {
+            let clause = node.named_children(&mut cursor).find(|c| c.kind() == "range_clause");
+            let body = node.child_by_field_name("body");
+            if let (Some(clause), Some(body)) = (clause, body) {
+                if let Some(right) = clause.child_by_field_name("right") {
+                    out.range_loops.push(RangeLoop {
+                        header: Span::new(node.start_byte(), right.end_byte()),
+                        body: span(body),
+                        range_text: cut(text_of(right, text)),
+                        element: element_of(node, ancestors, index, right, text, facts),
+                        function: facts.function_at(node.start_byte() as u32),
+                    });
+                }
+            }
+        }
+        "short_var_declaration" | "assignment_statement" => {
+            if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) {
+                let names: Vec<Node<'_>> = left.named_children(&mut cursor).collect();
+                let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
+                // `a, err := f()`: the first name takes the call; `a, b := f(), g()` pairs up.
+                for (i, name) in names.iter().enumerate() {
+                    let value = if values.len() == names.len() {
+                        values.get(i)
+                    } else if i == 0 {
+                        values.first()
+                    } else {
+                        None
+                    };
+                    if let Some(b) = value.and_then(|v| bound_call(*name, *v, text, facts)) {
+                        out.bound_calls.push(b);
+                    }
+                }
+            }
+        }
+        "var_spec" => {
+            let names: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
+            if let Some(values) = node.child_by_field_name("value") {
+                let values: Vec<Node<'_>> = values.named_children(&mut cursor).collect();
+                for (name, value) in names.iter().zip(values.iter()) {
+                    if let Some(b) = bound_call(*name, *value, text, facts) {
+                        out.bound_calls.push(b);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]

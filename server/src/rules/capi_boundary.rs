@@ -608,8 +608,12 @@ fn step(path: &str, span: Span, message: String) -> Related {
     }
 }
 
-fn through(path: &str, caller: &FnBoundary, site: Span, callee: &str, inner: &Trace) -> Trace {
-    let mut steps = vec![step(path, site, format!("`{}` calls `{callee}`", caller.display))];
+fn through(path: &str, caller: &FnBoundary, site: Span, callee: &str, inner: &Trace, call_step: Option<&str>) -> Trace {
+    let message = match call_step {
+        Some(t) => crate::model::render(t, &[("function", &caller.display), ("callee", callee)]),
+        None => callee.to_string(),
+    };
+    let mut steps = vec![step(path, site, message)];
     steps.extend(inner.steps.iter().cloned());
     let mut via = vec![callee.to_string()];
     via.extend(inner.via.iter().cloned());
@@ -635,6 +639,7 @@ enum What {
 struct BoundaryFold<'a, 'b, 'c> {
     by_key: HashMap<&'a str, (&'a str, &'a FnBoundary)>,
     deps: &'b mut BoundaryLookup<'c>,
+    call_step: Option<&'a str>,
     memo: HashMap<(What, String), Option<Trace>>,
     on_stack: std::collections::HashSet<(What, String)>,
 }
@@ -659,12 +664,12 @@ impl BoundaryFold<'_, '_, '_> {
                     .get(callee.as_str())
                     .map(|(_, s)| s.display.clone())
                     .unwrap_or_else(|| callee.clone());
-                return Some(through(path, f, *site, &shown, &inner));
+                return Some(through(path, f, *site, &shown, &inner, self.call_step));
             }
         }
         for call in &f.foreign {
             if let Some(inner) = self.foreign(what, call) {
-                return Some(through(path, f, call.span, &call.shown, &inner));
+                return Some(through(path, f, call.span, &call.shown, &inner, self.call_step));
             }
         }
         None
@@ -747,9 +752,12 @@ impl BoundaryFold<'_, '_, '_> {
 }
 
 /// Folds a package's file summaries; calls into other packages read their summaries.
+/// `call_step` words a step where one function calls the next (the model's
+/// `adapt.chain_call_step`: `{function}`, `{callee}`); without it the step shows the callee.
 pub fn fold_package(
     files: &[(String, std::sync::Arc<FileBoundary>)],
     deps: &mut BoundaryLookup<'_>,
+    call_step: Option<&str>,
 ) -> PackageBoundary {
     let mut by_key: HashMap<&str, (&str, &FnBoundary)> = HashMap::new();
     for (path, file) in files {
@@ -762,6 +770,7 @@ pub fn fold_package(
     let mut fold = BoundaryFold {
         by_key,
         deps,
+        call_step,
         memo: HashMap::new(),
         on_stack: Default::default(),
     };
@@ -910,7 +919,8 @@ pub fn package_boundary(db: &dyn salsa::Database, ws: Workspace, dir: String) ->
             })
             .clone()
     };
-    std::sync::Arc::new(fold_package(&files, &mut lookup))
+    let call_step = ws.model(db).model.adapt.chain_call_step.clone();
+    std::sync::Arc::new(fold_package(&files, &mut lookup, call_step.as_deref()))
 }
 
 fn package_boundary_cycle(

@@ -576,7 +576,10 @@ pub fn summarize_file(
             let what = call.callee.join(".");
             let summary = summary_for!(summaries, owner_index);
             for class in categories {
-                let needs_first = adapt.impure.iter().any(|c| c.id == class.category && c.needs_first_argument);
+                let needs_first = adapt
+                    .impure
+                    .iter()
+                    .any(|c| c.id == class.category && c.needs_first_argument);
                 let needs = match forms.first() {
                     Some(ArgForm::Empty) if needs_first => continue,
                     Some(ArgForm::Param { index, field }) if needs_first => Some(Need {
