@@ -304,17 +304,26 @@ fn micro(path: &Path) -> Result<(), String> {
     });
     let incremental = time(&mut || drop(parser.parse(&edited, Some(&old))));
     let extract = time(&mut || drop(invariant_lsp::facts::go::extract(&tree, &text)));
+    // The whole-file walks that run after the per-declaration facts are assembled.
+    let facts = invariant_lsp::facts::go::extract(&tree, &text);
+    let imports: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
+    let reasons = time(&mut || drop(invariant_lsp::facts::go_reasons::extract(&tree, &text, &imports)));
+    let flow = time(&mut || drop(invariant_lsp::facts::go_flow::extract(&tree, &text, &facts)));
+    let loops = time(&mut || drop(invariant_lsp::facts::go_loops::extract(&tree, &text, &facts)));
     let mut nodes = 0usize;
     let walk = time(&mut || {
         nodes = invariant_lsp::syntax::descendants(tree.root_node()).count();
     });
     println!(
-        "micro: {} ({} lines, {nodes} nodes): full parse {:.2} ms, incremental reparse {:.2} ms, go::extract {:.2} ms, bare walk {:.2} ms",
+        "micro: {} ({} lines, {nodes} nodes): full parse {:.2} ms, incremental reparse {:.2} ms, go::extract {:.2} ms (of which whole-file walks: reasons {:.2}, flow {:.2}, loops {:.2}), bare walk {:.2} ms",
         path.display(),
         text.lines().count(),
         ms(full),
         ms(incremental),
         ms(extract),
+        ms(reasons),
+        ms(flow),
+        ms(loops),
         ms(walk)
     );
     Ok(())
