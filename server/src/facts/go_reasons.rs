@@ -96,10 +96,12 @@ impl ReasonFacts {
 
 fn range_loops(root: Node<'_>, text: &str, out: &mut Vec<RangeLoop>) {
     let mut stack = vec![root];
+    // One cursor for the whole walk (a cursor per node is an allocation per node).
+    let mut cursor = root.walk();
     while let Some(n) = stack.pop() {
         if n.kind() == "for_statement" {
             let range = n
-                .named_children(&mut n.walk())
+                .named_children(&mut cursor)
                 .find(|c| c.kind() == "range_clause")
                 .and_then(|c| c.child_by_field_name("right"));
             if let (Some(range), Some(body)) = (range, n.child_by_field_name("body")) {
@@ -111,7 +113,7 @@ fn range_loops(root: Node<'_>, text: &str, out: &mut Vec<RangeLoop>) {
                 });
             }
         }
-        stack.extend(n.named_children(&mut n.walk()));
+        stack.extend(n.named_children(&mut cursor));
     }
 }
 
@@ -123,9 +125,10 @@ fn span(node: Node<'_>) -> Span {
 struct Scope<'t> {
     name: String,
     params: Vec<String>,
-    /// `var` → (value expression, result position when the value is a multi-result call).
-    assigns: Vec<(String, Node<'t>, usize)>,
-    locals: Vec<String>,
+    /// `var` → (value expression, result position when the value is a multi-result call), in
+    /// source order per name (by name: looking a variable up is not a scan of the function).
+    assigns: std::collections::HashMap<String, Vec<(Node<'t>, usize)>>,
+    locals: std::collections::HashSet<String>,
     imports: &'t [String],
 }
 
@@ -147,8 +150,8 @@ pub fn extract(tree: &Tree, text: &str, imports: &[String]) -> ReasonFacts {
         let mut scope = Scope {
             name: node_text(name, text).to_string(),
             params: Vec::new(),
-            assigns: Vec::new(),
-            locals: Vec::new(),
+            assigns: Default::default(),
+            locals: Default::default(),
             imports,
         };
         if let Some(params) = decl.child_by_field_name("parameters") {
@@ -179,6 +182,7 @@ pub fn extract(tree: &Tree, text: &str, imports: &[String]) -> ReasonFacts {
 /// Every assignment and declaration of a local variable in `node` (nested literals included).
 fn collect_assigns<'t>(node: Node<'t>, text: &str, scope: &mut Scope<'t>) {
     let mut stack = vec![node];
+    let mut cursor = node.walk();
     while let Some(n) = stack.pop() {
         match n.kind() {
             "short_var_declaration" | "assignment_statement" | "var_spec" => {
@@ -200,25 +204,25 @@ fn collect_assigns<'t>(node: Node<'t>, text: &str, scope: &mut Scope<'t>) {
                     }
                     let var = node_text(*target, text).to_string();
                     if n.kind() != "assignment_statement" {
-                        scope.locals.push(var.clone());
+                        scope.locals.insert(var.clone());
                     }
                     if values.len() == names.len() {
-                        scope.assigns.push((var, values[i], 0));
+                        scope.assigns.entry(var).or_default().push((values[i], 0));
                     } else if values.len() == 1 {
-                        scope.assigns.push((var, values[0], i));
+                        scope.assigns.entry(var).or_default().push((values[0], i));
                     }
                 }
             }
             "range_clause" => {
                 if let Some(l) = n.child_by_field_name("left") {
                     for t in l.named_children(&mut l.walk()) {
-                        scope.locals.push(node_text(t, text).to_string());
+                        scope.locals.insert(node_text(t, text).to_string());
                     }
                 }
             }
             _ => {}
         }
-        stack.extend(n.named_children(&mut n.walk()));
+        stack.extend(n.named_children(&mut cursor));
     }
 }
 
@@ -232,6 +236,7 @@ fn walk(
     top: bool,
 ) {
     let mut stack = vec![(node, top)];
+    let mut cursor = node.walk();
     while let Some((n, top)) = stack.pop() {
         match n.kind() {
             "keyed_element" => {
@@ -289,7 +294,6 @@ fn walk(
             _ => {}
         }
         let top = top && n.kind() != "func_literal";
-        let mut cursor = n.walk();
         stack.extend(n.named_children(&mut cursor).map(|c| (c, top)));
     }
 }
@@ -368,7 +372,7 @@ fn same_package_callee(function: Node<'_>, text: &str, scope: &Scope<'_>) -> Opt
 }
 
 fn is_local(scope: &Scope<'_>, name: &str) -> bool {
-    scope.params.iter().any(|p| p == name) || scope.locals.iter().any(|l| l == name)
+    scope.params.iter().any(|p| p == name) || scope.locals.contains(name)
 }
 
 /// The origins of an expression, following local variables `depth` assignments deep.
@@ -398,8 +402,8 @@ fn origins_of(node: Node<'_>, text: &str, scope: &Scope<'_>, depth: usize, out: 
                     index,
                 });
             } else if is_local(scope, name) {
-                for (var, value, position) in &scope.assigns {
-                    if var == name && value.id() != node.id() {
+                for (value, position) in scope.assigns.get(name).into_iter().flatten() {
+                    if value.id() != node.id() {
                         if *position > 0 || value.kind() == "call_expression" && *position == 0 {
                             if let Some(origin) = call_origin(*value, *position, text, scope) {
                                 push_unique(out, origin);
