@@ -90,31 +90,6 @@ impl FlowFacts {
     }
 }
 
-const BUILTIN: &[&str] = &[
-    "bool",
-    "byte",
-    "complex64",
-    "complex128",
-    "error",
-    "float32",
-    "float64",
-    "int",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "rune",
-    "string",
-    "uint",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "uintptr",
-    "any",
-    "comparable",
-];
-
 /// The named type under pointers, slices, arrays, map values, channels and parentheses.
 fn base_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
     let mut node = node;
@@ -236,7 +211,7 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             }
             "type_identifier" => {
                 let name = node_text(node, text);
-                if BUILTIN.contains(&name) {
+                if super::go::GO_BUILTIN_TYPES.contains(&name) {
                     continue;
                 }
                 out.type_uses.push(TypeUse {

@@ -8,6 +8,7 @@ use tree_sitter::{Node, Tree};
 
 use super::go::{GoFacts, TypeRef};
 use super::Span;
+use crate::syntax::node_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoopFacts {
@@ -47,10 +48,6 @@ fn span(node: Node<'_>) -> Span {
     Span::new(node.start_byte(), node.end_byte())
 }
 
-fn text_of<'t>(node: Node<'_>, text: &'t str) -> &'t str {
-    text.get(node.byte_range()).unwrap_or("")
-}
-
 /// A selector/identifier chain (`r.Client.List` → `[r, Client, List]`); a call inside the
 /// chain is `()`, anything else `?`.
 fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
@@ -59,13 +56,13 @@ fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
         return;
     }
     match node.kind() {
-        "identifier" | "field_identifier" | "package_identifier" => out.push(text_of(node, text).to_string()),
+        "identifier" | "field_identifier" | "package_identifier" => out.push(node_text(node, text).to_string()),
         "selector_expression" => {
             if let Some(operand) = node.child_by_field_name("operand") {
                 chain(operand, text, out, depth + 1);
             }
             if let Some(field) = node.child_by_field_name("field") {
-                out.push(text_of(field, text).to_string());
+                out.push(node_text(field, text).to_string());
             }
         }
         "call_expression" => {
@@ -89,15 +86,15 @@ fn type_ref(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
     }
     match node.kind() {
         "qualified_type" => {
-            let alias = text_of(node.child_by_field_name("package")?, text);
+            let alias = node_text(node.child_by_field_name("package")?, text);
             Some(TypeRef {
                 import: facts.import_by_name(alias).map(|i| i.path.clone()),
-                name: text_of(node.child_by_field_name("name")?, text).to_string(),
+                name: node_text(node.child_by_field_name("name")?, text).to_string(),
             })
         }
         "type_identifier" => Some(TypeRef {
             import: None,
-            name: text_of(node, text).to_string(),
+            name: node_text(node, text).to_string(),
         }),
         _ => None,
     }
@@ -131,7 +128,7 @@ fn declared_from_value(value: Node<'_>, text: &str, facts: &GoFacts) -> Option<D
         "composite_literal" => declared_from_type(value.child_by_field_name("type")?, text, facts),
         "call_expression" => {
             let function = value.child_by_field_name("function")?;
-            if text_of(function, text) != "make" {
+            if node_text(function, text) != "make" {
                 return None;
             }
             let args = value.child_by_field_name("arguments")?;
@@ -174,14 +171,14 @@ fn declared_names<'t>(statement: Node<'t>, text: &'t str) -> Vec<&'t str> {
                 let mut cursor = spec.walk();
                 out.extend(
                     spec.children_by_field_name("name", &mut cursor)
-                        .map(|n| text_of(n, text)),
+                        .map(|n| node_text(n, text)),
                 );
             }
         }
         "short_var_declaration" => {
             if let Some(left) = statement.child_by_field_name("left") {
                 let mut cursor = left.walk();
-                out.extend(left.named_children(&mut cursor).map(|n| text_of(n, text)));
+                out.extend(left.named_children(&mut cursor).map(|n| node_text(n, text)));
             }
         }
         _ => {}
@@ -215,7 +212,7 @@ fn declaration_of<'t>(
                         let mut cursor = decl.walk();
                         if decl
                             .children_by_field_name("name", &mut cursor)
-                            .any(|n| text_of(n, text) == name)
+                            .any(|n| node_text(n, text) == name)
                         {
                             return declared_from_type(ty, text, facts);
                         }
@@ -249,7 +246,7 @@ fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opt
             for spec in statement.named_children(&mut statement.walk()) {
                 let mut cursor = spec.walk();
                 let names: Vec<Node<'_>> = spec.children_by_field_name("name", &mut cursor).collect();
-                let Some(position) = names.iter().position(|n| text_of(*n, text) == name) else {
+                let Some(position) = names.iter().position(|n| node_text(*n, text) == name) else {
                     continue;
                 };
                 if let Some(ty) = spec.child_by_field_name("type") {
@@ -263,7 +260,7 @@ fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opt
         "short_var_declaration" => {
             let left = statement.child_by_field_name("left")?;
             let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
-            let position = names.iter().position(|n| text_of(*n, text) == name)?;
+            let position = names.iter().position(|n| node_text(*n, text) == name)?;
             let right = statement.child_by_field_name("right")?;
             declared_from_value(right.named_child(position as u32)?, text, facts)
         }
@@ -281,17 +278,17 @@ fn element_of<'t>(
     facts: &GoFacts,
 ) -> Option<TypeRef> {
     match right.kind() {
-        "identifier" => match declaration_of(for_statement, ancestors, index, text_of(right, text), text, facts)? {
+        "identifier" => match declaration_of(for_statement, ancestors, index, node_text(right, text), text, facts)? {
             Declared::Slice(t) => Some(t),
             Declared::Named(_) => None,
         },
         "selector_expression" => {
             let field = right.child_by_field_name("field")?;
             let operand = right.child_by_field_name("operand")?;
-            if text_of(field, text) != "Items" || operand.kind() != "identifier" {
+            if node_text(field, text) != "Items" || operand.kind() != "identifier" {
                 return None;
             }
-            match declaration_of(for_statement, ancestors, index, text_of(operand, text), text, facts)? {
+            match declaration_of(for_statement, ancestors, index, node_text(operand, text), text, facts)? {
                 Declared::Named(t) => t.name.strip_suffix("List").map(|elem| TypeRef {
                     import: t.import.clone(),
                     name: elem.to_string(),
@@ -325,7 +322,7 @@ fn bound_call(name: Node<'_>, value: Node<'_>, text: &str, facts: &GoFacts) -> O
         _ => None,
     };
     Some(BoundCall {
-        name: text_of(name, text).to_string(),
+        name: node_text(name, text).to_string(),
         callee,
         import,
         span: span(value),
@@ -382,7 +379,7 @@ fn visit<'t>(
                     out.range_loops.push(RangeLoop {
                         header: Span::new(node.start_byte(), right.end_byte()),
                         body: span(body),
-                        range_text: cut(text_of(right, text)),
+                        range_text: cut(node_text(right, text)),
                         element: element_of(node, ancestors, index, right, text, facts),
                         function: facts.function_at(node.start_byte() as u32),
                     });

@@ -811,30 +811,6 @@ impl<'s> Walker<'s> {
     /// An unqualified type name, a candidate for a dot import unless builtin, declared or a
     /// declaration's own name.
     fn type_name(&mut self, node: Node<'_>) {
-        const BUILTIN: &[&str] = &[
-            "bool",
-            "byte",
-            "complex64",
-            "complex128",
-            "error",
-            "float32",
-            "float64",
-            "int",
-            "int8",
-            "int16",
-            "int32",
-            "int64",
-            "rune",
-            "string",
-            "uint",
-            "uint8",
-            "uint16",
-            "uint32",
-            "uint64",
-            "uintptr",
-            "any",
-            "comparable",
-        ];
         let parent_kind = node.parent().map(|p| p.kind());
         if matches!(
             parent_kind,
@@ -843,7 +819,7 @@ impl<'s> Walker<'s> {
             return;
         }
         let name = node_text(node, self.text);
-        if BUILTIN.contains(&name) {
+        if super::GO_BUILTIN_TYPES.contains(&name) {
             return;
         }
         self.decl.type_names.push(PkgRef {

@@ -16,6 +16,33 @@ mod rebase;
 mod reuse;
 mod syntax;
 
+/// Go's predeclared type names: never a type of an imported package (not a dot-import candidate,
+/// not a provider kind).
+pub const GO_BUILTIN_TYPES: &[&str] = &[
+    "bool",
+    "byte",
+    "complex64",
+    "complex128",
+    "error",
+    "float32",
+    "float64",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "rune",
+    "string",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintptr",
+    "any",
+    "comparable",
+];
+
 pub use super::suppression::parse_suppression;
 pub use extract::extract;
 pub use field_literals::{FieldExpr, FieldLiteral, FieldWrite};
