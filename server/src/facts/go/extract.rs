@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use super::field_literals::{field_assignment, literals_through_calls, FieldAssignment};
-use super::object_sites::{object_site, ObjectSiteDraft};
+use super::object_sites::{object_site, ObjectSiteDraft, ScopeIdents};
 use super::rebase::{Rebase, Shift};
 use super::syntax::{chain_of, collect_idents, cut, first_string_literal, span, written_type, WrittenType, FIELD_IDS};
 use super::*;
@@ -100,6 +100,7 @@ impl DeclFacts {
             loop_bodies: Vec::new(),
             literal_anchors: Vec::new(),
             expr_anchors: Vec::new(),
+            scope_idents: ScopeIdents::new(),
         };
         for node in descendants(node) {
             walker.visit(node);
@@ -350,6 +351,8 @@ struct Walker<'s> {
     literal_anchors: Vec<u32>,
     /// Per field expression (as in `own.field_exprs`): where its assignment starts.
     expr_anchors: Vec<u32>,
+    /// The identifiers of the blocks that declare object sites (see [`object_site`]).
+    scope_idents: ScopeIdents,
 }
 
 struct CallDraft {
@@ -478,7 +481,7 @@ impl<'s> Walker<'s> {
                     // Objects are declared inside functions only (the function around a type
                     // name cannot start after it).
                     if innermost(&own.functions, node.start_byte() as u32).is_some() {
-                        if let Some(draft) = object_site(node, text) {
+                        if let Some(draft) = object_site(node, text, &mut self.scope_idents) {
                             self.decl.object_sites.push(SiteDraft { alias, draft });
                         }
                     }

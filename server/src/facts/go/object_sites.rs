@@ -2,12 +2,14 @@
 //! with the typed variables in scope. The annotation bridge is offered only where this pattern
 //! holds, and edits exactly these places.
 
+use std::collections::HashMap;
+
 use tree_sitter::Node;
 
 use super::syntax::{span, written_object_type, WrittenType};
 use super::TypeRef;
 use crate::facts::Span;
-use crate::syntax::{descendants, node_text};
+use crate::syntax::node_text;
 
 /// How a field read of an object site is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,8 +227,154 @@ fn statement_around(node: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
+/// How one identifier of a scope is used, classified once per scope (see [`ScopeIdents`]).
+#[derive(Debug, Clone)]
+pub(super) enum IdentUse {
+    /// The root of a field read (`v.Status.X`): the outermost selector and how it is used.
+    Read {
+        outer: Span,
+        usage: ReadUse,
+    },
+    /// An argument of a call (`c.Get(ctx, key, v)`): the statement that can be removed with
+    /// the call, if any.
+    Fill(Option<Span>),
+    Other,
+}
+
+/// The identifiers of a scope (a block) by name, with their start offsets and uses in source
+/// order. Built once per scope by one walk that keeps the ancestors at hand (tree-sitter's
+/// `Node::parent` searches down from the root, so asking it per use was the cost of object
+/// sites) and shared by every object site declared in the scope.
+pub(super) type ScopeIdents = HashMap<(u32, u32), HashMap<String, Vec<(u32, IdentUse)>>>;
+
+const STATEMENT_PARENTS: &[&str] = &[
+    "block",
+    "statement_list",
+    "expression_case",
+    "default_case",
+    "type_case",
+    "communication_case",
+];
+
+fn identifiers_of<'a>(
+    scope: Node<'_>,
+    text: &str,
+    scopes: &'a mut ScopeIdents,
+) -> &'a HashMap<String, Vec<(u32, IdentUse)>> {
+    scopes
+        .entry((scope.start_byte() as u32, scope.end_byte() as u32))
+        .or_insert_with(|| {
+            let mut by_name: HashMap<String, Vec<(u32, IdentUse)>> = HashMap::new();
+            // Depth-first with the path from the scope down to the current node.
+            let mut path: Vec<Node<'_>> = Vec::new();
+            let mut stack: Vec<(Node<'_>, usize)> = vec![(scope, 0)];
+            let mut cursor = scope.walk();
+            while let Some((node, depth)) = stack.pop() {
+                path.truncate(depth);
+                if node.kind() == "identifier" {
+                    let name = node_text(node, text);
+                    let usage = classify(node, &path, text);
+                    by_name
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((node.start_byte() as u32, usage));
+                    continue;
+                }
+                path.push(node);
+                let children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+            }
+            by_name
+        })
+}
+
+/// How identifier `node` is used, given its ancestors `path`
+/// (the scope first, its parent last).
+fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
+    let parent_at = |i: usize| path.len().checked_sub(i + 1).map(|k| path[k]);
+    let is_operand_of = |p: Node<'_>, child: Node<'_>| {
+        p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(child)
+    };
+    // A field read: the outermost selector chain rooted at the variable.
+    if parent_at(0).is_some_and(|p| is_operand_of(p, node)) {
+        let mut level = 0;
+        let mut outer = parent_at(0).unwrap_or(node);
+        while let Some(p) = parent_at(level + 1).filter(|p| is_operand_of(*p, outer)) {
+            outer = p;
+            level += 1;
+        }
+        let mut used_level = level;
+        let mut deref = false;
+        if parent_at(level + 1).is_some_and(|p| {
+            p.kind() == "unary_expression"
+                && p.child_by_field_name("operator")
+                    .is_some_and(|o| node_text(o, text) == "*")
+        }) {
+            used_level = level + 1;
+            deref = true;
+        }
+        let usage = match parent_at(used_level + 1) {
+            Some(p)
+                if !deref
+                    && p.kind() == "binary_expression"
+                    && [p.child_by_field_name("left"), p.child_by_field_name("right")]
+                        .iter()
+                        .flatten()
+                        .any(|side| side.kind() == "nil")
+                    && p.child_by_field_name("operator")
+                        .is_some_and(|o| matches!(node_text(o, text), "!=" | "==")) =>
+            {
+                ReadUse::NilCheck
+            }
+            Some(p)
+                if p.kind() == "argument_list"
+                    && parent_at(used_level + 2)
+                        .and_then(|c| c.child_by_field_name("function"))
+                        .is_some_and(|f| {
+                            let callee = node_text(f, text);
+                            FORMAT_CALLS.contains(&callee.rsplit('.').next().unwrap_or(callee))
+                        }) =>
+            {
+                ReadUse::Formatted { deref }
+            }
+            _ => ReadUse::Other,
+        };
+        return IdentUse::Read {
+            outer: span(outer),
+            usage,
+        };
+    }
+    // Passed to a call (`c.Get(ctx, key, v)`): the call fills it.
+    let arg_level = usize::from(parent_at(0).is_some_and(|p| p.kind() == "unary_expression"));
+    let call_level = arg_level + 1;
+    let is_call = parent_at(arg_level).is_some_and(|p| p.kind() == "argument_list")
+        && parent_at(call_level).is_some_and(|c| c.kind() == "call_expression");
+    if !is_call {
+        return IdentUse::Other;
+    }
+    let Some(call) = parent_at(call_level) else {
+        return IdentUse::Other;
+    };
+    // The statement around the call: the ancestor whose parent is a block or a case.
+    let statement = (call_level..path.len())
+        .find(|&i| parent_at(i + 1).is_some_and(|p| STATEMENT_PARENTS.contains(&p.kind())))
+        .and_then(parent_at);
+    let removable = statement.filter(|s| match s.kind() {
+        "expression_statement" => s.named_child(0) == Some(call),
+        // `if err := c.Get(..); err != nil { .. }` with no else.
+        "if_statement" => {
+            s.child_by_field_name("alternative").is_none()
+                && s.child_by_field_name("initializer")
+                    .is_some_and(|i| i.start_byte() <= call.start_byte() && call.end_byte() <= i.end_byte())
+        }
+        _ => false,
+    });
+    IdentUse::Fill(removable.map(span))
+}
+
 /// The object site whose type is `type_node` (a `qualified_type`), if the pattern holds.
-pub(super) fn object_site(type_node: Node<'_>, text: &str) -> Option<ObjectSiteDraft> {
+/// `scopes` caches the uses of identifiers in the blocks seen so far in this declaration.
+pub(super) fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIdents) -> Option<ObjectSiteDraft> {
     // `v := &T{}` / `v := T{}` / `var v T`.
     let mut up = type_node.parent()?;
     let (var_node, declaration) = if up.kind() == "var_spec" {
@@ -260,93 +408,26 @@ pub(super) fn object_site(type_node: Node<'_>, text: &str) -> Option<ObjectSiteD
     let mut fills = Some(Vec::new());
     let mut reads = Vec::new();
     let mut other_uses = false;
-    for node in descendants(scope) {
-        if node.kind() != "identifier" || node_text(node, text) != var || node.start_byte() < declaration.end_byte() {
-            continue;
-        }
-        let parent = node.parent();
-        // A field read: the outermost selector chain rooted at the variable.
-        if parent.is_some_and(|p| p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(node)) {
-            let mut outer = parent.unwrap();
-            while let Some(p) = outer
-                .parent()
-                .filter(|p| p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(outer))
-            {
-                outer = p;
-            }
-            let path = node_text(outer, text)[var.len()..].trim_start_matches('.').to_string();
-            let mut used = outer;
-            let mut deref = false;
-            if let Some(p) = outer.parent().filter(|p| {
-                p.kind() == "unary_expression"
-                    && p.child_by_field_name("operator")
-                        .is_some_and(|o| node_text(o, text) == "*")
-            }) {
-                used = p;
-                deref = true;
-            }
-            let usage = match used.parent() {
-                Some(p)
-                    if !deref
-                        && p.kind() == "binary_expression"
-                        && [p.child_by_field_name("left"), p.child_by_field_name("right")]
-                            .iter()
-                            .flatten()
-                            .any(|side| side.kind() == "nil")
-                        && p.child_by_field_name("operator")
-                            .is_some_and(|o| matches!(node_text(o, text), "!=" | "==")) =>
-                {
-                    ReadUse::NilCheck
-                }
-                Some(p)
-                    if p.kind() == "argument_list"
-                        && p.parent()
-                            .and_then(|c| c.child_by_field_name("function"))
-                            .is_some_and(|f| {
-                                let callee = node_text(f, text);
-                                FORMAT_CALLS.contains(&callee.rsplit('.').next().unwrap_or(callee))
-                            }) =>
-                {
-                    ReadUse::Formatted { deref }
-                }
-                _ => ReadUse::Other,
-            };
-            reads.push(SiteRead {
-                path,
-                span: span(outer),
-                usage,
-            });
-            continue;
-        }
-        // Passed to a call (`c.Get(ctx, key, v)`): the call fills it.
-        let arg = match parent {
-            Some(p) if p.kind() == "unary_expression" => p,
-            _ => node,
-        };
-        let call = arg
-            .parent()
-            .filter(|p| p.kind() == "argument_list")
-            .and_then(|p| p.parent())
-            .filter(|c| c.kind() == "call_expression");
-        match call {
-            Some(call) => {
-                let statement = statement_around(call);
-                let removable = statement.filter(|s| match s.kind() {
-                    "expression_statement" => s.named_child(0) == Some(call),
-                    // `if err := c.Get(..); err != nil { .. }` with no else.
-                    "if_statement" => {
-                        s.child_by_field_name("alternative").is_none()
-                            && s.child_by_field_name("initializer")
-                                .is_some_and(|i| i.start_byte() <= call.start_byte() && call.end_byte() <= i.end_byte())
-                    }
-                    _ => false,
-                });
-                match (removable, fills.as_mut()) {
-                    (Some(s), Some(list)) => list.push(span(s)),
-                    _ => fills = None,
-                }
-            }
-            None => other_uses = true,
+    let after = declaration.end_byte() as u32;
+    for (_, usage) in identifiers_of(scope, text, scopes)
+        .get(&var)
+        .into_iter()
+        .flatten()
+        .filter(|(at, _)| *at >= after)
+    {
+        match usage {
+            IdentUse::Read { outer, usage } => reads.push(SiteRead {
+                path: text[outer.start as usize + var.len()..outer.end as usize]
+                    .trim_start_matches('.')
+                    .to_string(),
+                span: *outer,
+                usage: *usage,
+            }),
+            IdentUse::Fill(statement) => match (statement, fills.as_mut()) {
+                (Some(s), Some(list)) => list.push(*s),
+                _ => fills = None,
+            },
+            IdentUse::Other => other_uses = true,
         }
     }
     Some(ObjectSiteDraft {
