@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::syntax::{span, written_object_type, WrittenType};
+use super::syntax::{span, written_object_type, GoNode, WrittenType};
 use super::TypeRef;
 use crate::facts::Span;
 use crate::syntax::node_text;
@@ -70,21 +70,21 @@ const FORMAT_CALLS: &[&str] = &[
 
 /// The element type of a slice type node (`[]T`, `[]*T`).
 fn slice_elem(node: Node<'_>, text: &str) -> Option<WrittenType> {
-    (node.kind() == "slice_type")
-        .then(|| node.child_by_field_name("element"))
+    (node.go_kind() == "slice_type")
+        .then(|| node.go_field("element"))
         .flatten()
         .and_then(|e| written_object_type(e, text))
 }
 
 /// The object a composite literal or `&literal` builds, or the type of `var x T`.
 fn declared_object_type(value: Node<'_>) -> Option<Node<'_>> {
-    let value = if value.kind() == "unary_expression" {
-        value.child_by_field_name("operand")?
+    let value = if value.go_kind() == "unary_expression" {
+        value.go_field("operand")?
     } else {
         value
     };
-    (value.kind() == "composite_literal")
-        .then(|| value.child_by_field_name("type"))
+    (value.go_kind() == "composite_literal")
+        .then(|| value.go_field("type"))
         .flatten()
 }
 
@@ -97,14 +97,14 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
     let mut ranges: Vec<Node<'_>> = Vec::new();
     let mut node = at;
     while let Some(parent) = node.parent() {
-        match parent.kind() {
+        match parent.go_kind() {
             "function_declaration" | "method_declaration" | "func_literal" => {
                 for field in ["receiver", "parameters"] {
-                    let Some(list) = parent.child_by_field_name(field) else {
+                    let Some(list) = parent.go_field(field) else {
                         continue;
                     };
                     for decl in list.named_children(&mut list.walk()) {
-                        let Some(ty) = decl.child_by_field_name("type") else {
+                        let Some(ty) = decl.go_field("type") else {
                             continue;
                         };
                         let mut cursor = decl.walk();
@@ -128,21 +128,21 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
                     if statement.start_byte() >= node.start_byte() {
                         break;
                     }
-                    let spec = match statement.kind() {
+                    let spec = match statement.go_kind() {
                         "var_declaration" => statement.named_child(0),
                         "short_var_declaration" => Some(statement),
                         _ => None,
                     };
                     let Some(spec) = spec else { continue };
-                    let (names, ty) = if spec.kind() == "short_var_declaration" {
-                        let left = spec.child_by_field_name("left");
-                        let right = spec.child_by_field_name("right").and_then(|r| r.named_child(0));
+                    let (names, ty) = if spec.go_kind() == "short_var_declaration" {
+                        let left = spec.go_field("left");
+                        let right = spec.go_field("right").and_then(|r| r.named_child(0));
                         (left, right.and_then(declared_object_type))
                     } else {
-                        (Some(spec), spec.child_by_field_name("type"))
+                        (Some(spec), spec.go_field("type"))
                     };
                     let (Some(names), Some(ty)) = (names, ty) else { continue };
-                    let name_nodes: Vec<Node<'_>> = if names.kind() == "var_spec" {
+                    let name_nodes: Vec<Node<'_>> = if names.go_kind() == "var_spec" {
                         let mut cursor = names.walk();
                         names.children_by_field_name("name", &mut cursor).collect()
                     } else {
@@ -170,16 +170,16 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
     for statement in ranges {
         let Some(clause) = statement
             .named_children(&mut statement.walk())
-            .find(|c| c.kind() == "range_clause")
+            .find(|c| c.go_kind() == "range_clause")
         else {
             continue;
         };
-        let (Some(left), Some(right)) = (clause.child_by_field_name("left"), clause.child_by_field_name("right"))
+        let (Some(left), Some(right)) = (clause.go_field("left"), clause.go_field("right"))
         else {
             continue;
         };
         let Some(value_var) = left.named_child(1) else { continue };
-        let elem = match right.kind() {
+        let elem = match right.go_kind() {
             "identifier" => {
                 let name = node_text(right, text);
                 slices.iter().find(|v| v.name == name).map(|v| v.ty.clone())
@@ -187,10 +187,10 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
             // `list.Items` where `list` is a `TList`: the element is `T`.
             "selector_expression"
                 if right
-                    .child_by_field_name("field")
+                    .go_field("field")
                     .is_some_and(|f| node_text(f, text) == "Items") =>
             {
-                right.child_by_field_name("operand").and_then(|o| {
+                right.go_field("operand").and_then(|o| {
                     let name = node_text(o, text);
                     out.iter().find(|v| v.name == name).and_then(|v| {
                         v.ty.name.strip_suffix("List").map(|elem| WrittenType {
@@ -218,7 +218,7 @@ fn statement_around(node: Node<'_>) -> Option<Node<'_>> {
     loop {
         let parent = node.parent()?;
         if matches!(
-            parent.kind(),
+            parent.go_kind(),
             "block" | "statement_list" | "expression_case" | "default_case" | "type_case" | "communication_case"
         ) {
             return Some(node);
@@ -271,7 +271,7 @@ fn identifiers_of<'a>(
             let mut cursor = scope.walk();
             while let Some((node, depth)) = stack.pop() {
                 path.truncate(depth);
-                if node.kind() == "identifier" {
+                if node.go_kind() == "identifier" {
                     let name = node_text(node, text);
                     let usage = classify(node, &path, text);
                     by_name
@@ -293,7 +293,7 @@ fn identifiers_of<'a>(
 fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
     let parent_at = |i: usize| path.len().checked_sub(i + 1).map(|k| path[k]);
     let is_operand_of = |p: Node<'_>, child: Node<'_>| {
-        p.kind() == "selector_expression" && p.child_by_field_name("operand") == Some(child)
+        p.go_kind() == "selector_expression" && p.go_field("operand") == Some(child)
     };
     // A field read: the outermost selector chain rooted at the variable.
     if parent_at(0).is_some_and(|p| is_operand_of(p, node)) {
@@ -306,8 +306,8 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
         let mut used_level = level;
         let mut deref = false;
         if parent_at(level + 1).is_some_and(|p| {
-            p.kind() == "unary_expression"
-                && p.child_by_field_name("operator")
+            p.go_kind() == "unary_expression"
+                && p.go_field("operator")
                     .is_some_and(|o| node_text(o, text) == "*")
         }) {
             used_level = level + 1;
@@ -316,20 +316,20 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
         let usage = match parent_at(used_level + 1) {
             Some(p)
                 if !deref
-                    && p.kind() == "binary_expression"
-                    && [p.child_by_field_name("left"), p.child_by_field_name("right")]
+                    && p.go_kind() == "binary_expression"
+                    && [p.go_field("left"), p.go_field("right")]
                         .iter()
                         .flatten()
-                        .any(|side| side.kind() == "nil")
-                    && p.child_by_field_name("operator")
+                        .any(|side| side.go_kind() == "nil")
+                    && p.go_field("operator")
                         .is_some_and(|o| matches!(node_text(o, text), "!=" | "==")) =>
             {
                 ReadUse::NilCheck
             }
             Some(p)
-                if p.kind() == "argument_list"
+                if p.go_kind() == "argument_list"
                     && parent_at(used_level + 2)
-                        .and_then(|c| c.child_by_field_name("function"))
+                        .and_then(|c| c.go_field("function"))
                         .is_some_and(|f| {
                             let callee = node_text(f, text);
                             FORMAT_CALLS.contains(&callee.rsplit('.').next().unwrap_or(callee))
@@ -345,10 +345,10 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
         };
     }
     // Passed to a call (`c.Get(ctx, key, v)`): the call fills it.
-    let arg_level = usize::from(parent_at(0).is_some_and(|p| p.kind() == "unary_expression"));
+    let arg_level = usize::from(parent_at(0).is_some_and(|p| p.go_kind() == "unary_expression"));
     let call_level = arg_level + 1;
-    let is_call = parent_at(arg_level).is_some_and(|p| p.kind() == "argument_list")
-        && parent_at(call_level).is_some_and(|c| c.kind() == "call_expression");
+    let is_call = parent_at(arg_level).is_some_and(|p| p.go_kind() == "argument_list")
+        && parent_at(call_level).is_some_and(|c| c.go_kind() == "call_expression");
     if !is_call {
         return IdentUse::Other;
     }
@@ -357,14 +357,14 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
     };
     // The statement around the call: the ancestor whose parent is a block or a case.
     let statement = (call_level..path.len())
-        .find(|&i| parent_at(i + 1).is_some_and(|p| STATEMENT_PARENTS.contains(&p.kind())))
+        .find(|&i| parent_at(i + 1).is_some_and(|p| STATEMENT_PARENTS.contains(&p.go_kind())))
         .and_then(parent_at);
-    let removable = statement.filter(|s| match s.kind() {
+    let removable = statement.filter(|s| match s.go_kind() {
         "expression_statement" => s.named_child(0) == Some(call),
         // `if err := c.Get(..); err != nil { .. }` with no else.
         "if_statement" => {
-            s.child_by_field_name("alternative").is_none()
-                && s.child_by_field_name("initializer")
+            s.go_field("alternative").is_none()
+                && s.go_field("initializer")
                     .is_some_and(|i| i.start_byte() <= call.start_byte() && call.end_byte() <= i.end_byte())
         }
         _ => false,
@@ -377,30 +377,30 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
 pub(super) fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIdents) -> Option<ObjectSiteDraft> {
     // `v := &T{}` / `v := T{}` / `var v T`.
     let mut up = type_node.parent()?;
-    let (var_node, declaration) = if up.kind() == "var_spec" {
-        if up.child_by_field_name("value").is_some() {
+    let (var_node, declaration) = if up.go_kind() == "var_spec" {
+        if up.go_field("value").is_some() {
             return None;
         }
-        (up.child_by_field_name("name")?, statement_around(up)?)
+        (up.go_field("name")?, statement_around(up)?)
     } else {
-        if up.kind() != "composite_literal" {
+        if up.go_kind() != "composite_literal" {
             return None;
         }
-        if up.parent()?.kind() == "unary_expression" {
+        if up.parent()?.go_kind() == "unary_expression" {
             up = up.parent()?;
         }
         let list = up.parent()?;
         let decl = list.parent()?;
-        if list.kind() != "expression_list" || decl.kind() != "short_var_declaration" || list.named_child_count() != 1 {
+        if list.go_kind() != "expression_list" || decl.go_kind() != "short_var_declaration" || list.named_child_count() != 1 {
             return None;
         }
-        let left = decl.child_by_field_name("left")?;
+        let left = decl.go_field("left")?;
         if left.named_child_count() != 1 {
             return None;
         }
         (left.named_child(0)?, statement_around(decl)?)
     };
-    if var_node.kind() != "identifier" {
+    if var_node.go_kind() != "identifier" {
         return None;
     }
     let var = node_text(var_node, text).to_string();
