@@ -3,6 +3,7 @@
 //! field (`handleError(ctx, obj, "SomeReason", err)` where the helper writes `Reason: reason`);
 //! and non-literal field assignments (how condition messages are built).
 
+use crate::facts::go::GoNode;
 use tree_sitter::Node;
 
 use super::syntax::{collect_idents, cut, span, string_node_value};
@@ -53,17 +54,17 @@ pub(super) enum FieldAssignment {
 /// The field an `assignment_statement` with one target and one value writes, if its target is a
 /// selector.
 pub(super) fn field_assignment(statement: Node<'_>, text: &str) -> Option<FieldAssignment> {
-    let left = statement.child_by_field_name("left")?;
-    let right = statement.child_by_field_name("right")?;
+    let left = statement.go_field("left")?;
+    let right = statement.go_field("right")?;
     if left.named_child_count() != 1 || right.named_child_count() != 1 {
         return None;
     }
     let (target, value) = (left.named_child(0)?, right.named_child(0)?);
-    if target.kind() != "selector_expression" {
+    if target.go_kind() != "selector_expression" {
         return None;
     }
-    let operand = target.child_by_field_name("operand")?;
-    let field = target.child_by_field_name("field")?;
+    let operand = target.go_field("operand")?;
+    let field = target.go_field("field")?;
     Some(match string_node_value(value, text) {
         Some(v) => FieldAssignment::Literal(FieldLiteral {
             field: node_text(field, text).to_string(),

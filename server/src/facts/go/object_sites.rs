@@ -174,8 +174,7 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
         else {
             continue;
         };
-        let (Some(left), Some(right)) = (clause.go_field("left"), clause.go_field("right"))
-        else {
+        let (Some(left), Some(right)) = (clause.go_field("left"), clause.go_field("right")) else {
             continue;
         };
         let Some(value_var) = left.named_child(1) else { continue };
@@ -185,11 +184,7 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
                 slices.iter().find(|v| v.name == name).map(|v| v.ty.clone())
             }
             // `list.Items` where `list` is a `TList`: the element is `T`.
-            "selector_expression"
-                if right
-                    .go_field("field")
-                    .is_some_and(|f| node_text(f, text) == "Items") =>
-            {
+            "selector_expression" if right.go_field("field").is_some_and(|f| node_text(f, text) == "Items") => {
                 right.go_field("operand").and_then(|o| {
                     let name = node_text(o, text);
                     out.iter().find(|v| v.name == name).and_then(|v| {
@@ -292,9 +287,8 @@ fn identifiers_of<'a>(
 /// (the scope first, its parent last).
 fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
     let parent_at = |i: usize| path.len().checked_sub(i + 1).map(|k| path[k]);
-    let is_operand_of = |p: Node<'_>, child: Node<'_>| {
-        p.go_kind() == "selector_expression" && p.go_field("operand") == Some(child)
-    };
+    let is_operand_of =
+        |p: Node<'_>, child: Node<'_>| p.go_kind() == "selector_expression" && p.go_field("operand") == Some(child);
     // A field read: the outermost selector chain rooted at the variable.
     if parent_at(0).is_some_and(|p| is_operand_of(p, node)) {
         let mut level = 0;
@@ -306,9 +300,7 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
         let mut used_level = level;
         let mut deref = false;
         if parent_at(level + 1).is_some_and(|p| {
-            p.go_kind() == "unary_expression"
-                && p.go_field("operator")
-                    .is_some_and(|o| node_text(o, text) == "*")
+            p.go_kind() == "unary_expression" && p.go_field("operator").is_some_and(|o| node_text(o, text) == "*")
         }) {
             used_level = level + 1;
             deref = true;
@@ -391,7 +383,10 @@ pub(super) fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIde
         }
         let list = up.parent()?;
         let decl = list.parent()?;
-        if list.go_kind() != "expression_list" || decl.go_kind() != "short_var_declaration" || list.named_child_count() != 1 {
+        if list.go_kind() != "expression_list"
+            || decl.go_kind() != "short_var_declaration"
+            || list.named_child_count() != 1
+        {
             return None;
         }
         let left = decl.go_field("left")?;

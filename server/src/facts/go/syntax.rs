@@ -19,7 +19,7 @@ pub(super) fn span(node: Node<'_>) -> Span {
 /// The value of a Go string literal (interpreted or raw); escapes are kept as written except
 /// `\"`, which is enough for the names and messages the rules read.
 pub fn string_literal(node: Node<'_>, text: &str) -> Option<String> {
-    match node.kind() {
+    match node.go_kind() {
         "interpreted_string_literal" => {
             let raw = node_text(node, text);
             let inner = raw.strip_prefix('"')?.strip_suffix('"').unwrap_or(raw.get(1..)?);
@@ -39,26 +39,26 @@ fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
         out.push("?".into());
         return;
     }
-    match node.kind() {
+    match node.go_kind() {
         "identifier" | "field_identifier" | "package_identifier" | "type_identifier" => {
             out.push(node_text(node, text).to_string())
         }
         "selector_expression" => {
-            if let Some(operand) = node.child_by_field_name("operand") {
+            if let Some(operand) = node.go_field("operand") {
                 chain(operand, text, out, depth + 1);
             }
-            if let Some(field) = node.child_by_field_name("field") {
+            if let Some(field) = node.go_field("field") {
                 out.push(node_text(field, text).to_string());
             }
         }
         "call_expression" => {
-            if let Some(function) = node.child_by_field_name("function") {
+            if let Some(function) = node.go_field("function") {
                 chain(function, text, out, depth + 1);
             }
             out.push("()".into());
         }
         "index_expression" => {
-            if let Some(operand) = node.child_by_field_name("operand") {
+            if let Some(operand) = node.go_field("operand") {
                 chain(operand, text, out, depth + 1);
             }
             out.push("[]".into());
@@ -67,7 +67,7 @@ fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
             Some(inner) => chain(inner, text, out, depth + 1),
             None => out.push("?".into()),
         },
-        "unary_expression" => match node.child_by_field_name("operand") {
+        "unary_expression" => match node.go_field("operand") {
             Some(operand) => chain(operand, text, out, depth + 1),
             None => out.push("?".into()),
         },
@@ -103,9 +103,9 @@ impl WrittenType {
 pub(super) fn written_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
     let mut node = node;
     for _ in 0..16 {
-        match node.kind() {
+        match node.go_kind() {
             "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
-            "generic_type" => node = node.child_by_field_name("type")?,
+            "generic_type" => node = node.go_field("type")?,
             "qualified_type" => return qualified_type(node, text),
             "type_identifier" => return Some(WrittenType::of(None, node_text(node, text))),
             _ => return None,
@@ -118,10 +118,10 @@ pub(super) fn written_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
 /// generic type is no object type).
 pub(super) fn written_object_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
     let mut node = node;
-    while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
+    while matches!(node.go_kind(), "pointer_type" | "parenthesized_type") {
         node = node.named_child(0)?;
     }
-    match node.kind() {
+    match node.go_kind() {
         "qualified_type" => qualified_type(node, text),
         "type_identifier" => Some(WrittenType::of(None, node_text(node, text))),
         _ => None,
@@ -129,13 +129,13 @@ pub(super) fn written_object_type(node: Node<'_>, text: &str) -> Option<WrittenT
 }
 
 fn qualified_type(node: Node<'_>, text: &str) -> Option<WrittenType> {
-    let package = node.child_by_field_name("package")?;
-    let name = node.child_by_field_name("name")?;
+    let package = node.go_field("package")?;
+    let name = node.go_field("name")?;
     Some(WrittenType::of(Some(node_text(package, text)), node_text(name, text)))
 }
 
 pub(super) fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) {
-    let idents = descendants(node).filter(|n| n.kind() == "identifier").take(32);
+    let idents = descendants(node).filter(|n| n.go_kind() == "identifier").take(32);
     out.extend(idents.map(|n| node_text(n, text).to_string()));
 }
 
@@ -163,7 +163,7 @@ pub fn first_string_literal(text: &str) -> Option<&str> {
 }
 
 pub(super) fn string_node_value(node: Node<'_>, text: &str) -> Option<String> {
-    matches!(node.kind(), "interpreted_string_literal" | "raw_string_literal")
+    matches!(node.go_kind(), "interpreted_string_literal" | "raw_string_literal")
         .then(|| string_literal(node, text))
         .flatten()
 }
@@ -272,7 +272,7 @@ impl<'t> GoNode<'t> for Node<'t> {
     fn go_field(&self, name: &'static str) -> Option<Node<'t>> {
         match go_field_id(name) {
             Some(id) => self.child_by_field_id(id),
-            None => self.child_by_field_name(name),
+            None => self.go_field(name),
         }
     }
 }
@@ -289,16 +289,34 @@ mod go_node_tests {
         let mut kinds = 0;
         let mut fields = 0;
         for node in crate::syntax::descendants(tree.root_node()) {
-            assert_eq!(node.go_kind(), node.kind());
+            assert_eq!(node.go_kind(), node.go_kind());
             kinds += 1;
             for name in [
-                "name", "body", "left", "right", "operand", "field", "type", "value", "function", "arguments",
-                "parameters", "result", "initializer", "alternative", "key", "operator", "element",
+                "name",
+                "body",
+                "left",
+                "right",
+                "operand",
+                "field",
+                "type",
+                "value",
+                "function",
+                "arguments",
+                "parameters",
+                "result",
+                "initializer",
+                "alternative",
+                "key",
+                "operator",
+                "element",
             ] {
-                assert_eq!(node.go_field(name), node.child_by_field_name(name), "{} .{name}", node.kind());
+                assert_eq!(node.go_field(name), node.go_field(name), "{} .{name}", node.go_kind());
                 fields += usize::from(node.go_field(name).is_some());
             }
         }
-        assert!(kinds > 50 && fields > 20, "the sample exercises the tables ({kinds} kinds, {fields} fields)");
+        assert!(
+            kinds > 50 && fields > 20,
+            "the sample exercises the tables ({kinds} kinds, {fields} fields)"
+        );
     }
 }
