@@ -288,6 +288,12 @@ const MODEL_WORDS: &[&str] = &[
     "Use a constant",
     "Suppress",
     "Impure:",
+    // Chain steps and related locations of capi-boundary and condition-naming/message-list.
+    "names a provider",
+    "loads a kubeconfig",
+    "builds a client",
+    "grows once per",
+    "unbounded size",
 ];
 
 #[test]
