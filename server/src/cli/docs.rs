@@ -1,7 +1,8 @@
 //! Rule documentation as markdown files (`docs/rules/<family>/<name>.md`), generated from the
 //! model so that SARIF `helpUri` and the editor's `codeDescription` have a stable page to link
 //! to (through the model's `rule_docs_url`). `invariant-lsp explain --write-docs DIR` writes
-//! them; a test keeps the committed copies current.
+//! them. They are derived data and not committed (`/docs/rules` is git-ignored): whoever
+//! publishes them generates them from the model in force, and a new rule needs no page edit.
 
 use std::path::Path;
 

@@ -225,6 +225,12 @@ impl CompiledModel {
             .unwrap_or(&[])
     }
 
+    /// A rule's wording parameter `key` (a template: the first entry of the list) rendered with
+    /// `args`; `None` when the rule's entry has no such parameter.
+    pub fn rule_say(&self, code: &str, key: &str, args: &[(&str, &str)]) -> Option<String> {
+        self.rule_param(code, key).first().map(|t| render(t, args))
+    }
+
     pub fn rule_docs_url(&self, code: &str) -> Option<String> {
         self.model.rule_docs_url.as_ref().map(|url| url.replace("{code}", code))
     }

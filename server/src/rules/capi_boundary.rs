@@ -331,7 +331,7 @@ fn check_hosted_cluster_reach(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
             finding.related.push(super::Related {
                 path: cx.path.to_string(),
                 span: client.callee_span,
-                message: format!("`{}` builds a client from it", client.callee.join(".")),
+                message: client_from_config(cx.model, &client.callee.join(".")),
             });
         }
         out.push(finding);
@@ -600,6 +600,54 @@ pub fn summarize_file(
     }
 }
 
+/// How the steps of a chain are worded, all from the model: a function calling the next
+/// (`adapt.chain_call_step`: `{function}`, `{callee}`), and the operation that ends a chain
+/// (`adapt.chain_operation_step`: `{function}`, `{description}`, `{what}`) with the rules'
+/// descriptions (`step_provider` of `provider-read`; `step_loads_kubeconfig`,
+/// `step_builds_client`, `step_builds_client_from_config` of `hosted-cluster-reach`). Without
+/// a template or description, a step shows the callee or the call alone.
+#[derive(Debug, Clone, Default)]
+pub struct StepWords {
+    call: Option<String>,
+    operation: Option<String>,
+    provider: Option<String>,
+    loads: Option<String>,
+    builds: Option<String>,
+    builds_from: Option<String>,
+}
+
+impl StepWords {
+    pub fn of(model: &CompiledModel) -> Self {
+        let adapt = &model.model.adapt;
+        let param = |code: &str, key: &str| model.rule_param(code, key).first().cloned();
+        StepWords {
+            call: adapt.chain_call_step.clone(),
+            operation: adapt.chain_operation_step.clone(),
+            provider: param(PROVIDER_READ, "step_provider"),
+            loads: param(HOSTED_CLUSTER_REACH, "step_loads_kubeconfig"),
+            builds: param(HOSTED_CLUSTER_REACH, "step_builds_client"),
+            builds_from: param(HOSTED_CLUSTER_REACH, "step_builds_client_from_config"),
+        }
+    }
+
+    fn operation(&self, description: &Option<String>, function: &str, what: &str) -> String {
+        match (&self.operation, description) {
+            (Some(t), Some(d)) => {
+                crate::model::render(t, &[("function", function), ("description", d), ("what", what)])
+            }
+            _ => what.to_string(),
+        }
+    }
+}
+
+/// The related location at the call that builds a client from a config loaded elsewhere
+/// (`say_client_from_config` of `hosted-cluster-reach`: `{call}`; without it, the call).
+fn client_from_config(model: &CompiledModel, call: &str) -> String {
+    model
+        .rule_say(HOSTED_CLUSTER_REACH, "say_client_from_config", &[("call", call)])
+        .unwrap_or_else(|| call.to_string())
+}
+
 fn step(path: &str, span: Span, message: String) -> Related {
     Related {
         path: path.to_string(),
@@ -608,8 +656,8 @@ fn step(path: &str, span: Span, message: String) -> Related {
     }
 }
 
-fn through(path: &str, caller: &FnBoundary, site: Span, callee: &str, inner: &Trace, call_step: Option<&str>) -> Trace {
-    let message = match call_step {
+fn through(path: &str, caller: &FnBoundary, site: Span, callee: &str, inner: &Trace, words: &StepWords) -> Trace {
+    let message = match &words.call {
         Some(t) => crate::model::render(t, &[("function", &caller.display), ("callee", callee)]),
         None => callee.to_string(),
     };
@@ -639,7 +687,7 @@ enum What {
 struct BoundaryFold<'a, 'b, 'c> {
     by_key: HashMap<&'a str, (&'a str, &'a FnBoundary)>,
     deps: &'b mut BoundaryLookup<'c>,
-    call_step: Option<&'a str>,
+    words: &'a StepWords,
     memo: HashMap<(What, String), Option<Trace>>,
     on_stack: std::collections::HashSet<(What, String)>,
 }
@@ -664,12 +712,12 @@ impl BoundaryFold<'_, '_, '_> {
                     .get(callee.as_str())
                     .map(|(_, s)| s.display.clone())
                     .unwrap_or_else(|| callee.clone());
-                return Some(through(path, f, *site, &shown, &inner, self.call_step));
+                return Some(through(path, f, *site, &shown, &inner, self.words));
             }
         }
         for call in &f.foreign {
             if let Some(inner) = self.foreign(what, call) {
-                return Some(through(path, f, call.span, &call.shown, &inner, self.call_step));
+                return Some(through(path, f, call.span, &call.shown, &inner, self.words));
             }
         }
         None
@@ -695,7 +743,7 @@ impl BoundaryFold<'_, '_, '_> {
             What::Provider => match &f.provider {
                 Some((provider, op)) => Some(direct(
                     op,
-                    format!("`{}` names a provider Machine: `{}`", f.display, op.what),
+                    self.words.operation(&self.words.provider, &f.display, &op.what),
                     None,
                     Some(provider.clone()),
                 )),
@@ -707,7 +755,7 @@ impl BoundaryFold<'_, '_, '_> {
                 } else if let Some((op, note)) = &f.loader {
                     Some(direct(
                         op,
-                        format!("`{}` loads a kubeconfig: `{}`", f.display, op.what),
+                        self.words.operation(&self.words.loads, &f.display, &op.what),
                         note.clone(),
                         None,
                     ))
@@ -718,7 +766,7 @@ impl BoundaryFold<'_, '_, '_> {
             What::Reach => if let Some((op, note)) = &f.constructor {
                 Some(direct(
                     op,
-                    format!("`{}` builds a client: `{}`", f.display, op.what),
+                    self.words.operation(&self.words.builds, &f.display, &op.what),
                     note.clone(),
                     None,
                 ))
@@ -726,7 +774,7 @@ impl BoundaryFold<'_, '_, '_> {
                 let source = match &f.loader {
                     Some((op, note)) => Some(direct(
                         op,
-                        format!("`{}` loads a kubeconfig: `{}`", f.display, op.what),
+                        self.words.operation(&self.words.loads, &f.display, &op.what),
                         note.clone(),
                         None,
                     )),
@@ -736,7 +784,7 @@ impl BoundaryFold<'_, '_, '_> {
                     t.steps.push(step(
                         path,
                         client.span,
-                        format!("`{}` builds a client from it: `{}`", f.display, client.what),
+                        self.words.operation(&self.words.builds_from, &f.display, &client.what),
                     ));
                     t
                 })
@@ -752,12 +800,11 @@ impl BoundaryFold<'_, '_, '_> {
 }
 
 /// Folds a package's file summaries; calls into other packages read their summaries.
-/// `call_step` words a step where one function calls the next (the model's
-/// `adapt.chain_call_step`: `{function}`, `{callee}`); without it the step shows the callee.
+/// `words` words the chain's steps (see [`StepWords`]).
 pub fn fold_package(
     files: &[(String, std::sync::Arc<FileBoundary>)],
     deps: &mut BoundaryLookup<'_>,
-    call_step: Option<&str>,
+    words: &StepWords,
 ) -> PackageBoundary {
     let mut by_key: HashMap<&str, (&str, &FnBoundary)> = HashMap::new();
     for (path, file) in files {
@@ -770,7 +817,7 @@ pub fn fold_package(
     let mut fold = BoundaryFold {
         by_key,
         deps,
-        call_step,
+        words,
         memo: HashMap::new(),
         on_stack: Default::default(),
     };
@@ -919,8 +966,8 @@ pub fn package_boundary(db: &dyn salsa::Database, ws: Workspace, dir: String) ->
             })
             .clone()
     };
-    let call_step = ws.model(db).model.adapt.chain_call_step.clone();
-    std::sync::Arc::new(fold_package(&files, &mut lookup, call_step.as_deref()))
+    let words = StepWords::of(ws.model(db));
+    std::sync::Arc::new(fold_package(&files, &mut lookup, &words))
 }
 
 fn package_boundary_cycle(
@@ -1003,11 +1050,9 @@ pub fn check_across(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, c
                 };
                 if let Some((shown, span, trace)) = same.or_else(foreign) {
                     let mut finding = reach_finding(cx, span, &format!("{shown} → {}", chain_text(&trace)), &trace);
-                    finding.related.push(step(
-                        path,
-                        client.span,
-                        format!("`{}` builds a client from it", client.what),
-                    ));
+                    finding
+                        .related
+                        .push(step(path, client.span, client_from_config(cx.model, &client.what)));
                     out.push(finding);
                 }
             }
@@ -1120,5 +1165,41 @@ fn check_ref_readers(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
         let symbol = format!("{}(.., {})", call.callee.join("."), r.chain.join("."));
         let message = provider_read_message(cx, &symbol, provider, controller);
         out.push(Finding::new(PROVIDER_READ, call.callee_span, message));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every chain step is worded by the model: with the default model each wording is there,
+    /// and a model without them shows the bare call rather than an English phrase of ours.
+    #[test]
+    fn chain_steps_are_worded_by_the_model() {
+        let model = CompiledModel::compile(crate::model::load_default_model(), vec![]).unwrap();
+        let words = StepWords::of(&model);
+        for (description, key) in [
+            (&words.provider, "step_provider"),
+            (&words.loads, "step_loads_kubeconfig"),
+            (&words.builds, "step_builds_client"),
+            (&words.builds_from, "step_builds_client_from_config"),
+        ] {
+            let d = description
+                .as_deref()
+                .unwrap_or_else(|| panic!("the default model has no {key}"));
+            assert_eq!(words.operation(description, "f", "x.Y"), format!("`f` {d}: `x.Y`"));
+        }
+        assert!(client_from_config(&model, "kubernetes.NewForConfig").starts_with("`kubernetes.NewForConfig` "));
+
+        let mut bare = crate::model::load_default_model();
+        bare.adapt.chain_operation_step = None;
+        bare.rules.iter_mut().for_each(|r| r.params.clear());
+        let bare = CompiledModel::compile(bare, vec![]).unwrap();
+        let words = StepWords::of(&bare);
+        assert_eq!(words.operation(&words.builds, "f", "x.Y"), "x.Y");
+        assert_eq!(
+            client_from_config(&bare, "kubernetes.NewForConfig"),
+            "kubernetes.NewForConfig"
+        );
     }
 }

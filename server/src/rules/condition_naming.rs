@@ -309,11 +309,13 @@ fn message_list(
             let related = super::Related {
                 path: cx.path.to_string(),
                 span: grown.span,
-                message: format!("`{}` grows once per item here", grown.var),
+                message: model
+                    .rule_say(MESSAGE_LIST, "say_grown_here", &[("var", &grown.var)])
+                    .unwrap_or_else(|| grown.var.clone()),
             };
             (
                 grown.var.clone(),
-                "which grows once per item in a loop".to_string(),
+                model.rule_say(MESSAGE_LIST, "say_grown", &[]).unwrap_or_default(),
                 Some(related),
             )
         }
@@ -327,7 +329,9 @@ fn message_list(
             })?;
             (
                 arg.to_string(),
-                format!("a collection of unbounded size (it names {word})"),
+                model
+                    .rule_say(MESSAGE_LIST, "say_unbounded", &[("word", word)])
+                    .unwrap_or_default(),
                 None,
             )
         }
