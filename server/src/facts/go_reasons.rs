@@ -210,6 +210,45 @@ static FIELDS: LazyLock<Fields> = LazyLock::new(|| {
     }
 });
 
+/// The kinds of node [`Gather`] notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Other,
+    /// `for_statement`.
+    For,
+    /// `short_var_declaration`, `var_spec`, `range_clause`.
+    Declare,
+    /// `assignment_statement`.
+    Assign,
+    /// `keyed_element`, `call_expression`.
+    Visit,
+    /// `return_statement`.
+    Return,
+    /// `func_literal`.
+    FuncLiteral,
+}
+
+/// Per kind id of the grammar (every id whose name is one of the kinds).
+static KINDS: LazyLock<Vec<Kind>> = LazyLock::new(|| {
+    let language = crate::syntax::Lang::Go.language();
+    (0..language.node_kind_count() as u16)
+        .map(|id| {
+            if !language.node_kind_is_named(id) {
+                return Kind::Other;
+            }
+            match language.node_kind_for_id(id).unwrap_or("") {
+                "for_statement" => Kind::For,
+                "short_var_declaration" | "var_spec" | "range_clause" => Kind::Declare,
+                "assignment_statement" => Kind::Assign,
+                "keyed_element" | "call_expression" => Kind::Visit,
+                "return_statement" => Kind::Return,
+                "func_literal" => Kind::FuncLiteral,
+                _ => Kind::Other,
+            }
+        })
+        .collect()
+});
+
 /// The nodes of one top-level declaration that hold reason facts, noted during a walk of it
 /// in document order ([`Gather::note`]), then read by [`Gather::finish`].
 pub struct Gather<'t> {
@@ -246,9 +285,14 @@ impl<'t> Gather<'t> {
 
     /// Notes one node of the declaration (every node, in document order).
     pub fn note(&mut self, node: Node<'t>) {
-        let kind = node.kind();
-        if kind == "for_statement" {
+        // By kind id: `Node::kind` looks the name up and checks it is UTF-8, for every node.
+        let kind = KINDS.get(node.kind_id() as usize).copied().unwrap_or(Kind::Other);
+        if kind == Kind::Other {
+            return;
+        }
+        if kind == Kind::For {
             self.loops.push(node);
+            return;
         }
         let Some((_, _, body)) = self.function else {
             return;
@@ -257,19 +301,25 @@ impl<'t> Gather<'t> {
         if start < body.start_byte() || end > body.end_byte() {
             return;
         }
-        while self.func_literals.last().is_some_and(|&e| start >= e) {
-            self.func_literals.pop();
-        }
         match kind {
-            "short_var_declaration" | "var_spec" | "range_clause" => self.assigns.push(node),
-            "assignment_statement" => {
+            Kind::Declare => self.assigns.push(node),
+            Kind::Assign => {
                 self.assigns.push(node);
                 self.visits.push(node);
             }
-            "keyed_element" | "call_expression" => self.visits.push(node),
-            "return_statement" if self.func_literals.is_empty() => self.visits.push(node),
-            "func_literal" => self.func_literals.push(end),
-            _ => {}
+            Kind::Visit => self.visits.push(node),
+            Kind::Return | Kind::FuncLiteral => {
+                // Literals that ended before this node are left (nodes come by start).
+                while self.func_literals.last().is_some_and(|&e| start >= e) {
+                    self.func_literals.pop();
+                }
+                if kind == Kind::FuncLiteral {
+                    self.func_literals.push(end);
+                } else if self.func_literals.is_empty() {
+                    self.visits.push(node);
+                }
+            }
+            Kind::Other | Kind::For => {}
         }
     }
 
