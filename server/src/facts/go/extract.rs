@@ -34,8 +34,6 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
 /// Facts computed by walks of their own over the whole file, after the per-declaration facts
 /// are assembled (they read the assembled facts, so they are not cached per declaration).
 pub(super) fn whole_file(tree: &Tree, text: &str, facts: &mut GoFacts) {
-    let import_names: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
-    facts.reasons = crate::facts::go_reasons::extract(tree, text, &import_names);
     facts.flow = crate::facts::go_flow::extract(tree, text, facts);
     facts.loops = crate::facts::go_loops::extract(tree, text, facts);
 }
@@ -63,6 +61,8 @@ pub(super) struct DeclFacts {
     type_names: Vec<PkgRef>,
     /// Object sites, kept when their type's alias names an import.
     object_sites: Vec<SiteDraft>,
+    /// Reason facts, relative to the node's start already (see [`crate::facts::go_reasons`]).
+    reasons: crate::facts::go_reasons::DeclReasons,
 }
 
 /// What a call needs from the file.
@@ -102,11 +102,14 @@ impl DeclFacts {
             expr_anchors: Vec::new(),
             scope_idents: ScopeIdents::new(),
         };
+        let mut reasons = crate::facts::go_reasons::Gather::new(node);
         for node in descendants(node) {
             walker.visit(node);
+            reasons.note(node);
         }
         let mut decl = walker.finish();
         decl.rebase(Shift::to_origin(node.start_byte() as u32));
+        decl.reasons = reasons.finish(text);
         decl
     }
 
@@ -121,6 +124,7 @@ impl DeclFacts {
             refs,
             type_names,
             object_sites,
+            reasons: _,
         } = self;
         own.rebase(by);
         for note in call_notes {
@@ -260,8 +264,10 @@ pub(super) fn assemble<'a>(
         name: ty.name.clone(),
     };
     let resolve = |ty: &Option<WrittenType>| ty.as_ref().map(type_ref);
+    let is_import = |name: &str| imports.iter().any(|i| i.local_name == name);
     let mut arg_spans: Vec<Vec<Span>> = Vec::with_capacity(facts.calls.len());
     for ((_, part), base) in parts.clone().zip(&bases) {
+        part.reasons.place(base.by.bytes, &is_import, &mut facts.reasons);
         for (i, types) in part.param_types.iter().enumerate() {
             let function = &mut facts.functions[base.by.functions as usize + i];
             for (param, ty) in function.params.iter_mut().zip(types) {
