@@ -136,11 +136,220 @@ fn suppress(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, finding: 
         .unwrap_or_else(|| "<reason>".into());
     let new_text = format!("{indent}{marker} invariant:ignore {} -- {placeholder}\n", finding.code);
     let at = Span::new(line_start, line_start);
+    let mut edits = vec![TextEdit { span: at, new_text }];
+    // A comment line ends gofmt's alignment section: the lines above it are aligned anew.
+    if file.lang(db) == Lang::Go {
+        if let Some(tree) = parse_file(db, file).tree.as_ref() {
+            edits.extend(realign_split_keyed_section(text, tree, line_start));
+        }
+    }
     Some(vec![FileEdit {
         path: file.path(db).clone(),
         create: false,
-        edits: vec![TextEdit { span: at, new_text }],
+        edits,
     }])
+}
+
+/// One element of a composite literal as gofmt lays it out: its lines, and for a single-line
+/// `key: value` its key column cell (`key:`) and the padding after it.
+struct LiteralElement<'t> {
+    node: Node<'t>,
+    start_line: usize,
+    end_line: usize,
+    /// `key:`'s width and the padding (bytes) between the colon and the value, for a keyed
+    /// element on one line.
+    key_cell: Option<(usize, Span)>,
+    /// The value cell (`value,`) width and the padding before a trailing comment on its line.
+    comment_cell: Option<(usize, Span)>,
+}
+
+/// The edits that re-align a keyed composite literal's alignment section when a comment line is
+/// inserted at `insert_at` (a line start) above one of its elements, as gofmt does: a line that
+/// holds only a comment ends a tabwriter block, so the elements above and below it become two
+/// sections, each aligned on its own widest key (and trailing comments on their own widest
+/// value). Sections follow go/printer's `exprList`: consecutive single-line `key: value`
+/// elements, broken by a blank or comment line, a multi-line element, two elements on one
+/// line, or a key size far from the section's geometric mean (keys over 40 characters). No
+/// edits when the line does not start such an element or its layout is not one gofmt made.
+fn realign_split_keyed_section(text: &str, tree: &tree_sitter::Tree, insert_at: usize) -> Vec<TextEdit> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count();
+    let first = insert_at + text[insert_at..].len() - text[insert_at..].trim_start_matches([' ', '\t']).len();
+    let Some(mut node) = tree.root_node().descendant_for_byte_range(first, first) else {
+        return Vec::new();
+    };
+    while node.kind() != "keyed_element" || node.start_byte() != first {
+        match node.parent() {
+            Some(p) if p.start_byte() == first => node = p,
+            _ => return Vec::new(),
+        }
+    }
+    let Some(literal) = node.parent().filter(|p| p.kind() == "literal_value") else {
+        return Vec::new();
+    };
+    let mut cursor = literal.walk();
+    let children: Vec<Node<'_>> = literal.named_children(&mut cursor).collect();
+    let comments: Vec<Node<'_>> = children.iter().copied().filter(|n| n.kind() == "comment").collect();
+    let elements: Vec<LiteralElement<'_>> = children
+        .iter()
+        .copied()
+        .filter(|n| matches!(n.kind(), "keyed_element" | "literal_element"))
+        .map(|n| {
+            let (start_line, end_line) = (line_of(n.start_byte()), line_of(n.end_byte()));
+            let single = start_line == end_line;
+            let key_cell = (single && n.kind() == "keyed_element")
+                .then(|| {
+                    let key = n.child_by_field_name("key")?;
+                    let value = n.child_by_field_name("value")?;
+                    let colon = (0..n.child_count())
+                        .filter_map(|i| n.child(i))
+                        .find(|c| c.kind() == ":")?;
+                    let padding = &text[colon.end_byte()..value.start_byte()];
+                    if padding.is_empty() || !padding.bytes().all(|b| b == b' ') {
+                        return None;
+                    }
+                    let width = node_text(key, text).chars().count() + 1;
+                    Some((width, Span::new(colon.end_byte(), value.start_byte())))
+                })
+                .flatten();
+            // `value, // comment`: the value cell runs to the comma after the element.
+            let comment_cell = key_cell.and_then(|_| {
+                let value = n.child_by_field_name("value")?;
+                let comment = comments
+                    .iter()
+                    .find(|c| c.start_byte() >= n.end_byte() && line_of(c.start_byte()) == end_line)?;
+                let between = &text[n.end_byte()..comment.start_byte()];
+                let comma = between.find(',')?;
+                let padding = &between[comma + 1..];
+                if between[..comma].trim().is_empty() && !padding.is_empty() && padding.bytes().all(|b| b == b' ') {
+                    let width = text[value.start_byte()..n.end_byte() + comma + 1].chars().count();
+                    Some((width, Span::new(n.end_byte() + comma + 1, comment.start_byte())))
+                } else {
+                    None
+                }
+            });
+            LiteralElement {
+                node: n,
+                start_line,
+                end_line,
+                key_cell,
+                comment_cell,
+            }
+        })
+        .collect();
+    let Some(k) = elements.iter().position(|e| e.node == node) else {
+        return Vec::new();
+    };
+    if elements.len() < 2 || elements[k].key_cell.is_none() {
+        return Vec::new();
+    }
+    // Where go/printer starts a new section (a formfeed) or tabwriter ends a block.
+    let open_line = line_of(literal.start_byte());
+    let mut breaks = vec![true; elements.len()];
+    let (mut lnsum, mut count) = (0.0f64, 0usize);
+    let mut prev_size = 0usize;
+    let mut prev_broken = true;
+    for (i, e) in elements.iter().enumerate() {
+        let prev_end = if i == 0 { open_line } else { elements[i - 1].end_line };
+        let on_new_line = prev_end < e.start_line;
+        let size = e
+            .key_cell
+            .map(|(w, _)| w - 1)
+            .or_else(|| (e.start_line == e.end_line).then(|| node_text(e.node, text).chars().count()))
+            .unwrap_or(0);
+        let gap_start = if i == 0 {
+            literal.start_byte() + 1
+        } else {
+            elements[i - 1].node.end_byte()
+        };
+        let gap = &text[gap_start..e.node.start_byte()];
+        // A whitespace-only line strictly inside the gap (not the indentation before the element).
+        let gap_lines: Vec<&str> = gap.split('\n').collect();
+        let blank_line = gap_lines.len() > 2 && gap_lines[1..gap_lines.len() - 1].iter().any(|l| l.trim().is_empty());
+        let comment_line = comments.iter().any(|c| {
+            c.start_byte() >= gap_start && c.end_byte() <= e.node.start_byte() && line_of(c.start_byte()) > prev_end
+        });
+        let mut use_ff = true;
+        if prev_size > 0 && size > 0 {
+            const SMALL: usize = 40;
+            if count == 0 || (prev_size <= SMALL && size <= SMALL) {
+                use_ff = false;
+            } else {
+                let geomean = (lnsum / count as f64).exp();
+                let ratio = size as f64 / geomean;
+                use_ff = 2.5 * ratio <= 1.0 || 2.5 <= ratio;
+            }
+        }
+        if blank_line {
+            lnsum = 0.0;
+            count = 0;
+        }
+        let prev_unaligned = i > 0 && elements[i - 1].key_cell.is_none();
+        breaks[i] = i == 0
+            || !on_new_line
+            || use_ff
+            || !prev_broken
+            || blank_line
+            || comment_line
+            || e.key_cell.is_none()
+            || prev_unaligned;
+        if i > 0 && !on_new_line {
+            // Two elements on one line: neither is in a section.
+            breaks[i - 1] = true;
+        }
+        if size > 0 {
+            lnsum += (size as f64).ln();
+            count += 1;
+        }
+        prev_size = size;
+        prev_broken = on_new_line;
+    }
+    // The section holding element k, split at k.
+    let start = (0..=k).rev().find(|&i| breaks[i]).unwrap_or(0);
+    let end = (k + 1..elements.len()).find(|&i| breaks[i]).unwrap_or(elements.len());
+    if start == k || elements[start..end].iter().any(|e| e.key_cell.is_none()) {
+        return Vec::new();
+    }
+    let mut edits = Vec::new();
+    for part in [&elements[start..k], &elements[k..end]] {
+        let width = part
+            .iter()
+            .filter_map(|e| e.key_cell.map(|(w, _)| w))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        for e in part {
+            if let Some((w, span)) = e.key_cell {
+                let padding = " ".repeat(width - w);
+                if text[span.range()] != padding {
+                    edits.push(TextEdit {
+                        span,
+                        new_text: padding,
+                    });
+                }
+            }
+        }
+        // Trailing comments: each run of consecutive lines that have one is a block.
+        for run in part.split(|e| e.comment_cell.is_none()) {
+            let width = run
+                .iter()
+                .filter_map(|e| e.comment_cell.map(|(w, _)| w))
+                .max()
+                .unwrap_or(0)
+                + 1;
+            for e in run {
+                if let Some((w, span)) = e.comment_cell {
+                    let padding = " ".repeat(width - w);
+                    if text[span.range()] != padding {
+                        edits.push(TextEdit {
+                            span,
+                            new_text: padding,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    edits
 }
 
 fn replace_key(
