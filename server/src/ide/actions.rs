@@ -10,6 +10,7 @@ use crate::facts::go::{ImportKind, ReadUse};
 use crate::facts::Span;
 use crate::model::render;
 use crate::rules::capi_boundary::bridge_site;
+use crate::rules::condition_naming::{lower_first, reason_constant_plan, ReasonConstantPlan};
 use crate::rules::{Finding, FixKind};
 use crate::syntax::{descendants, node_text, Lang};
 
@@ -477,12 +478,13 @@ fn replace_symbol(
     }])
 }
 
-/// Replaces a literal reason with a constant: one of the package (any file) that already holds
-/// this value, else a new one declared beside the package's other reasons (in their `const (`
-/// block, as its own alignment section so gofmt keeps the block as it is), else — the package
-/// has no reason constants, so the reason is not published API — an unexported constant just
-/// above the function that uses it. Refused when the name is taken by a constant with another
-/// value. Returns the constant's name and the edits.
+/// Replaces a literal reason with a constant, as [`reason_constant_plan`] decides (the one
+/// naming rule, shared with the title `check` lists): an existing reason constant of the package
+/// holding this value; else a new one declared beside the package's other reasons, in their
+/// case (in their `const (` block, as its own alignment section so gofmt keeps the block as it
+/// is); else — the package has no reason constants, so the reason is not published API — an
+/// unexported constant just above the function that uses it. Returns the constant's name and
+/// the edits.
 fn reason_constant(
     db: &dyn salsa::Database,
     ws: Workspace,
@@ -491,80 +493,32 @@ fn reason_constant(
     value: &str,
 ) -> Option<(String, Vec<FileEdit>)> {
     let path = file.path(db).clone();
-    let dir = crate::db::dir_of(&path).to_string();
-    let package = go_facts(db, file).package.clone();
-    let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
-        .into_iter()
-        .filter(|f| f.lang(db) == Lang::Go && go_facts(db, *f).package == package)
-        .collect();
-    if !siblings.contains(&file) {
-        siblings.push(file);
-    }
-    // The current file first, then the others by path.
-    siblings.sort_by_key(|f| (*f != file, f.path(db).clone()));
-    let consts: Vec<(SourceFile, &crate::facts::go::Const)> = siblings
-        .iter()
-        .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
-        .collect();
-    let replace = |name: &str| TextEdit {
-        span: finding.span,
-        new_text: name.to_string(),
-    };
-    let suffix = ws
-        .model(db)
-        .model
-        .conditions
-        .reason_const_suffix
-        .clone()
-        .unwrap_or_default();
-    let is_reason = |name: &str| !suffix.is_empty() && name.ends_with(suffix.as_str());
-    let exported = format!("{value}{suffix}");
-    let local = format!("{}{suffix}", lower_first(value));
-    // Reuse a reason constant that already holds the value.
-    if let Some((_, c)) = consts
-        .iter()
-        .find(|(_, c)| c.value.as_deref() == Some(value) && is_reason(&c.name))
-    {
-        return Some((
-            c.name.clone(),
-            vec![FileEdit {
-                path,
-                create: false,
-                edits: vec![replace(&c.name)],
-            }],
-        ));
-    }
-    let beside = consts
-        .iter()
-        .rfind(|(f, c)| *f == file && is_reason(&c.name))
-        .or_else(|| {
-            consts
-                .iter()
-                .find(|(_, c)| is_reason(&c.name) && c.name.starts_with(char::is_uppercase))
-        });
-    let name = if beside.is_some() { exported } else { local };
-    if consts.iter().any(|(_, c)| c.name == name) {
-        // Taken, with another value: reusing it would change what the condition says.
-        return None;
-    }
+    let plan = reason_constant_plan(db, ws, file, value)?;
+    let name = plan.name().to_string();
     let mut files = vec![FileEdit {
         path: path.clone(),
         create: false,
-        edits: vec![replace(&name)],
+        edits: vec![TextEdit {
+            span: finding.span,
+            new_text: name.clone(),
+        }],
     }];
-    match beside {
-        Some((target, c)) => {
+    match plan {
+        ReasonConstantPlan::Reuse { .. } => {}
+        ReasonConstantPlan::Beside {
+            file: target, anchor, ..
+        } => {
             let text = target.text(db);
-            let tree = parse_file(db, *target).tree.as_ref()?;
+            let tree = parse_file(db, target).tree.as_ref()?;
             let spec = tree
                 .root_node()
-                .descendant_for_byte_range(c.name_span.start as usize, c.name_span.end as usize)?;
+                .descendant_for_byte_range(anchor.start as usize, anchor.end as usize)?;
             let declaration = enclosing(spec, &["const_declaration"])?;
             let in_block = declaration.children(&mut declaration.walk()).any(|n| n.kind() == "(");
             let edit = if in_block {
                 let close = declaration.end_byte().saturating_sub(1);
                 let at = line_bounds(text, close).0;
-                let indent: String = text[line_bounds(text, c.name_span.start as usize).0..]
+                let indent: String = text[line_bounds(text, anchor.start as usize).0..]
                     .chars()
                     .take_while(|c| *c == ' ' || *c == '\t')
                     .collect();
@@ -590,7 +544,7 @@ fn reason_constant(
                 });
             }
         }
-        None => {
+        ReasonConstantPlan::Local { .. } => {
             let text = file.text(db);
             let tree = parse_file(db, file).tree.as_ref()?;
             let at = tree
@@ -615,31 +569,6 @@ fn reason_constant(
         }
     }
     Some((name, files))
-}
-
-/// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `AzureMachine` →
-/// `azureMachine` (a leading acronym is lowered whole).
-fn lower_first(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let upper_run = chars.iter().take_while(|c| c.is_uppercase()).count();
-    let lower_count = match upper_run {
-        0 => 0,
-        n if n == chars.len() => n,
-        1 => 1,
-        // `AWSMachine`: the last capital of the run starts the next word.
-        n => n - 1,
-    };
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < lower_count {
-                c.to_lowercase().next().unwrap_or(*c)
-            } else {
-                *c
-            }
-        })
-        .collect()
 }
 
 /// `AzureMachine` → `azure-machine`, `AWSMachine` → `aws-machine`.
