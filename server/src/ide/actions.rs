@@ -33,6 +33,9 @@ pub struct FileEdit {
 pub struct Action {
     pub title: String,
     pub code: String,
+    /// The span of the finding the action fixes (empty for a file-wide action such as fix-all):
+    /// the LSP relates the action to that diagnostic only.
+    pub span: Span,
     pub files: Vec<FileEdit>,
 }
 
@@ -87,6 +90,7 @@ pub fn actions(
                 out.push(Action {
                     title,
                     code: finding.code.clone(),
+                    span: finding.span,
                     files,
                 });
             }
@@ -97,6 +101,7 @@ pub fn actions(
             out.push(Action {
                 title: format!("{title}: {}", finding.code),
                 code: finding.code.clone(),
+                span: finding.span,
                 files,
             });
         }
