@@ -253,9 +253,19 @@ pub fn reason_constant_plan(
     let path = file.path(db).clone();
     let dir = crate::db::dir_of(&path).to_string();
     let package = go_facts(db, file).package.clone();
+    let suffix = ws
+        .model(db)
+        .model
+        .conditions
+        .reason_const_suffix
+        .clone()
+        .unwrap_or_default();
+    // Every constant that matters (a reason constant, or one holding the new name) ends with
+    // the suffix: a file without it is not parsed (as the rules' prefilter).
     let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
         .into_iter()
-        .filter(|f| f.lang(db) == crate::syntax::Lang::Go && go_facts(db, *f).package == package)
+        .filter(|f| f.lang(db) == crate::syntax::Lang::Go && f.text(db).contains(suffix.as_str()))
+        .filter(|f| go_facts(db, *f).package == package)
         .collect();
     if !siblings.contains(&file) {
         siblings.push(file);
@@ -266,13 +276,6 @@ pub fn reason_constant_plan(
         .iter()
         .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
         .collect();
-    let suffix = ws
-        .model(db)
-        .model
-        .conditions
-        .reason_const_suffix
-        .clone()
-        .unwrap_or_default();
     let is_reason = |name: &str| !suffix.is_empty() && name.ends_with(suffix.as_str());
     if let Some((_, c)) = consts
         .iter()
