@@ -793,3 +793,61 @@ fn the_baseline_reloads_when_its_file_changes() {
     });
     client.shutdown();
 }
+
+/// A reason returned by a method whose result becomes a condition's reason in another file of
+/// the package (`job.go`'s `IsAvailable` → `status.go`'s `Reason: reason`), in a document
+/// opened before the workspace is read (here: before `initialized`, the deterministic form of a
+/// document opened while indexing runs). The first diagnostics published for it already see
+/// the package (no findings computed from the open document alone), and the constant fix is
+/// offered at the returned literal; applied, it gives the golden file of the fix-building case
+/// `reason-constant-returned-method` (which gofmt, go vet and go build accept).
+#[test]
+fn a_returned_reason_opened_while_indexing_gets_its_constant_fix() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixbuild/cases/reason-constant-returned-method");
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&case.join("before"), dir.path());
+    let root = dir.path().canonicalize().unwrap();
+    let rel = "support/controlplane-component/job.go";
+    let capabilities = json!({"workspace": {"workspaceEdit": {"documentChanges": true}}});
+    let mut client = Client::start_uninitialized(&root, json!({}), &[], capabilities);
+    let path = root.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = client.open(&path, &text);
+    client.notify("initialized", json!({}));
+    let diagnostics = client.diagnostics(&uri, 1);
+    let (line, col) = position_of(&text, "\"JobActive\"");
+    let returned = diagnostics
+        .iter()
+        .find(|d| d["code"] == "condition-naming/reason-literal" && d["range"]["start"]["line"] == json!(line))
+        .unwrap_or_else(|| panic!("no reason-literal at the returned \"JobActive\" (line {line}): {diagnostics:?}"))
+        .clone();
+    assert_eq!(returned["range"]["start"]["character"], json!(col), "{returned}");
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": returned["range"], "context": {"diagnostics": [returned]}}),
+    );
+    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let fix = actions
+        .iter()
+        .find(|a| a["title"] == "Use a constant `jobActiveReason`")
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    assert_eq!(fix["diagnostics"], json!([returned]), "{fix}");
+    let operations = fix["edit"]["documentChanges"].as_array().unwrap();
+    assert_eq!(operations.len(), 1, "{fix}");
+    assert_eq!(operations[0]["textDocument"]["uri"], json!(uri));
+    let fixed = apply_lsp_edits(&text, operations[0]["edits"].as_array().unwrap());
+    let golden = std::fs::read_to_string(case.join("after").join(rel)).unwrap();
+    assert_eq!(fixed, golden);
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    let after = client.diagnostics(&uri, 2);
+    assert!(
+        !after
+            .iter()
+            .any(|d| d["code"] == "condition-naming/reason-literal" && d["range"]["start"]["line"] == json!(line)),
+        "{after:?}"
+    );
+    client.shutdown();
+}

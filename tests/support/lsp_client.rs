@@ -46,6 +46,15 @@ impl Client {
 
     /// Starts the server with explicit client `capabilities`.
     pub fn start_full(root: &Path, options: Value, env: &[(&str, &str)], capabilities: Value) -> Client {
+        let mut client = Client::start_uninitialized(root, options, env, capabilities);
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    /// Starts the server and has `initialize` answered, but sends no `initialized`: the server
+    /// has not started reading the workspace, so a document opened now stands, deterministically,
+    /// for one opened while indexing runs. The caller sends `initialized`.
+    pub fn start_uninitialized(root: &Path, options: Value, env: &[(&str, &str)], capabilities: Value) -> Client {
         let mut command = Command::new(env!("CARGO_BIN_EXE_invariant-lsp"));
         command
             .arg("lsp")
@@ -87,7 +96,6 @@ impl Client {
             "{init}"
         );
         client.init = init;
-        client.notify("initialized", json!({}));
         client
     }
 

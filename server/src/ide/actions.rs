@@ -10,6 +10,7 @@ use crate::facts::go::{ImportKind, ReadUse};
 use crate::facts::Span;
 use crate::model::render;
 use crate::rules::capi_boundary::bridge_site;
+use crate::rules::condition_naming::{lower_first, reason_constant_plan, ReasonConstantPlan};
 use crate::rules::{Finding, FixKind};
 use crate::syntax::{descendants, node_text, Lang};
 
@@ -32,6 +33,9 @@ pub struct FileEdit {
 pub struct Action {
     pub title: String,
     pub code: String,
+    /// The span of the finding the action fixes (empty for a file-wide action such as fix-all):
+    /// the LSP relates the action to that diagnostic only.
+    pub span: Span,
     pub files: Vec<FileEdit>,
 }
 
@@ -86,6 +90,7 @@ pub fn actions(
                 out.push(Action {
                     title,
                     code: finding.code.clone(),
+                    span: finding.span,
                     files,
                 });
             }
@@ -96,6 +101,7 @@ pub fn actions(
             out.push(Action {
                 title: format!("{title}: {}", finding.code),
                 code: finding.code.clone(),
+                span: finding.span,
                 files,
             });
         }
@@ -136,11 +142,220 @@ fn suppress(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, finding: 
         .unwrap_or_else(|| "<reason>".into());
     let new_text = format!("{indent}{marker} invariant:ignore {} -- {placeholder}\n", finding.code);
     let at = Span::new(line_start, line_start);
+    let mut edits = vec![TextEdit { span: at, new_text }];
+    // A comment line ends gofmt's alignment section: the lines above it are aligned anew.
+    if file.lang(db) == Lang::Go {
+        if let Some(tree) = parse_file(db, file).tree.as_ref() {
+            edits.extend(realign_split_keyed_section(text, tree, line_start));
+        }
+    }
     Some(vec![FileEdit {
         path: file.path(db).clone(),
         create: false,
-        edits: vec![TextEdit { span: at, new_text }],
+        edits,
     }])
+}
+
+/// One element of a composite literal as gofmt lays it out: its lines, and for a single-line
+/// `key: value` its key column cell (`key:`) and the padding after it.
+struct LiteralElement<'t> {
+    node: Node<'t>,
+    start_line: usize,
+    end_line: usize,
+    /// `key:`'s width and the padding (bytes) between the colon and the value, for a keyed
+    /// element on one line.
+    key_cell: Option<(usize, Span)>,
+    /// The value cell (`value,`) width and the padding before a trailing comment on its line.
+    comment_cell: Option<(usize, Span)>,
+}
+
+/// The edits that re-align a keyed composite literal's alignment section when a comment line is
+/// inserted at `insert_at` (a line start) above one of its elements, as gofmt does: a line that
+/// holds only a comment ends a tabwriter block, so the elements above and below it become two
+/// sections, each aligned on its own widest key (and trailing comments on their own widest
+/// value). Sections follow go/printer's `exprList`: consecutive single-line `key: value`
+/// elements, broken by a blank or comment line, a multi-line element, two elements on one
+/// line, or a key size far from the section's geometric mean (keys over 40 characters). No
+/// edits when the line does not start such an element or its layout is not one gofmt made.
+fn realign_split_keyed_section(text: &str, tree: &tree_sitter::Tree, insert_at: usize) -> Vec<TextEdit> {
+    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count();
+    let first = insert_at + text[insert_at..].len() - text[insert_at..].trim_start_matches([' ', '\t']).len();
+    let Some(mut node) = tree.root_node().descendant_for_byte_range(first, first) else {
+        return Vec::new();
+    };
+    while node.kind() != "keyed_element" || node.start_byte() != first {
+        match node.parent() {
+            Some(p) if p.start_byte() == first => node = p,
+            _ => return Vec::new(),
+        }
+    }
+    let Some(literal) = node.parent().filter(|p| p.kind() == "literal_value") else {
+        return Vec::new();
+    };
+    let mut cursor = literal.walk();
+    let children: Vec<Node<'_>> = literal.named_children(&mut cursor).collect();
+    let comments: Vec<Node<'_>> = children.iter().copied().filter(|n| n.kind() == "comment").collect();
+    let elements: Vec<LiteralElement<'_>> = children
+        .iter()
+        .copied()
+        .filter(|n| matches!(n.kind(), "keyed_element" | "literal_element"))
+        .map(|n| {
+            let (start_line, end_line) = (line_of(n.start_byte()), line_of(n.end_byte()));
+            let single = start_line == end_line;
+            let key_cell = (single && n.kind() == "keyed_element")
+                .then(|| {
+                    let key = n.child_by_field_name("key")?;
+                    let value = n.child_by_field_name("value")?;
+                    let colon = (0..n.child_count())
+                        .filter_map(|i| n.child(i))
+                        .find(|c| c.kind() == ":")?;
+                    let padding = &text[colon.end_byte()..value.start_byte()];
+                    if padding.is_empty() || !padding.bytes().all(|b| b == b' ') {
+                        return None;
+                    }
+                    let width = node_text(key, text).chars().count() + 1;
+                    Some((width, Span::new(colon.end_byte(), value.start_byte())))
+                })
+                .flatten();
+            // `value, // comment`: the value cell runs to the comma after the element.
+            let comment_cell = key_cell.and_then(|_| {
+                let value = n.child_by_field_name("value")?;
+                let comment = comments
+                    .iter()
+                    .find(|c| c.start_byte() >= n.end_byte() && line_of(c.start_byte()) == end_line)?;
+                let between = &text[n.end_byte()..comment.start_byte()];
+                let comma = between.find(',')?;
+                let padding = &between[comma + 1..];
+                if between[..comma].trim().is_empty() && !padding.is_empty() && padding.bytes().all(|b| b == b' ') {
+                    let width = text[value.start_byte()..n.end_byte() + comma + 1].chars().count();
+                    Some((width, Span::new(n.end_byte() + comma + 1, comment.start_byte())))
+                } else {
+                    None
+                }
+            });
+            LiteralElement {
+                node: n,
+                start_line,
+                end_line,
+                key_cell,
+                comment_cell,
+            }
+        })
+        .collect();
+    let Some(k) = elements.iter().position(|e| e.node == node) else {
+        return Vec::new();
+    };
+    if elements.len() < 2 || elements[k].key_cell.is_none() {
+        return Vec::new();
+    }
+    // Where go/printer starts a new section (a formfeed) or tabwriter ends a block.
+    let open_line = line_of(literal.start_byte());
+    let mut breaks = vec![true; elements.len()];
+    let (mut lnsum, mut count) = (0.0f64, 0usize);
+    let mut prev_size = 0usize;
+    let mut prev_broken = true;
+    for (i, e) in elements.iter().enumerate() {
+        let prev_end = if i == 0 { open_line } else { elements[i - 1].end_line };
+        let on_new_line = prev_end < e.start_line;
+        let size = e
+            .key_cell
+            .map(|(w, _)| w - 1)
+            .or_else(|| (e.start_line == e.end_line).then(|| node_text(e.node, text).chars().count()))
+            .unwrap_or(0);
+        let gap_start = if i == 0 {
+            literal.start_byte() + 1
+        } else {
+            elements[i - 1].node.end_byte()
+        };
+        let gap = &text[gap_start..e.node.start_byte()];
+        // A whitespace-only line strictly inside the gap (not the indentation before the element).
+        let gap_lines: Vec<&str> = gap.split('\n').collect();
+        let blank_line = gap_lines.len() > 2 && gap_lines[1..gap_lines.len() - 1].iter().any(|l| l.trim().is_empty());
+        let comment_line = comments.iter().any(|c| {
+            c.start_byte() >= gap_start && c.end_byte() <= e.node.start_byte() && line_of(c.start_byte()) > prev_end
+        });
+        let mut use_ff = true;
+        if prev_size > 0 && size > 0 {
+            const SMALL: usize = 40;
+            if count == 0 || (prev_size <= SMALL && size <= SMALL) {
+                use_ff = false;
+            } else {
+                let geomean = (lnsum / count as f64).exp();
+                let ratio = size as f64 / geomean;
+                use_ff = 2.5 * ratio <= 1.0 || 2.5 <= ratio;
+            }
+        }
+        if blank_line {
+            lnsum = 0.0;
+            count = 0;
+        }
+        let prev_unaligned = i > 0 && elements[i - 1].key_cell.is_none();
+        breaks[i] = i == 0
+            || !on_new_line
+            || use_ff
+            || !prev_broken
+            || blank_line
+            || comment_line
+            || e.key_cell.is_none()
+            || prev_unaligned;
+        if i > 0 && !on_new_line {
+            // Two elements on one line: neither is in a section.
+            breaks[i - 1] = true;
+        }
+        if size > 0 {
+            lnsum += (size as f64).ln();
+            count += 1;
+        }
+        prev_size = size;
+        prev_broken = on_new_line;
+    }
+    // The section holding element k, split at k.
+    let start = (0..=k).rev().find(|&i| breaks[i]).unwrap_or(0);
+    let end = (k + 1..elements.len()).find(|&i| breaks[i]).unwrap_or(elements.len());
+    if start == k || elements[start..end].iter().any(|e| e.key_cell.is_none()) {
+        return Vec::new();
+    }
+    let mut edits = Vec::new();
+    for part in [&elements[start..k], &elements[k..end]] {
+        let width = part
+            .iter()
+            .filter_map(|e| e.key_cell.map(|(w, _)| w))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        for e in part {
+            if let Some((w, span)) = e.key_cell {
+                let padding = " ".repeat(width - w);
+                if text[span.range()] != padding {
+                    edits.push(TextEdit {
+                        span,
+                        new_text: padding,
+                    });
+                }
+            }
+        }
+        // Trailing comments: each run of consecutive lines that have one is a block.
+        for run in part.split(|e| e.comment_cell.is_none()) {
+            let width = run
+                .iter()
+                .filter_map(|e| e.comment_cell.map(|(w, _)| w))
+                .max()
+                .unwrap_or(0)
+                + 1;
+            for e in run {
+                if let Some((w, span)) = e.comment_cell {
+                    let padding = " ".repeat(width - w);
+                    if text[span.range()] != padding {
+                        edits.push(TextEdit {
+                            span,
+                            new_text: padding,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    edits
 }
 
 fn replace_key(
@@ -268,12 +483,13 @@ fn replace_symbol(
     }])
 }
 
-/// Replaces a literal reason with a constant: one of the package (any file) that already holds
-/// this value, else a new one declared beside the package's other reasons (in their `const (`
-/// block, as its own alignment section so gofmt keeps the block as it is), else — the package
-/// has no reason constants, so the reason is not published API — an unexported constant just
-/// above the function that uses it. Refused when the name is taken by a constant with another
-/// value. Returns the constant's name and the edits.
+/// Replaces a literal reason with a constant, as [`reason_constant_plan`] decides (the one
+/// naming rule, shared with the title `check` lists): an existing reason constant of the package
+/// holding this value; else a new one declared beside the package's other reasons, in their
+/// case (in their `const (` block, as its own alignment section so gofmt keeps the block as it
+/// is); else — the package has no reason constants, so the reason is not published API — an
+/// unexported constant just above the function that uses it. Returns the constant's name and
+/// the edits.
 fn reason_constant(
     db: &dyn salsa::Database,
     ws: Workspace,
@@ -282,80 +498,32 @@ fn reason_constant(
     value: &str,
 ) -> Option<(String, Vec<FileEdit>)> {
     let path = file.path(db).clone();
-    let dir = crate::db::dir_of(&path).to_string();
-    let package = go_facts(db, file).package.clone();
-    let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
-        .into_iter()
-        .filter(|f| f.lang(db) == Lang::Go && go_facts(db, *f).package == package)
-        .collect();
-    if !siblings.contains(&file) {
-        siblings.push(file);
-    }
-    // The current file first, then the others by path.
-    siblings.sort_by_key(|f| (*f != file, f.path(db).clone()));
-    let consts: Vec<(SourceFile, &crate::facts::go::Const)> = siblings
-        .iter()
-        .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
-        .collect();
-    let replace = |name: &str| TextEdit {
-        span: finding.span,
-        new_text: name.to_string(),
-    };
-    let suffix = ws
-        .model(db)
-        .model
-        .conditions
-        .reason_const_suffix
-        .clone()
-        .unwrap_or_default();
-    let is_reason = |name: &str| !suffix.is_empty() && name.ends_with(suffix.as_str());
-    let exported = format!("{value}{suffix}");
-    let local = format!("{}{suffix}", lower_first(value));
-    // Reuse a reason constant that already holds the value.
-    if let Some((_, c)) = consts
-        .iter()
-        .find(|(_, c)| c.value.as_deref() == Some(value) && is_reason(&c.name))
-    {
-        return Some((
-            c.name.clone(),
-            vec![FileEdit {
-                path,
-                create: false,
-                edits: vec![replace(&c.name)],
-            }],
-        ));
-    }
-    let beside = consts
-        .iter()
-        .rfind(|(f, c)| *f == file && is_reason(&c.name))
-        .or_else(|| {
-            consts
-                .iter()
-                .find(|(_, c)| is_reason(&c.name) && c.name.starts_with(char::is_uppercase))
-        });
-    let name = if beside.is_some() { exported } else { local };
-    if consts.iter().any(|(_, c)| c.name == name) {
-        // Taken, with another value: reusing it would change what the condition says.
-        return None;
-    }
+    let plan = reason_constant_plan(db, ws, file, value)?;
+    let name = plan.name().to_string();
     let mut files = vec![FileEdit {
         path: path.clone(),
         create: false,
-        edits: vec![replace(&name)],
+        edits: vec![TextEdit {
+            span: finding.span,
+            new_text: name.clone(),
+        }],
     }];
-    match beside {
-        Some((target, c)) => {
+    match plan {
+        ReasonConstantPlan::Reuse { .. } => {}
+        ReasonConstantPlan::Beside {
+            file: target, anchor, ..
+        } => {
             let text = target.text(db);
-            let tree = parse_file(db, *target).tree.as_ref()?;
+            let tree = parse_file(db, target).tree.as_ref()?;
             let spec = tree
                 .root_node()
-                .descendant_for_byte_range(c.name_span.start as usize, c.name_span.end as usize)?;
+                .descendant_for_byte_range(anchor.start as usize, anchor.end as usize)?;
             let declaration = enclosing(spec, &["const_declaration"])?;
             let in_block = declaration.children(&mut declaration.walk()).any(|n| n.kind() == "(");
             let edit = if in_block {
                 let close = declaration.end_byte().saturating_sub(1);
                 let at = line_bounds(text, close).0;
-                let indent: String = text[line_bounds(text, c.name_span.start as usize).0..]
+                let indent: String = text[line_bounds(text, anchor.start as usize).0..]
                     .chars()
                     .take_while(|c| *c == ' ' || *c == '\t')
                     .collect();
@@ -381,7 +549,7 @@ fn reason_constant(
                 });
             }
         }
-        None => {
+        ReasonConstantPlan::Local { .. } => {
             let text = file.text(db);
             let tree = parse_file(db, file).tree.as_ref()?;
             let at = tree
@@ -406,31 +574,6 @@ fn reason_constant(
         }
     }
     Some((name, files))
-}
-
-/// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `AzureMachine` →
-/// `azureMachine` (a leading acronym is lowered whole).
-fn lower_first(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let upper_run = chars.iter().take_while(|c| c.is_uppercase()).count();
-    let lower_count = match upper_run {
-        0 => 0,
-        n if n == chars.len() => n,
-        1 => 1,
-        // `AWSMachine`: the last capital of the run starts the next word.
-        n => n - 1,
-    };
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i < lower_count {
-                c.to_lowercase().next().unwrap_or(*c)
-            } else {
-                *c
-            }
-        })
-        .collect()
 }
 
 /// `AzureMachine` → `azure-machine`, `AWSMachine` → `aws-machine`.

@@ -399,6 +399,7 @@ fn merge(actions: Vec<Action>, path: &str, title: &str) -> Option<Action> {
     (!files.is_empty()).then(|| Action {
         title: title.to_string(),
         code: String::new(),
+        span: Span::default(),
         files,
     })
 }
@@ -431,6 +432,7 @@ mod tests {
         Action {
             title: "t".into(),
             code: "c".into(),
+            span: Span::default(),
             files: vec![FileEdit {
                 path: path.into(),
                 create: false,

@@ -27,6 +27,7 @@ pub(super) fn new_root(path: PathBuf, options: &InitOptions) -> Root {
         host,
         docs: HashMap::new(),
         model_problem_uris: Vec::new(),
+        indexing: false,
     }
 }
 
@@ -74,7 +75,14 @@ impl Backend {
                 .and_then(|e| e.resource_operations.as_ref())
                 .is_some_and(|ops| ops.contains(&ResourceOperationKind::Create));
             // Models are read here, before the lock is taken.
-            let roots: Vec<Root> = folders.into_iter().map(|f| new_root(f, &options)).collect();
+            // Indexed at `initialized`.
+            let roots: Vec<Root> = folders
+                .into_iter()
+                .map(|f| Root {
+                    indexing: true,
+                    ..new_root(f, &options)
+                })
+                .collect();
             let support =
                 diagnostics::ClientSupport::new(&params.capabilities, options.diagnostic_mode, options.diagnostics_on);
             {
@@ -233,6 +241,7 @@ impl Backend {
                 }
                 root.host.sync_file_set();
                 root.host.set_go_modules(modules);
+                root.indexing = false;
             }
         }
         if let Some(progress) = progress {

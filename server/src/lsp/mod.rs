@@ -69,6 +69,10 @@ struct Root {
     docs: HashMap<String, OpenDoc>,
     /// Config and model files with problems, for `model/...` diagnostics on them.
     model_problem_uris: Vec<Uri>,
+    /// A workspace folder whose files are not read yet: its findings would be computed from
+    /// the open documents alone (a reason returned in one file reaches a condition in another),
+    /// so none are published until indexing has loaded it and refreshes.
+    indexing: bool,
 }
 
 struct OpenDoc {

@@ -42,7 +42,8 @@ impl Backend {
     pub(super) async fn refresh_batch(&self, root_index: usize, open: bool) -> bool {
         let job = {
             let state = lock(&self.state);
-            if root_index >= state.roots.len() {
+            if root_index >= state.roots.len() || state.roots[root_index].indexing {
+                // Still being indexed: the refresh at the end of indexing publishes.
                 return false;
             }
             Self::job(&state, root_index, open)
@@ -237,7 +238,7 @@ impl Backend {
     }
 
     /// Waits until the folders known at `initialized` are indexed.
-    async fn wait_ready(&self) {
+    pub(super) async fn wait_ready(&self) {
         let mut ready = self.ready.subscribe();
         let _ = ready.wait_for(|r| *r).await;
     }

@@ -37,6 +37,9 @@ impl Backend {
 
     pub(super) async fn code_actions(&self, params: CodeActionParams) -> RpcResult<Option<CodeActionResponse>> {
         guarded("codeAction", async {
+            // Actions computed before the workspace is read would miss the fixes of findings
+            // that need the package's other files (a reason returned here, set there).
+            self.wait_ready().await;
             let only = params.context.only.clone();
             let fix_all = if fix_all::wanted(only.as_ref(), fix_all::FIX_ALL) && only.is_some() {
                 self.fix_all(&params).await?
@@ -70,7 +73,14 @@ impl Backend {
                     actions
                         .into_iter()
                         .filter_map(|a| {
-                            convert::code_action(&analysis, &root, a, &diagnostics, &versions, encoding, can_create)
+                            // The diagnostic of the finding this action fixes, not every one of its code.
+                            let fixed: Vec<Diagnostic> = findings
+                                .iter()
+                                .zip(&diagnostics)
+                                .filter(|(f, _)| f.span == a.span && f.code == a.code)
+                                .map(|(_, d)| d.clone())
+                                .collect();
+                            convert::code_action(&analysis, &root, a, &fixed, &versions, encoding, can_create)
                         })
                         .collect::<Vec<_>>()
                 })

@@ -102,7 +102,10 @@ impl Backend {
                 .added
                 .iter()
                 .filter_map(|f| uri_to_path(&f.uri))
-                .map(|p| new_root(p, &options))
+                .map(|p| Root {
+                    indexing: true,
+                    ..new_root(p, &options)
+                })
                 .collect();
             let removed_paths: Vec<PathBuf> = params
                 .event

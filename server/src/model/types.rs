@@ -280,8 +280,11 @@ pub struct ConditionConventions {
     /// Constant names matching this regular expression name condition reasons (hover; the
     /// rule checks a constant as a reason only when it reaches a condition's reason).
     pub reason_const_pattern: Option<String>,
-    /// The suffix of a reason constant's name (`Reason`): the quick fix names a new constant
-    /// `<Value><suffix>` and looks for existing reason constants by it.
+    /// The suffix of a reason constant's name (`Reason`): the quick fix looks for existing
+    /// reason constants by it and names a new one `<Value><suffix>` in their case — exported
+    /// beside exported ones (the published API, a package that exports its reasons), unexported
+    /// (`<value><suffix>`) beside unexported ones and in a package that has none (a
+    /// controller's own reasons are not API).
     pub reason_const_suffix: Option<String>,
     /// Files (globs) where every string constant is a condition type or reason (an API's
     /// `*_conditions.go`), whatever its name.

@@ -9,6 +9,7 @@
 //!   without a leading count.
 
 use super::{Finding, Fix, FixKind, GoContext};
+use crate::db::{go_facts, SourceFile};
 use crate::facts::go::{first_string_literal, CompositeLiteral, FieldWrite, GoFacts, StringWrite, TypeRef};
 
 pub const TYPE_NOT_CAMELCASE: &str = "condition-naming/type-not-camelcase";
@@ -189,20 +190,147 @@ pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts
     let suggestion = camel_case(value);
     let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
     let mut finding = Finding::new(REASON_LITERAL, span, message);
-    // The fix is offered when the model titles it; the constant is named by the model's suffix.
+    // The fix is offered when the model titles it, under the name the editor's fix will use
+    // (one naming rule: [`reason_constant_plan`]); not when that name is taken.
     if let Some(title) = &model.model.code_actions.reason_constant_title {
-        let suffix = model
-            .model
-            .conditions
-            .reason_const_suffix
-            .as_deref()
-            .unwrap_or_default();
-        finding.fixes.push(Fix {
-            title: crate::model::render(title, &[("Name", &format!("{suggestion}{suffix}"))]),
-            kind: FixKind::ReasonConstant { value: suggestion },
-        });
+        if let Some(plan) = reason_constant_plan(cx.db, cx.ws, cx.file, &suggestion) {
+            finding.fixes.push(Fix {
+                title: crate::model::render(title, &[("Name", plan.name())]),
+                kind: FixKind::ReasonConstant { value: suggestion },
+            });
+        }
     }
     finding
+}
+
+/// Where the reason-constant fix puts a literal reason's value, and its name.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ReasonConstantPlan {
+    /// A reason constant of the package already holds the value.
+    Reuse { name: String },
+    /// A new constant declared beside an existing reason constant (`anchor`: its name's span in
+    /// `file`), in that constant's case.
+    Beside {
+        name: String,
+        file: SourceFile,
+        anchor: crate::facts::Span,
+    },
+    /// The package has no reason constants: a new unexported constant above the function.
+    Local { name: String },
+}
+
+impl ReasonConstantPlan {
+    pub fn name(&self) -> &str {
+        match self {
+            ReasonConstantPlan::Reuse { name }
+            | ReasonConstantPlan::Beside { name, .. }
+            | ReasonConstantPlan::Local { name } => name,
+        }
+    }
+}
+
+/// The one naming rule of the reason-constant fix, for the title `check` lists and the edit the
+/// editor applies. A reason constant is one whose name ends with the model's
+/// `conditions.reason_const_suffix` (`Reason`).
+/// 1. A reason constant of the package (any file) that holds `value` is reused.
+/// 2. Else the new constant goes beside the package's reason constants (the current file's
+///    last one, else the first in the package's other files) and takes their case: exported
+///    beside exported ones (the published API's `*_conditions.go`, a package that exports its
+///    reasons: `InvalidConfigReason`), unexported beside unexported ones (NodePool's
+///    controller: `reconciliationActiveConditionReason`): `<Value><suffix>` or
+///    `<value><suffix>`.
+/// 3. Else, in a package with no reason constants, the reason is the package's own detail:
+///    an unexported `<value><suffix>` above the function that uses it.
+///
+/// `None` (no fix) when the name is not a Go identifier (a `domain.io/` prefixed value) or is
+/// taken by a constant with another value (reusing it would change what the condition says).
+pub fn reason_constant_plan(
+    db: &dyn salsa::Database,
+    ws: crate::db::Workspace,
+    file: SourceFile,
+    value: &str,
+) -> Option<ReasonConstantPlan> {
+    let path = file.path(db).clone();
+    let dir = crate::db::dir_of(&path).to_string();
+    let package = go_facts(db, file).package.clone();
+    let suffix = ws
+        .model(db)
+        .model
+        .conditions
+        .reason_const_suffix
+        .clone()
+        .unwrap_or_default();
+    // Every constant that matters (a reason constant, or one holding the new name) ends with
+    // the suffix: a file without it is not parsed (as the rules' prefilter).
+    let mut siblings: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
+        .into_iter()
+        .filter(|f| f.lang(db) == crate::syntax::Lang::Go && f.text(db).contains(suffix.as_str()))
+        .filter(|f| go_facts(db, *f).package == package)
+        .collect();
+    if !siblings.contains(&file) {
+        siblings.push(file);
+    }
+    // The current file first, then the others by path.
+    siblings.sort_by_key(|f| (*f != file, f.path(db).clone()));
+    let consts: Vec<(SourceFile, &crate::facts::go::Const)> = siblings
+        .iter()
+        .flat_map(|f| go_facts(db, *f).consts.iter().map(move |c| (*f, c)))
+        .collect();
+    let is_reason = |name: &str| !suffix.is_empty() && name.ends_with(suffix.as_str());
+    if let Some((_, c)) = consts
+        .iter()
+        .find(|(_, c)| c.value.as_deref() == Some(value) && is_reason(&c.name))
+    {
+        return Some(ReasonConstantPlan::Reuse { name: c.name.clone() });
+    }
+    let beside = consts
+        .iter()
+        .rfind(|(f, c)| *f == file && is_reason(&c.name))
+        .or_else(|| consts.iter().find(|(_, c)| is_reason(&c.name)));
+    let exported = beside.is_some_and(|(_, c)| c.name.starts_with(char::is_uppercase));
+    let name = if exported {
+        format!("{value}{suffix}")
+    } else {
+        format!("{}{suffix}", lower_first(value))
+    };
+    let identifier = name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !identifier || consts.iter().any(|(_, c)| c.name == name) {
+        return None;
+    }
+    Some(match beside {
+        Some((f, c)) => ReasonConstantPlan::Beside {
+            name,
+            file: *f,
+            anchor: c.name_span,
+        },
+        None => ReasonConstantPlan::Local { name },
+    })
+}
+
+/// Go's lower camel case for an identifier: `AWSMachine` → `awsMachine`, `JobActive` →
+/// `jobActive` (a leading acronym is lowered whole).
+pub fn lower_first(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let upper_run = chars.iter().take_while(|c| c.is_uppercase()).count();
+    let lower_count = match upper_run {
+        0 => 0,
+        n if n == chars.len() => n,
+        1 => 1,
+        // `AWSMachine`: the last capital of the run starts the next word.
+        n => n - 1,
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < lower_count {
+                c.to_lowercase().next().unwrap_or(*c)
+            } else {
+                *c
+            }
+        })
+        .collect()
 }
 
 /// Literal reasons set other than in a condition literal: `cond.Reason = ".."` (not on an

@@ -1,0 +1,10 @@
+package nodepool
+
+// The controller's own condition reasons (not in the published API).
+const (
+	reconciliationActiveConditionReason             = "ReconciliationActive"
+	reconciliationPausedConditionReason             = "ReconciliationPaused"
+	reconciliationInvalidPausedUntilConditionReason = "InvalidPausedUntilValue"
+
+	capacityErrorReason = "CapacityError"
+)
