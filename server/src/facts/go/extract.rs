@@ -16,8 +16,10 @@ use super::object_sites::{object_site, ObjectSiteDraft};
 use super::rebase::{Rebase, Shift};
 use super::syntax::{chain_of, collect_idents, cut, first_string_literal, span, written_type, WrittenType, FIELD_IDS};
 use super::*;
+use crate::facts::go_flow::{FlowFacts, FlowWalk};
+use crate::facts::go_loops::{LoopFacts, LoopWalk};
 use crate::facts::suppression::suppression_in;
-use crate::syntax::{descendants, node_text};
+use crate::syntax::node_text;
 
 /// Extracts the facts of one Go file.
 pub fn extract(tree: &Tree, text: &str) -> GoFacts {
@@ -36,8 +38,6 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
 pub(super) fn whole_file(tree: &Tree, text: &str, facts: &mut GoFacts) {
     let import_names: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
     facts.reasons = crate::facts::go_reasons::extract(tree, text, &import_names);
-    facts.flow = crate::facts::go_flow::extract(tree, text, facts);
-    facts.loops = crate::facts::go_loops::extract(tree, text, facts);
 }
 
 /// The facts of one top-level node: offsets relative to its start, function indices local.
@@ -63,6 +63,10 @@ pub(super) struct DeclFacts {
     type_names: Vec<PkgRef>,
     /// Object sites, kept when their type's alias names an import.
     object_sites: Vec<SiteDraft>,
+    /// Flow facts, types' import aliases as written (see [`FlowWalk`]).
+    flow: FlowFacts,
+    /// Loop facts, import aliases as written (see [`LoopWalk`]).
+    loops: LoopFacts,
 }
 
 /// What a call needs from the file.
@@ -101,10 +105,35 @@ impl DeclFacts {
             literal_anchors: Vec::new(),
             expr_anchors: Vec::new(),
         };
-        for node in descendants(node) {
-            walker.visit(node);
+        let mut flow = FlowWalk::default();
+        let mut loops = LoopWalk::default();
+        // Preorder, with the path from `node` kept (the loop facts look up declarations in the
+        // enclosing blocks; `Node::parent` costs a descent from the root).
+        let mut ancestors: Vec<Node<'_>> = Vec::new();
+        let mut cursor = node.walk();
+        'walk: loop {
+            let current = cursor.node();
+            walker.visit(current);
+            flow.visit(current, ancestors.last().copied(), text, &walker.decl.own);
+            loops.visit(current, &ancestors, text, &walker.decl.own);
+            if cursor.goto_first_child() {
+                ancestors.push(current);
+                continue;
+            }
+            loop {
+                if ancestors.is_empty() {
+                    break 'walk;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                cursor.goto_parent();
+                ancestors.pop();
+            }
         }
         let mut decl = walker.finish();
+        decl.flow = flow.finish();
+        decl.loops = loops.finish(&decl.own);
         decl.rebase(Shift::to_origin(node.start_byte() as u32));
         decl
     }
@@ -120,8 +149,12 @@ impl DeclFacts {
             refs,
             type_names,
             object_sites,
+            flow,
+            loops,
         } = self;
         own.rebase(by);
+        flow.rebase(by);
+        loops.rebase(by);
         for note in call_notes {
             note.arg_spans.rebase(by);
         }
@@ -157,6 +190,7 @@ impl Rebase for GoFacts {
             parse: _,
             // Whole-file facts: never part of a declaration's facts (see `whole_file`).
             reasons: _,
+            // Assembled from the declarations' drafts (`DeclFacts::flow`, `DeclFacts::loops`).
             flow: _,
             loops: _,
         } = self;
@@ -204,6 +238,7 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
         parse: _,
         // Whole-file facts, set after assembly (see `whole_file`).
         reasons: _,
+        // Assembled from the declarations' drafts (see `assemble`).
         flow: _,
         loops: _,
     } = part;
@@ -306,6 +341,15 @@ pub(super) fn assemble<'a>(
                 facts.object_sites.push(site);
             }
         }
+        let path_of = |alias: &str| import_path(&imports, alias);
+        let mut flow = part.flow.clone();
+        flow.rebase(base.by);
+        flow.resolve_imports(&path_of);
+        facts.flow.append(flow);
+        let mut loops = part.loops.clone();
+        loops.rebase(base.by);
+        loops.resolve_imports(&path_of);
+        facts.loops.append(loops);
     }
     // In files with dot imports, unqualified type names not declared in the file may come from
     // the dot-imported packages: record them as candidates.
