@@ -449,6 +449,17 @@ func f(ms []*capiv1.Machine) {
     }
 
     #[test]
+    fn a_name_bound_to_a_called_literal_is_in_the_literal() {
+        // The call starts where the literal does: the innermost function at its start is the
+        // literal, which the declaration's walk reaches after the assignment (looked up at the end).
+        let src = "package p\nfunc f() {\n\tx := func() int { return 1 }()\n\t_ = x\n}\n";
+        let f = facts(src);
+        let functions: Vec<Option<u32>> = f.loops.bound_calls.iter().map(|b| b.function).collect();
+        assert_eq!(functions, [Some(1)]);
+        assert_eq!(f.functions[1].parent, Some(0));
+    }
+
+    #[test]
     fn names_bound_to_calls() {
         let src = r#"package p
 import "sigs.k8s.io/controller-runtime/pkg/client"
