@@ -198,9 +198,17 @@ fn edit(text: &str, tree: &mut tree_sitter::Tree, old: &str, new: &str) -> Strin
     edited
 }
 
+/// The tests that count [`invariant_lsp::facts::go::declarations_walked`] (one counter for the
+/// process) take turns.
+fn counting() -> std::sync::MutexGuard<'static, ()> {
+    static COUNTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    COUNTING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn an_edit_inside_one_function_re_walks_only_that_function() {
     use invariant_lsp::facts::go::declarations_walked;
+    let _counting = counting();
     let (_dir, mut engine) = cross_package_engine();
     let rel = "support/names/names.go";
     let mut text = String::from(
@@ -249,5 +257,132 @@ fn an_edit_inside_one_function_re_walks_only_that_function() {
             assert_eq!(count(&log, "file_purity"), 1, "{log:?}");
             assert_eq!(count(&log, "package_purity"), 0, "{log:?}");
         }
+    }
+}
+
+/// The flow facts (types, variables' types, result types, reference fields) and loop facts
+/// (range loops, names bound to calls) are per declaration too: after an edit inside `first`
+/// that moves `second`, the reused facts are those of a from-scratch extraction, `second`'s
+/// loop and bound call have moved with it, and only `first` is walked again.
+#[test]
+fn flow_and_loop_facts_of_unchanged_declarations_are_reused_and_moved() {
+    use invariant_lsp::facts::go::{declarations_walked, extract, extract_reusing};
+    use invariant_lsp::syntax::{parse, Lang};
+    let _counting = counting();
+    let capi = "sigs.k8s.io/cluster-api/api/core/v1beta1";
+    let mut text = format!(
+        "package p
+
+import (
+	capiv1 \"{capi}\"
+	\"sigs.k8s.io/controller-runtime/pkg/client\"
+)
+
+type Machines = []capiv1.Machine
+
+func first(ms []*capiv1.Machine) error {{
+	for _, m := range ms {{
+		_ = m.Spec.InfrastructureRef
+	}}
+	return nil
+}}
+
+func second(ctx context.Context) (*capiv1.MachineSet, error) {{
+	c, err := client.New(cfg, client.Options{{}})
+	list := &capiv1.MachineList{{}}
+	for _, m := range list.Items {{
+		_ = c.Get(ctx, key(m), &capiv1.MachineSet{{}})
+	}}
+	opts := capiv1.MachineSpec{{ClusterName: \"x\"}}
+	_ = opts
+	return nil, err
+}}
+"
+    );
+    let mut tree = parse(Lang::Go, &text, None).tree.unwrap();
+    let before = extract_reusing(&tree, &text);
+    assert_eq!(before, extract(&tree, &text));
+    let second_loop = |facts: &invariant_lsp::facts::go::GoFacts| {
+        let l = facts
+            .loops
+            .range_loops
+            .iter()
+            .find(|l| l.range_text == "list.Items")
+            .cloned();
+        l.expect("second's loop")
+    };
+    let mut moved = 0;
+    for (old, new) in [
+        (
+            "\t\t_ = m.Spec",
+            "\t\tif m == nil {\n\t\t\tcontinue\n\t\t}\n\t\t_ = m.Spec",
+        ),
+        (
+            "return nil\n}\n\nfunc second",
+            "return client.IgnoreNotFound(nil)\n}\n\nfunc second",
+        ),
+    ] {
+        text = edit(&text, &mut tree, old, new);
+        moved += new.len() - old.len();
+        let edited = parse(Lang::Go, &text, Some(&tree)).tree.unwrap();
+        let walked = declarations_walked();
+        let reused = extract_reusing(&edited, &text);
+        let walked = declarations_walked() - walked;
+        let scratch = extract(&parse(Lang::Go, &text, None).tree.unwrap(), &text);
+        assert_eq!(reused.flow, scratch.flow, "after {old:?}");
+        assert_eq!(reused.loops, scratch.loops, "after {old:?}");
+        assert_eq!(reused, scratch, "after {old:?}");
+        assert_eq!(walked, 1, "only `first` is walked again after {old:?}");
+        tree = edited;
+        // `second`'s facts, reused, moved with it and resolved against the file's imports.
+        let (was, now) = (second_loop(&before), second_loop(&reused));
+        assert_eq!(now.header.start, was.header.start + moved as u32);
+        assert!(text[now.header.range()].starts_with("for _, m := range list.Items"));
+        let element = now.element.as_ref().expect("the element type");
+        assert_eq!(
+            (element.import.as_deref(), element.name.as_str()),
+            (Some(capi), "Machine")
+        );
+        let second = reused
+            .functions
+            .iter()
+            .position(|f| f.name.as_deref() == Some("second"));
+        assert_eq!(now.function, second.map(|i| i as u32));
+        let bound = reused
+            .loops
+            .bound_calls
+            .iter()
+            .find(|b| b.name == "c")
+            .expect("c := client.New(..)");
+        assert_eq!(
+            bound.import.as_deref(),
+            Some("sigs.k8s.io/controller-runtime/pkg/client")
+        );
+        assert_eq!(&text[bound.span.range()], "client.New(cfg, client.Options{})");
+        let second = second.unwrap() as u32;
+        let results: Vec<_> = reused
+            .flow
+            .results_of(second)
+            .iter()
+            .map(|t| (t.import.as_deref(), t.name.as_str()))
+            .collect();
+        assert_eq!(results, [(Some(capi), "MachineSet"), (None, "error")]);
+        let list = reused
+            .flow
+            .var_type(&reused, Some(second), "list")
+            .expect("list's type");
+        assert_eq!(
+            (list.import.as_deref(), list.name.as_str()),
+            (Some(capi), "MachineList")
+        );
+        assert_eq!(
+            reused.flow.var_fields_of(second, "opts"),
+            Some(&["ClusterName".to_string()][..])
+        );
+        let alias = &reused.flow.type_aliases[0];
+        assert_eq!(
+            (alias.name.as_str(), alias.target.import.as_deref()),
+            ("Machines", Some(capi))
+        );
     }
 }

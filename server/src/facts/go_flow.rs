@@ -4,11 +4,11 @@
 //! (provider Machines and hosted-cluster clients carried across functions and packages) and by
 //! the purity summaries (method calls into other packages on a receiver of known type).
 
-use tree_sitter::{Node, Tree};
+use tree_sitter::Node;
 
 use super::go::{GoFacts, TypeRef};
 use super::Span;
-use crate::syntax::{descendants, node_text};
+use crate::syntax::node_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowFacts {
@@ -90,8 +90,9 @@ impl FlowFacts {
     }
 }
 
-/// The named type under pointers, slices, arrays, map values, channels and parentheses.
-fn base_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+/// The named type under pointers, slices, arrays, map values, channels and parentheses. Its
+/// qualifier is left as written in `import` (see [`FlowWalk`]).
+fn base_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
     for _ in 0..16 {
         match node.kind() {
@@ -104,10 +105,12 @@ fn base_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
             "map_type" => node = node.child_by_field_name("value")?,
             "generic_type" => node = node.child_by_field_name("type")?,
             "qualified_type" => {
-                let alias = node_text(node.child_by_field_name("package")?, text);
+                let alias = node_text(node.child_by_field_name("package")?, text).to_string();
                 let name = node_text(node.child_by_field_name("name")?, text).to_string();
-                let import = facts.import_by_name(alias).map(|i| i.path.clone());
-                return Some(TypeRef { import, name });
+                return Some(TypeRef {
+                    import: Some(alias),
+                    name,
+                });
             }
             "type_identifier" => {
                 return Some(TypeRef {
@@ -122,7 +125,7 @@ fn base_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
 }
 
 /// The type of a composite literal value, through `&`.
-fn literal_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+fn literal_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
     if node.kind() == "unary_expression" && node.child_by_field_name("operator").is_some_and(|o| o.kind() == "&") {
         node = node.child_by_field_name("operand")?;
@@ -130,7 +133,7 @@ fn literal_type(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> 
     (node.kind() == "composite_literal")
         .then(|| node.child_by_field_name("type"))
         .flatten()
-        .and_then(|t| base_type(t, text, facts))
+        .and_then(|t| base_type(t, text))
 }
 
 /// The keys of a keyed composite literal (through `&`); `None` for a positional one.
@@ -175,32 +178,43 @@ fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
     None
 }
 
-/// Extracts the flow facts of a file; `facts` are its base facts (imports, functions).
-pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
-    let mut out = FlowFacts::default();
-    let function_at = |node: Node<'_>| facts.function_at(node.start_byte() as u32);
-    // Nodes to pass over, found from their parent (the walk is preorder; `Node::parent` costs a
-    // descent from the root): names being declared, and selectors that are another selector's
-    // operand.
-    let mut skip: std::collections::HashSet<usize> = std::collections::HashSet::new();
-    for node in descendants(tree.root_node()) {
-        if skip.remove(&node.id()) {
-            continue;
-        }
-        if matches!(node.kind(), "type_spec" | "type_parameter_declaration") {
-            if let Some(name) = node.child_by_field_name("name") {
-                skip.insert(name.id());
-            }
-            continue;
-        }
+/// Is `node` a name being declared (`type X ..`, `type X = ..`, a type parameter), or a selector
+/// that is another selector's operand (only the outermost selector of a chain is looked at:
+/// `m.Spec.InfrastructureRef.Name` reads a name)? Decided from its parent.
+fn passed_over(node: Node<'_>, parent: Option<Node<'_>>) -> bool {
+    let Some(parent) = parent else { return false };
+    let is_field = |field: &str| parent.child_by_field_name(field) == Some(node);
+    match parent.kind() {
+        "type_spec" | "type_parameter_declaration" => is_field("name"),
+        "type_alias" => parent.child_by_field_name("type").is_some() && is_field("name"),
+        "selector_expression" => node.kind() == "selector_expression" && is_field("operand"),
+        _ => false,
+    }
+}
+
+/// The flow facts of one top-level declaration, built node by node during the declaration's
+/// walk (preorder). Function indices are those of the declaration's own functions, and every
+/// [`TypeRef`] holds its package qualifier *as written* in `import` (`capz` for
+/// `capz.AzureMachine`) until [`FlowFacts::resolve_imports`] turns it into the import path,
+/// once the file's imports are known.
+#[derive(Default)]
+pub(crate) struct FlowWalk {
+    out: FlowFacts,
+}
+
+impl FlowWalk {
+    /// Looks at `node`, whose parent is `parent`; `facts` are the declaration's facts so far
+    /// (every function starting at or before `node`, `node` itself included).
+    pub(crate) fn visit(&mut self, node: Node<'_>, parent: Option<Node<'_>>, text: &str, facts: &GoFacts) {
+        let out = &mut self.out;
+        let function_at = |node: Node<'_>| facts.function_at(node.start_byte() as u32);
         match node.kind() {
             "type_alias" => {
                 let (Some(name), Some(ty)) = (node.child_by_field_name("name"), node.child_by_field_name("type"))
                 else {
-                    continue;
+                    return;
                 };
-                skip.insert(name.id());
-                if let Some(target) = base_type(ty, text, facts) {
+                if let Some(target) = base_type(ty, text) {
                     out.type_aliases.push(TypeAlias {
                         name: node_text(name, text).to_string(),
                         target,
@@ -211,8 +225,8 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             }
             "type_identifier" => {
                 let name = node_text(node, text);
-                if super::go::GO_BUILTIN_TYPES.contains(&name) {
-                    continue;
+                if super::go::GO_BUILTIN_TYPES.contains(&name) || passed_over(node, parent) {
+                    return;
                 }
                 out.type_uses.push(TypeUse {
                     name: name.to_string(),
@@ -222,19 +236,19 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             }
             "function_declaration" | "method_declaration" | "func_literal" => {
                 let Some(result) = node.child_by_field_name("result") else {
-                    continue;
+                    return;
                 };
-                let Some(index) = facts.function_at(node.start_byte() as u32) else {
-                    continue;
+                let Some(index) = function_at(node) else {
+                    return;
                 };
                 let types: Vec<TypeRef> = if result.kind() == "parameter_list" {
                     result
                         .named_children(&mut result.walk())
                         .filter_map(|p| p.child_by_field_name("type"))
-                        .filter_map(|t| base_type(t, text, facts))
+                        .filter_map(|t| base_type(t, text))
                         .collect()
                 } else {
-                    base_type(result, text, facts).into_iter().collect()
+                    base_type(result, text).into_iter().collect()
                 };
                 if !types.is_empty() {
                     out.results.push((index, types));
@@ -242,9 +256,9 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             }
             "var_spec" => {
                 let (Some(function), Some(ty)) = (function_at(node), node.child_by_field_name("type")) else {
-                    continue;
+                    return;
                 };
-                let Some(ty) = base_type(ty, text, facts) else { continue };
+                let Some(ty) = base_type(ty, text) else { return };
                 let mut cursor = node.walk();
                 for name in node.children_by_field_name("name", &mut cursor) {
                     out.var_types
@@ -257,18 +271,18 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
                     node.child_by_field_name("left"),
                     node.child_by_field_name("right"),
                 ) else {
-                    continue;
+                    return;
                 };
                 let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
                 let values: Vec<Node<'_>> = right.named_children(&mut right.walk()).collect();
                 if names.len() != values.len() {
-                    continue;
+                    return;
                 }
                 for (name, value) in names.iter().zip(&values) {
                     if name.kind() != "identifier" {
                         continue;
                     }
-                    if let Some(ty) = literal_type(*value, text, facts) {
+                    if let Some(ty) = literal_type(*value, text) {
                         out.var_types.push((function, node_text(*name, text).to_string(), ty));
                         if let Some(keys) = literal_keys(*value, text) {
                             out.var_fields
@@ -278,18 +292,14 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
                 }
             }
             "selector_expression" => {
-                // The outermost selector only: `m.Spec.InfrastructureRef.Name` reads a name, and
-                // the selectors inside it are not looked at on their own.
-                let mut operand = node.child_by_field_name("operand");
-                while let Some(inner) = operand.filter(|o| o.kind() == "selector_expression") {
-                    skip.insert(inner.id());
-                    operand = inner.child_by_field_name("operand");
+                if passed_over(node, parent) {
+                    return;
                 }
                 let Some(field) = node.child_by_field_name("field") else {
-                    continue;
+                    return;
                 };
                 if !node_text(field, text).ends_with("Ref") {
-                    continue;
+                    return;
                 }
                 if let Some(chain) = selector_chain(node, text) {
                     out.ref_fields.push(RefField {
@@ -301,10 +311,50 @@ pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> FlowFacts {
             _ => {}
         }
     }
-    // Sorted for the binary searches of `var_type` and `var_fields_of`.
-    out.var_types.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    out.var_fields.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    out
+
+    pub(crate) fn finish(self) -> FlowFacts {
+        let mut out = self.out;
+        // Sorted for the binary searches of `var_type` and `var_fields_of` (a file's facts are
+        // its declarations' in order, with function indices growing: still sorted).
+        out.var_types.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out.var_fields.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        out
+    }
+}
+
+impl FlowFacts {
+    /// Turns every type's qualifier as written into its import path (`None` when no import of
+    /// the file has that name), by `path_of`.
+    pub(crate) fn resolve_imports(&mut self, path_of: &impl Fn(&str) -> Option<String>) {
+        let mut resolve = |ty: &mut TypeRef| ty.import = ty.import.as_deref().and_then(path_of);
+        for alias in &mut self.type_aliases {
+            resolve(&mut alias.target);
+        }
+        for (_, types) in &mut self.results {
+            types.iter_mut().for_each(&mut resolve);
+        }
+        for (_, _, ty) in &mut self.var_types {
+            resolve(ty);
+        }
+    }
+
+    /// Appends `other` (already placed and resolved).
+    pub(crate) fn append(&mut self, other: FlowFacts) {
+        let FlowFacts {
+            type_aliases,
+            type_uses,
+            results,
+            var_types,
+            ref_fields,
+            var_fields,
+        } = other;
+        self.type_aliases.extend(type_aliases);
+        self.type_uses.extend(type_uses);
+        self.results.extend(results);
+        self.var_types.extend(var_types);
+        self.ref_fields.extend(ref_fields);
+        self.var_fields.extend(var_fields);
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 //! receiver inside a loop is. Calls inside a loop are the file's [`Call`](super::go::Call)s whose
 //! span lies in the loop's body.
 
-use tree_sitter::{Node, Tree};
+use tree_sitter::Node;
 
-use super::go::{GoFacts, TypeRef};
+use super::go::{chain_of, cut, span, GoFacts, TypeRef};
 use super::Span;
 use crate::syntax::node_text;
 
@@ -22,7 +22,7 @@ pub struct RangeLoop {
     /// From `for` to the end of the range expression: where findings about the loop point.
     pub header: Span,
     pub body: Span,
-    /// The range expression as written (cut to a few hundred bytes).
+    /// The range expression as written (cut to a few hundred bytes, as other texts of the facts).
     pub range_text: String,
     /// The element type: the range expression is a name declared in scope as `[]T`/`[]*T`, or
     /// `x.Items` of a name declared as a `TList` (then the element is `T`).
@@ -44,42 +44,8 @@ pub struct BoundCall {
     pub function: Option<u32>,
 }
 
-fn span(node: Node<'_>) -> Span {
-    Span::new(node.start_byte(), node.end_byte())
-}
-
-/// A selector/identifier chain (`r.Client.List` → `[r, Client, List]`); a call inside the
-/// chain is `()`, anything else `?`.
-fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
-    if depth > 64 {
-        out.push("?".into());
-        return;
-    }
-    match node.kind() {
-        "identifier" | "field_identifier" | "package_identifier" => out.push(node_text(node, text).to_string()),
-        "selector_expression" => {
-            if let Some(operand) = node.child_by_field_name("operand") {
-                chain(operand, text, out, depth + 1);
-            }
-            if let Some(field) = node.child_by_field_name("field") {
-                out.push(node_text(field, text).to_string());
-            }
-        }
-        "call_expression" => {
-            if let Some(function) = node.child_by_field_name("function") {
-                chain(function, text, out, depth + 1);
-            }
-            out.push("()".into());
-        }
-        "parenthesized_expression" => match node.named_child(0) {
-            Some(inner) => chain(inner, text, out, depth + 1),
-            None => out.push("?".into()),
-        },
-        _ => out.push("?".into()),
-    }
-}
-
-fn type_ref(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
+/// A type as written; its qualifier stays as written in `import` (see [`LoopWalk`]).
+fn type_ref(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
     while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
         node = node.named_child(0)?;
@@ -88,7 +54,7 @@ fn type_ref(node: Node<'_>, text: &str, facts: &GoFacts) -> Option<TypeRef> {
         "qualified_type" => {
             let alias = node_text(node.child_by_field_name("package")?, text);
             Some(TypeRef {
-                import: facts.import_by_name(alias).map(|i| i.path.clone()),
+                import: Some(alias.to_string()),
                 name: node_text(node.child_by_field_name("name")?, text).to_string(),
             })
         }
@@ -106,33 +72,33 @@ enum Declared {
     Named(TypeRef),
 }
 
-fn declared_from_type(ty: Node<'_>, text: &str, facts: &GoFacts) -> Option<Declared> {
+fn declared_from_type(ty: Node<'_>, text: &str) -> Option<Declared> {
     let mut ty = ty;
     while matches!(ty.kind(), "pointer_type" | "parenthesized_type") {
         ty = ty.named_child(0)?;
     }
     if ty.kind() == "slice_type" {
-        return type_ref(ty.child_by_field_name("element")?, text, facts).map(Declared::Slice);
+        return type_ref(ty.child_by_field_name("element")?, text).map(Declared::Slice);
     }
-    type_ref(ty, text, facts).map(Declared::Named)
+    type_ref(ty, text).map(Declared::Named)
 }
 
 /// The type a value builds: `&T{}`, `T{}`, `[]T{}`, `make([]T, n)`.
-fn declared_from_value(value: Node<'_>, text: &str, facts: &GoFacts) -> Option<Declared> {
+fn declared_from_value(value: Node<'_>, text: &str) -> Option<Declared> {
     let value = if value.kind() == "unary_expression" {
         value.child_by_field_name("operand")?
     } else {
         value
     };
     match value.kind() {
-        "composite_literal" => declared_from_type(value.child_by_field_name("type")?, text, facts),
+        "composite_literal" => declared_from_type(value.child_by_field_name("type")?, text),
         "call_expression" => {
             let function = value.child_by_field_name("function")?;
             if node_text(function, text) != "make" {
                 return None;
             }
             let args = value.child_by_field_name("arguments")?;
-            declared_from_type(args.named_child(0)?, text, facts)
+            declared_from_type(args.named_child(0)?, text)
         }
         _ => None,
     }
@@ -195,7 +161,6 @@ fn declaration_of<'t>(
     index: &mut BlockIndex<'t>,
     name: &str,
     text: &'t str,
-    facts: &GoFacts,
 ) -> Option<Declared> {
     let mut node = at;
     for &parent in ancestors.iter().rev() {
@@ -214,7 +179,7 @@ fn declaration_of<'t>(
                             .children_by_field_name("name", &mut cursor)
                             .any(|n| node_text(n, text) == name)
                         {
-                            return declared_from_type(ty, text, facts);
+                            return declared_from_type(ty, text);
                         }
                     }
                 }
@@ -226,7 +191,7 @@ fn declaration_of<'t>(
                         .iter()
                         .rev()
                         .filter(|s| s.start_byte() < before)
-                        .find_map(|s| declares(*s, name, text, facts))
+                        .find_map(|s| declares(*s, name, text))
                 });
                 if found.is_some() {
                     return found;
@@ -240,7 +205,7 @@ fn declaration_of<'t>(
 }
 
 /// What `statement` declares `name` as, if it declares it with a type we can read.
-fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Option<Declared> {
+fn declares(statement: Node<'_>, name: &str, text: &str) -> Option<Declared> {
     match statement.kind() {
         "var_declaration" => {
             for spec in statement.named_children(&mut statement.walk()) {
@@ -250,10 +215,10 @@ fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opt
                     continue;
                 };
                 if let Some(ty) = spec.child_by_field_name("type") {
-                    return declared_from_type(ty, text, facts);
+                    return declared_from_type(ty, text);
                 }
                 let value = spec.child_by_field_name("value")?.named_child(position as u32)?;
-                return declared_from_value(value, text, facts);
+                return declared_from_value(value, text);
             }
             None
         }
@@ -262,7 +227,7 @@ fn declares(statement: Node<'_>, name: &str, text: &str, facts: &GoFacts) -> Opt
             let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
             let position = names.iter().position(|n| node_text(*n, text) == name)?;
             let right = statement.child_by_field_name("right")?;
-            declared_from_value(right.named_child(position as u32)?, text, facts)
+            declared_from_value(right.named_child(position as u32)?, text)
         }
         _ => None,
     }
@@ -275,10 +240,9 @@ fn element_of<'t>(
     index: &mut BlockIndex<'t>,
     right: Node<'t>,
     text: &'t str,
-    facts: &GoFacts,
 ) -> Option<TypeRef> {
     match right.kind() {
-        "identifier" => match declaration_of(for_statement, ancestors, index, node_text(right, text), text, facts)? {
+        "identifier" => match declaration_of(for_statement, ancestors, index, node_text(right, text), text)? {
             Declared::Slice(t) => Some(t),
             Declared::Named(_) => None,
         },
@@ -288,7 +252,7 @@ fn element_of<'t>(
             if node_text(field, text) != "Items" || operand.kind() != "identifier" {
                 return None;
             }
-            match declaration_of(for_statement, ancestors, index, node_text(operand, text), text, facts)? {
+            match declaration_of(for_statement, ancestors, index, node_text(operand, text), text)? {
                 Declared::Named(t) => t.name.strip_suffix("List").map(|elem| TypeRef {
                     import: t.import.clone(),
                     name: elem.to_string(),
@@ -300,123 +264,145 @@ fn element_of<'t>(
     }
 }
 
-fn cut(s: &str) -> String {
-    let mut end = s.len().min(300);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
+/// A name bound to a call, before the declaration's functions and locals are all known.
+struct BoundDraft {
+    name: String,
+    callee: Vec<String>,
+    span: Span,
 }
 
-fn bound_call(name: Node<'_>, value: Node<'_>, text: &str, facts: &GoFacts) -> Option<BoundCall> {
+fn bound_call(name: Node<'_>, value: Node<'_>, text: &str) -> Option<BoundDraft> {
     if value.kind() != "call_expression" || name.kind() != "identifier" {
         return None;
     }
     let function = value.child_by_field_name("function")?;
-    let mut callee = Vec::new();
-    chain(function, text, &mut callee, 0);
-    let at = value.start_byte() as u32;
-    let enclosing = facts.function_at(at);
-    let import = match callee.as_slice() {
-        [alias, _] if !facts.is_local(enclosing, alias) => facts.import_by_name(alias).map(|i| i.path.clone()),
-        _ => None,
-    };
-    Some(BoundCall {
+    Some(BoundDraft {
         name: node_text(name, text).to_string(),
-        callee,
-        import,
+        callee: chain_of(function, text),
         span: span(value),
-        function: enclosing,
     })
 }
 
-/// Range loops and call-bound names of a file. `facts` must already hold the imports and
-/// functions (for import resolution and the enclosing function).
-pub fn extract(tree: &Tree, text: &str, facts: &GoFacts) -> LoopFacts {
-    let mut out = LoopFacts::default();
-    let mut index = BlockIndex::default();
-    // Depth-first with the path from the root kept explicitly (`Node::parent` re-walks from
-    // the root, and indexing children one by one is linear per index: both quadratic in a
-    // block of thousands of statements).
-    let mut ancestors: Vec<Node<'_>> = Vec::new();
-    let mut cursor = tree.walk();
-    loop {
-        let node = cursor.node();
-        if node.is_named() {
-            visit(node, &ancestors, &mut index, text, facts, &mut out);
-        }
-        if cursor.goto_first_child() {
-            ancestors.push(node);
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                break;
+/// The loop facts of one top-level declaration, built node by node during the declaration's
+/// walk (preorder, with the path from the declaration down). Function indices are the
+/// declaration's own, and every import (element types, bound calls' `import`) holds the package
+/// alias *as written* until [`LoopFacts::resolve_imports`] turns it into the import path, once
+/// the file's imports are known.
+#[derive(Default)]
+pub(crate) struct LoopWalk<'t> {
+    index: BlockIndex<'t>,
+    range_loops: Vec<RangeLoop>,
+    bound: Vec<BoundDraft>,
+}
+
+impl<'t> LoopWalk<'t> {
+    /// Looks at `node`, whose enclosing nodes (innermost last, up to the declaration) are
+    /// `ancestors`; `facts` are the declaration's facts so far (every function starting at or
+    /// before `node`).
+    pub(crate) fn visit(&mut self, node: Node<'t>, ancestors: &[Node<'t>], text: &'t str, facts: &GoFacts) {
+        match node.kind() {
+            "for_statement" => {
+                let mut cursor = node.walk();
+                let clause = node.named_children(&mut cursor).find(|c| c.kind() == "range_clause");
+                let body = node.child_by_field_name("body");
+                if let (Some(clause), Some(body)) = (clause, body) {
+                    if let Some(right) = clause.child_by_field_name("right") {
+                        self.range_loops.push(RangeLoop {
+                            header: Span::new(node.start_byte(), right.end_byte()),
+                            body: span(body),
+                            range_text: cut(node_text(right, text)),
+                            element: element_of(node, ancestors, &mut self.index, right, text),
+                            function: facts.function_at(node.start_byte() as u32),
+                        });
+                    }
+                }
             }
-            if !cursor.goto_parent() {
-                return out;
+            "short_var_declaration" | "assignment_statement" => {
+                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+                {
+                    let mut cursor = node.walk();
+                    let names: Vec<Node<'_>> = left.named_children(&mut cursor).collect();
+                    let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
+                    // `a, err := f()`: the first name takes the call; `a, b := f(), g()` pairs up.
+                    for (i, name) in names.iter().enumerate() {
+                        let value = if values.len() == names.len() {
+                            values.get(i)
+                        } else if i == 0 {
+                            values.first()
+                        } else {
+                            None
+                        };
+                        if let Some(b) = value.and_then(|v| bound_call(*name, *v, text)) {
+                            self.bound.push(b);
+                        }
+                    }
+                }
             }
-            ancestors.pop();
+            "var_spec" => {
+                let mut cursor = node.walk();
+                let names: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
+                if let Some(values) = node.child_by_field_name("value") {
+                    let values: Vec<Node<'_>> = values.named_children(&mut cursor).collect();
+                    for (name, value) in names.iter().zip(values.iter()) {
+                        if let Some(b) = bound_call(*name, *value, text) {
+                            self.bound.push(b);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The facts, once `facts` (the declaration's) hold all its functions and their locals.
+    pub(crate) fn finish(self, facts: &GoFacts) -> LoopFacts {
+        let bound_calls = self
+            .bound
+            .into_iter()
+            .map(|draft| {
+                // Looked up now: the call may be a function literal's (`x := func() T {..}()`),
+                // which the walk reaches after the assignment.
+                let function = facts.function_at(draft.span.start);
+                let import = match draft.callee.as_slice() {
+                    [alias, _] if !facts.is_local(function, alias) => Some(alias.clone()),
+                    _ => None,
+                };
+                BoundCall {
+                    name: draft.name,
+                    callee: draft.callee,
+                    import,
+                    span: draft.span,
+                    function,
+                }
+            })
+            .collect();
+        LoopFacts {
+            range_loops: self.range_loops,
+            bound_calls,
         }
     }
 }
 
-fn visit<'t>(
-    node: Node<'t>,
-    ancestors: &[Node<'t>],
-    index: &mut BlockIndex<'t>,
-    text: &'t str,
-    facts: &GoFacts,
-    out: &mut LoopFacts,
-) {
-    let mut cursor = node.walk();
-    match node.kind() {
-        "for_statement" => {
-            let clause = node.named_children(&mut cursor).find(|c| c.kind() == "range_clause");
-            let body = node.child_by_field_name("body");
-            if let (Some(clause), Some(body)) = (clause, body) {
-                if let Some(right) = clause.child_by_field_name("right") {
-                    out.range_loops.push(RangeLoop {
-                        header: Span::new(node.start_byte(), right.end_byte()),
-                        body: span(body),
-                        range_text: cut(node_text(right, text)),
-                        element: element_of(node, ancestors, index, right, text, facts),
-                        function: facts.function_at(node.start_byte() as u32),
-                    });
-                }
-            }
+impl LoopFacts {
+    /// Turns every package alias as written into its import path (`None` when no import of the
+    /// file has that name), by `path_of`.
+    pub(crate) fn resolve_imports(&mut self, path_of: &impl Fn(&str) -> Option<String>) {
+        for element in self.range_loops.iter_mut().filter_map(|l| l.element.as_mut()) {
+            element.import = element.import.as_deref().and_then(path_of);
         }
-        "short_var_declaration" | "assignment_statement" => {
-            if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right")) {
-                let names: Vec<Node<'_>> = left.named_children(&mut cursor).collect();
-                let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
-                // `a, err := f()`: the first name takes the call; `a, b := f(), g()` pairs up.
-                for (i, name) in names.iter().enumerate() {
-                    let value = if values.len() == names.len() {
-                        values.get(i)
-                    } else if i == 0 {
-                        values.first()
-                    } else {
-                        None
-                    };
-                    if let Some(b) = value.and_then(|v| bound_call(*name, *v, text, facts)) {
-                        out.bound_calls.push(b);
-                    }
-                }
-            }
+        for bound in &mut self.bound_calls {
+            bound.import = bound.import.as_deref().and_then(path_of);
         }
-        "var_spec" => {
-            let names: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
-            if let Some(values) = node.child_by_field_name("value") {
-                let values: Vec<Node<'_>> = values.named_children(&mut cursor).collect();
-                for (name, value) in names.iter().zip(values.iter()) {
-                    if let Some(b) = bound_call(*name, *value, text, facts) {
-                        out.bound_calls.push(b);
-                    }
-                }
-            }
-        }
-        _ => {}
+    }
+
+    /// Appends `other` (already placed and resolved).
+    pub(crate) fn append(&mut self, other: LoopFacts) {
+        let LoopFacts {
+            range_loops,
+            bound_calls,
+        } = other;
+        self.range_loops.extend(range_loops);
+        self.bound_calls.extend(bound_calls);
     }
 }
 
@@ -460,6 +446,17 @@ func f(ms []*capiv1.Machine) {
         );
         assert_eq!(loops[0].range_text, "list.Items");
         assert!(&src[loops[0].header.range()].starts_with("for _, m := range list.Items"));
+    }
+
+    #[test]
+    fn a_name_bound_to_a_called_literal_is_in_the_literal() {
+        // The call starts where the literal does: the innermost function at its start is the
+        // literal, which the declaration's walk reaches after the assignment (looked up at the end).
+        let src = "package p\nfunc f() {\n\tx := func() int { return 1 }()\n\t_ = x\n}\n";
+        let f = facts(src);
+        let functions: Vec<Option<u32>> = f.loops.bound_calls.iter().map(|b| b.function).collect();
+        assert_eq!(functions, [Some(1)]);
+        assert_eq!(f.functions[1].parent, Some(0));
     }
 
     #[test]

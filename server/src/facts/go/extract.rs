@@ -16,8 +16,10 @@ use super::object_sites::{object_site, ObjectSiteDraft, ScopeIdents};
 use super::rebase::{Rebase, Shift};
 use super::syntax::{chain_of, collect_idents, cut, first_string_literal, span, written_type, WrittenType, FIELD_IDS};
 use super::*;
+use crate::facts::go_flow::{FlowFacts, FlowWalk};
+use crate::facts::go_loops::{LoopFacts, LoopWalk};
 use crate::facts::suppression::suppression_in;
-use crate::syntax::{descendants, node_text};
+use crate::syntax::node_text;
 
 /// Extracts the facts of one Go file.
 pub fn extract(tree: &Tree, text: &str) -> GoFacts {
@@ -26,16 +28,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         .children(&mut root.walk())
         .map(|node| (node.start_byte() as u32, DeclFacts::of(node, text)))
         .collect();
-    let mut facts = assemble(root.has_error(), parts.iter().map(|(at, part)| (*at, part)));
-    whole_file(tree, text, &mut facts);
-    facts
-}
-
-/// Facts computed by walks of their own over the whole file, after the per-declaration facts
-/// are assembled (they read the assembled facts, so they are not cached per declaration).
-pub(super) fn whole_file(tree: &Tree, text: &str, facts: &mut GoFacts) {
-    facts.flow = crate::facts::go_flow::extract(tree, text, facts);
-    facts.loops = crate::facts::go_loops::extract(tree, text, facts);
+    assemble(root.has_error(), parts.iter().map(|(at, part)| (*at, part)))
 }
 
 /// The facts of one top-level node: offsets relative to its start, function indices local.
@@ -63,6 +56,10 @@ pub(super) struct DeclFacts {
     object_sites: Vec<SiteDraft>,
     /// Reason facts, relative to the node's start already (see [`crate::facts::go_reasons`]).
     reasons: crate::facts::go_reasons::DeclReasons,
+    /// Flow facts, types' import aliases as written (see [`FlowWalk`]).
+    flow: FlowFacts,
+    /// Loop facts, import aliases as written (see [`LoopWalk`]).
+    loops: LoopFacts,
 }
 
 /// What a call needs from the file.
@@ -103,11 +100,36 @@ impl DeclFacts {
             scope_idents: ScopeIdents::new(),
         };
         let mut reasons = crate::facts::go_reasons::Gather::new(node);
-        for node in descendants(node) {
-            walker.visit(node);
-            reasons.note(node);
+        let mut flow = FlowWalk::default();
+        let mut loops = LoopWalk::default();
+        // Preorder, with the path from `node` kept (the loop facts look up declarations in the
+        // enclosing blocks; `Node::parent` costs a descent from the root).
+        let mut ancestors: Vec<Node<'_>> = Vec::new();
+        let mut cursor = node.walk();
+        'walk: loop {
+            let current = cursor.node();
+            walker.visit(current);
+            reasons.note(current);
+            flow.visit(current, ancestors.last().copied(), text, &walker.decl.own);
+            loops.visit(current, &ancestors, text, &walker.decl.own);
+            if cursor.goto_first_child() {
+                ancestors.push(current);
+                continue;
+            }
+            loop {
+                if ancestors.is_empty() {
+                    break 'walk;
+                }
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                cursor.goto_parent();
+                ancestors.pop();
+            }
         }
         let mut decl = walker.finish();
+        decl.flow = flow.finish();
+        decl.loops = loops.finish(&decl.own);
         decl.rebase(Shift::to_origin(node.start_byte() as u32));
         decl.reasons = reasons.finish(text);
         decl
@@ -125,8 +147,12 @@ impl DeclFacts {
             type_names,
             object_sites,
             reasons: _,
+            flow,
+            loops,
         } = self;
         own.rebase(by);
+        flow.rebase(by);
+        loops.rebase(by);
         for note in call_notes {
             note.arg_spans.rebase(by);
         }
@@ -160,7 +186,7 @@ impl Rebase for GoFacts {
             field_exprs,
             has_syntax_errors: _,
             parse: _,
-            // Whole-file facts: never part of a declaration's facts (see `whole_file`).
+            // Assembled from the declarations' drafts (`DeclFacts::reasons`, `::flow`, `::loops`).
             reasons: _,
             flow: _,
             loops: _,
@@ -207,7 +233,7 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
         field_exprs,
         has_syntax_errors: _,
         parse: _,
-        // Whole-file facts, set after assembly (see `whole_file`).
+        // Assembled from the declarations' drafts (see `assemble`).
         reasons: _,
         flow: _,
         loops: _,
@@ -313,6 +339,15 @@ pub(super) fn assemble<'a>(
                 facts.object_sites.push(site);
             }
         }
+        let path_of = |alias: &str| import_path(&imports, alias);
+        let mut flow = part.flow.clone();
+        flow.rebase(base.by);
+        flow.resolve_imports(&path_of);
+        facts.flow.append(flow);
+        let mut loops = part.loops.clone();
+        loops.rebase(base.by);
+        loops.resolve_imports(&path_of);
+        facts.loops.append(loops);
     }
     // In files with dot imports, unqualified type names not declared in the file may come from
     // the dot-imported packages: record them as candidates.

@@ -49,6 +49,8 @@ pub use extract::extract;
 pub use field_literals::{FieldExpr, FieldLiteral, FieldWrite};
 pub use object_sites::{ObjectSite, ReadUse, SiteRead};
 pub use reuse::{declarations_walked, extract_reusing};
+/// For the flow and loop facts, built in the same walk (one copy of each helper).
+pub(crate) use syntax::{chain_of, cut, span};
 pub use syntax::{first_string_literal, string_literal};
 
 use super::{Span, Suppression};

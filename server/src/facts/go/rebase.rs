@@ -2,6 +2,8 @@
 //! indices local to it, then placed in the file by a [`Shift`].
 
 use super::*;
+use crate::facts::go_flow::{FlowFacts, RefField, TypeAlias, TypeUse};
+use crate::facts::go_loops::{BoundCall, LoopFacts, RangeLoop};
 use crate::facts::Span;
 
 /// Where a declaration's facts go: `bytes` is added to every offset (wrapping, so a shift can
@@ -175,6 +177,76 @@ impl Rebase for FieldLiteral {
 impl Rebase for FieldExpr {
     fn rebase(&mut self, by: Shift) {
         self.value_span.rebase(by);
+        self.function.rebase(by);
+    }
+}
+
+impl Rebase for FlowFacts {
+    fn rebase(&mut self, by: Shift) {
+        let FlowFacts {
+            type_aliases,
+            type_uses,
+            results,
+            var_types,
+            ref_fields,
+            var_fields,
+        } = self;
+        type_aliases.rebase(by);
+        type_uses.rebase(by);
+        for (function, _) in results {
+            function.rebase(by);
+        }
+        for (function, _, _) in var_types {
+            function.rebase(by);
+        }
+        ref_fields.rebase(by);
+        for (function, _, _) in var_fields {
+            function.rebase(by);
+        }
+    }
+}
+
+impl Rebase for TypeAlias {
+    fn rebase(&mut self, by: Shift) {
+        self.span.rebase(by);
+    }
+}
+
+impl Rebase for TypeUse {
+    fn rebase(&mut self, by: Shift) {
+        self.span.rebase(by);
+        self.function.rebase(by);
+    }
+}
+
+impl Rebase for RefField {
+    fn rebase(&mut self, by: Shift) {
+        self.span.rebase(by);
+    }
+}
+
+impl Rebase for LoopFacts {
+    fn rebase(&mut self, by: Shift) {
+        let LoopFacts {
+            range_loops,
+            bound_calls,
+        } = self;
+        range_loops.rebase(by);
+        bound_calls.rebase(by);
+    }
+}
+
+impl Rebase for RangeLoop {
+    fn rebase(&mut self, by: Shift) {
+        self.header.rebase(by);
+        self.body.rebase(by);
+        self.function.rebase(by);
+    }
+}
+
+impl Rebase for BoundCall {
+    fn rebase(&mut self, by: Shift) {
+        self.span.rebase(by);
         self.function.rebase(by);
     }
 }

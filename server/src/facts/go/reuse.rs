@@ -121,7 +121,5 @@ pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
         .zip(parts)
         .filter_map(|(node, part)| Some((node.start_byte() as u32, part?)))
         .collect();
-    let mut facts = assemble(root.has_error(), placed.iter().map(|(at, part)| (*at, &**part)));
-    super::extract::whole_file(tree, text, &mut facts);
-    facts
+    assemble(root.has_error(), placed.iter().map(|(at, part)| (*at, &**part)))
 }

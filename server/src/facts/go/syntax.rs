@@ -9,7 +9,7 @@ use crate::syntax::{descendants, node_text};
 /// Long expression texts are cut to this many bytes: rules look at their start only.
 pub(super) const MAX_VALUE_TEXT: usize = 240;
 
-pub(super) fn span(node: Node<'_>) -> Span {
+pub(crate) fn span(node: Node<'_>) -> Span {
     Span {
         start: node.start_byte() as u32,
         end: node.end_byte() as u32,
@@ -75,7 +75,7 @@ fn chain(node: Node<'_>, text: &str, out: &mut Vec<String>, depth: usize) {
     }
 }
 
-pub(super) fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
+pub(crate) fn chain_of(node: Node<'_>, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     chain(node, text, &mut out, 0);
     out
@@ -139,7 +139,7 @@ pub(super) fn collect_idents(node: Node<'_>, text: &str, out: &mut Vec<String>) 
     out.extend(idents.map(|n| node_text(n, text).to_string()));
 }
 
-pub(super) fn cut(s: &str) -> String {
+pub(crate) fn cut(s: &str) -> String {
     if s.len() <= MAX_VALUE_TEXT {
         return s.to_string();
     }
