@@ -4,6 +4,7 @@
 //! (provider Machines and hosted-cluster clients carried across functions and packages) and by
 //! the purity summaries (method calls into other packages on a receiver of known type).
 
+use crate::facts::go::GoNode;
 use tree_sitter::Node;
 
 use super::go::{GoFacts, TypeRef};
@@ -95,18 +96,16 @@ impl FlowFacts {
 fn base_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
     for _ in 0..16 {
-        match node.kind() {
+        match node.go_kind() {
             "pointer_type" | "parenthesized_type" => node = node.named_child(0)?,
             "slice_type" | "array_type" | "channel_type" => {
-                node = node
-                    .child_by_field_name("element")
-                    .or_else(|| node.child_by_field_name("value"))?
+                node = node.go_field("element").or_else(|| node.go_field("value"))?
             }
-            "map_type" => node = node.child_by_field_name("value")?,
-            "generic_type" => node = node.child_by_field_name("type")?,
+            "map_type" => node = node.go_field("value")?,
+            "generic_type" => node = node.go_field("type")?,
             "qualified_type" => {
-                let alias = node_text(node.child_by_field_name("package")?, text).to_string();
-                let name = node_text(node.child_by_field_name("name")?, text).to_string();
+                let alias = node_text(node.go_field("package")?, text).to_string();
+                let name = node_text(node.go_field("name")?, text).to_string();
                 return Some(TypeRef {
                     import: Some(alias),
                     name,
@@ -127,11 +126,11 @@ fn base_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
 /// The type of a composite literal value, through `&`.
 fn literal_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
-    if node.kind() == "unary_expression" && node.child_by_field_name("operator").is_some_and(|o| o.kind() == "&") {
-        node = node.child_by_field_name("operand")?;
+    if node.go_kind() == "unary_expression" && node.go_field("operator").is_some_and(|o| o.go_kind() == "&") {
+        node = node.go_field("operand")?;
     }
-    (node.kind() == "composite_literal")
-        .then(|| node.child_by_field_name("type"))
+    (node.go_kind() == "composite_literal")
+        .then(|| node.go_field("type"))
         .flatten()
         .and_then(|t| base_type(t, text))
 }
@@ -139,13 +138,13 @@ fn literal_type(node: Node<'_>, text: &str) -> Option<TypeRef> {
 /// The keys of a keyed composite literal (through `&`); `None` for a positional one.
 fn literal_keys(node: Node<'_>, text: &str) -> Option<Vec<String>> {
     let mut node = node;
-    if node.kind() == "unary_expression" {
-        node = node.child_by_field_name("operand")?;
+    if node.go_kind() == "unary_expression" {
+        node = node.go_field("operand")?;
     }
-    let body = node.child_by_field_name("body")?;
+    let body = node.go_field("body")?;
     let mut keys = Vec::new();
     for element in body.named_children(&mut body.walk()) {
-        if element.kind() != "keyed_element" {
+        if element.go_kind() != "keyed_element" {
             return None;
         }
         let key = element.named_child(0)?;
@@ -158,10 +157,10 @@ fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let mut node = node;
     for _ in 0..32 {
-        match node.kind() {
+        match node.go_kind() {
             "selector_expression" => {
-                out.push(node_text(node.child_by_field_name("field")?, text).to_string());
-                node = node.child_by_field_name("operand")?;
+                out.push(node_text(node.go_field("field")?, text).to_string());
+                node = node.go_field("operand")?;
             }
             "identifier" => {
                 out.push(node_text(node, text).to_string());
@@ -183,11 +182,11 @@ fn selector_chain(node: Node<'_>, text: &str) -> Option<Vec<String>> {
 /// `m.Spec.InfrastructureRef.Name` reads a name)? Decided from its parent.
 fn passed_over(node: Node<'_>, parent: Option<Node<'_>>) -> bool {
     let Some(parent) = parent else { return false };
-    let is_field = |field: &str| parent.child_by_field_name(field) == Some(node);
-    match parent.kind() {
+    let is_field = |field: &'static str| parent.go_field(field) == Some(node);
+    match parent.go_kind() {
         "type_spec" | "type_parameter_declaration" => is_field("name"),
-        "type_alias" => parent.child_by_field_name("type").is_some() && is_field("name"),
-        "selector_expression" => node.kind() == "selector_expression" && is_field("operand"),
+        "type_alias" => parent.go_field("type").is_some() && is_field("name"),
+        "selector_expression" => node.go_kind() == "selector_expression" && is_field("operand"),
         _ => false,
     }
 }
@@ -208,10 +207,9 @@ impl FlowWalk {
     pub(crate) fn visit(&mut self, node: Node<'_>, parent: Option<Node<'_>>, text: &str, facts: &GoFacts) {
         let out = &mut self.out;
         let function_at = |node: Node<'_>| facts.function_at(node.start_byte() as u32);
-        match node.kind() {
+        match node.go_kind() {
             "type_alias" => {
-                let (Some(name), Some(ty)) = (node.child_by_field_name("name"), node.child_by_field_name("type"))
-                else {
+                let (Some(name), Some(ty)) = (node.go_field("name"), node.go_field("type")) else {
                     return;
                 };
                 if let Some(target) = base_type(ty, text) {
@@ -235,16 +233,16 @@ impl FlowWalk {
                 });
             }
             "function_declaration" | "method_declaration" | "func_literal" => {
-                let Some(result) = node.child_by_field_name("result") else {
+                let Some(result) = node.go_field("result") else {
                     return;
                 };
                 let Some(index) = function_at(node) else {
                     return;
                 };
-                let types: Vec<TypeRef> = if result.kind() == "parameter_list" {
+                let types: Vec<TypeRef> = if result.go_kind() == "parameter_list" {
                     result
                         .named_children(&mut result.walk())
-                        .filter_map(|p| p.child_by_field_name("type"))
+                        .filter_map(|p| p.go_field("type"))
                         .filter_map(|t| base_type(t, text))
                         .collect()
                 } else {
@@ -255,7 +253,7 @@ impl FlowWalk {
                 }
             }
             "var_spec" => {
-                let (Some(function), Some(ty)) = (function_at(node), node.child_by_field_name("type")) else {
+                let (Some(function), Some(ty)) = (function_at(node), node.go_field("type")) else {
                     return;
                 };
                 let Some(ty) = base_type(ty, text) else { return };
@@ -266,11 +264,9 @@ impl FlowWalk {
                 }
             }
             "short_var_declaration" => {
-                let (Some(function), Some(left), Some(right)) = (
-                    function_at(node),
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                ) else {
+                let (Some(function), Some(left), Some(right)) =
+                    (function_at(node), node.go_field("left"), node.go_field("right"))
+                else {
                     return;
                 };
                 let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
@@ -279,7 +275,7 @@ impl FlowWalk {
                     return;
                 }
                 for (name, value) in names.iter().zip(&values) {
-                    if name.kind() != "identifier" {
+                    if name.go_kind() != "identifier" {
                         continue;
                     }
                     if let Some(ty) = literal_type(*value, text) {
@@ -295,7 +291,7 @@ impl FlowWalk {
                 if passed_over(node, parent) {
                     return;
                 }
-                let Some(field) = node.child_by_field_name("field") else {
+                let Some(field) = node.go_field("field") else {
                     return;
                 };
                 if !node_text(field, text).ends_with("Ref") {

@@ -4,6 +4,7 @@
 //! receiver inside a loop is. Calls inside a loop are the file's [`Call`](super::go::Call)s whose
 //! span lies in the loop's body.
 
+use crate::facts::go::GoNode;
 use tree_sitter::Node;
 
 use super::go::{chain_of, cut, span, GoFacts, TypeRef};
@@ -47,15 +48,15 @@ pub struct BoundCall {
 /// A type as written; its qualifier stays as written in `import` (see [`LoopWalk`]).
 fn type_ref(node: Node<'_>, text: &str) -> Option<TypeRef> {
     let mut node = node;
-    while matches!(node.kind(), "pointer_type" | "parenthesized_type") {
+    while matches!(node.go_kind(), "pointer_type" | "parenthesized_type") {
         node = node.named_child(0)?;
     }
-    match node.kind() {
+    match node.go_kind() {
         "qualified_type" => {
-            let alias = node_text(node.child_by_field_name("package")?, text);
+            let alias = node_text(node.go_field("package")?, text);
             Some(TypeRef {
                 import: Some(alias.to_string()),
-                name: node_text(node.child_by_field_name("name")?, text).to_string(),
+                name: node_text(node.go_field("name")?, text).to_string(),
             })
         }
         "type_identifier" => Some(TypeRef {
@@ -74,30 +75,30 @@ enum Declared {
 
 fn declared_from_type(ty: Node<'_>, text: &str) -> Option<Declared> {
     let mut ty = ty;
-    while matches!(ty.kind(), "pointer_type" | "parenthesized_type") {
+    while matches!(ty.go_kind(), "pointer_type" | "parenthesized_type") {
         ty = ty.named_child(0)?;
     }
-    if ty.kind() == "slice_type" {
-        return type_ref(ty.child_by_field_name("element")?, text).map(Declared::Slice);
+    if ty.go_kind() == "slice_type" {
+        return type_ref(ty.go_field("element")?, text).map(Declared::Slice);
     }
     type_ref(ty, text).map(Declared::Named)
 }
 
 /// The type a value builds: `&T{}`, `T{}`, `[]T{}`, `make([]T, n)`.
 fn declared_from_value(value: Node<'_>, text: &str) -> Option<Declared> {
-    let value = if value.kind() == "unary_expression" {
-        value.child_by_field_name("operand")?
+    let value = if value.go_kind() == "unary_expression" {
+        value.go_field("operand")?
     } else {
         value
     };
-    match value.kind() {
-        "composite_literal" => declared_from_type(value.child_by_field_name("type")?, text),
+    match value.go_kind() {
+        "composite_literal" => declared_from_type(value.go_field("type")?, text),
         "call_expression" => {
-            let function = value.child_by_field_name("function")?;
+            let function = value.go_field("function")?;
             if node_text(function, text) != "make" {
                 return None;
             }
-            let args = value.child_by_field_name("arguments")?;
+            let args = value.go_field("arguments")?;
             declared_from_type(args.named_child(0)?, text)
         }
         _ => None,
@@ -130,7 +131,7 @@ impl<'t> BlockIndex<'t> {
 /// The names a `var` or `:=` statement declares.
 fn declared_names<'t>(statement: Node<'t>, text: &'t str) -> Vec<&'t str> {
     let mut out = Vec::new();
-    match statement.kind() {
+    match statement.go_kind() {
         "var_declaration" => {
             let mut specs = statement.walk();
             for spec in statement.named_children(&mut specs) {
@@ -142,7 +143,7 @@ fn declared_names<'t>(statement: Node<'t>, text: &'t str) -> Vec<&'t str> {
             }
         }
         "short_var_declaration" => {
-            if let Some(left) = statement.child_by_field_name("left") {
+            if let Some(left) = statement.go_field("left") {
                 let mut cursor = left.walk();
                 out.extend(left.named_children(&mut cursor).map(|n| node_text(n, text)));
             }
@@ -164,14 +165,14 @@ fn declaration_of<'t>(
 ) -> Option<Declared> {
     let mut node = at;
     for &parent in ancestors.iter().rev() {
-        match parent.kind() {
+        match parent.go_kind() {
             "function_declaration" | "method_declaration" | "func_literal" => {
                 for field in ["receiver", "parameters"] {
-                    let Some(list) = parent.child_by_field_name(field) else {
+                    let Some(list) = parent.go_field(field) else {
                         continue;
                     };
                     for decl in list.named_children(&mut list.walk()) {
-                        let Some(ty) = decl.child_by_field_name("type") else {
+                        let Some(ty) = decl.go_field("type") else {
                             continue;
                         };
                         let mut cursor = decl.walk();
@@ -206,7 +207,7 @@ fn declaration_of<'t>(
 
 /// What `statement` declares `name` as, if it declares it with a type we can read.
 fn declares(statement: Node<'_>, name: &str, text: &str) -> Option<Declared> {
-    match statement.kind() {
+    match statement.go_kind() {
         "var_declaration" => {
             for spec in statement.named_children(&mut statement.walk()) {
                 let mut cursor = spec.walk();
@@ -214,19 +215,19 @@ fn declares(statement: Node<'_>, name: &str, text: &str) -> Option<Declared> {
                 let Some(position) = names.iter().position(|n| node_text(*n, text) == name) else {
                     continue;
                 };
-                if let Some(ty) = spec.child_by_field_name("type") {
+                if let Some(ty) = spec.go_field("type") {
                     return declared_from_type(ty, text);
                 }
-                let value = spec.child_by_field_name("value")?.named_child(position as u32)?;
+                let value = spec.go_field("value")?.named_child(position as u32)?;
                 return declared_from_value(value, text);
             }
             None
         }
         "short_var_declaration" => {
-            let left = statement.child_by_field_name("left")?;
+            let left = statement.go_field("left")?;
             let names: Vec<Node<'_>> = left.named_children(&mut left.walk()).collect();
             let position = names.iter().position(|n| node_text(*n, text) == name)?;
-            let right = statement.child_by_field_name("right")?;
+            let right = statement.go_field("right")?;
             declared_from_value(right.named_child(position as u32)?, text)
         }
         _ => None,
@@ -241,15 +242,15 @@ fn element_of<'t>(
     right: Node<'t>,
     text: &'t str,
 ) -> Option<TypeRef> {
-    match right.kind() {
+    match right.go_kind() {
         "identifier" => match declaration_of(for_statement, ancestors, index, node_text(right, text), text)? {
             Declared::Slice(t) => Some(t),
             Declared::Named(_) => None,
         },
         "selector_expression" => {
-            let field = right.child_by_field_name("field")?;
-            let operand = right.child_by_field_name("operand")?;
-            if node_text(field, text) != "Items" || operand.kind() != "identifier" {
+            let field = right.go_field("field")?;
+            let operand = right.go_field("operand")?;
+            if node_text(field, text) != "Items" || operand.go_kind() != "identifier" {
                 return None;
             }
             match declaration_of(for_statement, ancestors, index, node_text(operand, text), text)? {
@@ -272,10 +273,10 @@ struct BoundDraft {
 }
 
 fn bound_call(name: Node<'_>, value: Node<'_>, text: &str) -> Option<BoundDraft> {
-    if value.kind() != "call_expression" || name.kind() != "identifier" {
+    if value.go_kind() != "call_expression" || name.go_kind() != "identifier" {
         return None;
     }
-    let function = value.child_by_field_name("function")?;
+    let function = value.go_field("function")?;
     Some(BoundDraft {
         name: node_text(name, text).to_string(),
         callee: chain_of(function, text),
@@ -300,13 +301,13 @@ impl<'t> LoopWalk<'t> {
     /// `ancestors`; `facts` are the declaration's facts so far (every function starting at or
     /// before `node`).
     pub(crate) fn visit(&mut self, node: Node<'t>, ancestors: &[Node<'t>], text: &'t str, facts: &GoFacts) {
-        match node.kind() {
+        match node.go_kind() {
             "for_statement" => {
                 let mut cursor = node.walk();
-                let clause = node.named_children(&mut cursor).find(|c| c.kind() == "range_clause");
-                let body = node.child_by_field_name("body");
+                let clause = node.named_children(&mut cursor).find(|c| c.go_kind() == "range_clause");
+                let body = node.go_field("body");
                 if let (Some(clause), Some(body)) = (clause, body) {
-                    if let Some(right) = clause.child_by_field_name("right") {
+                    if let Some(right) = clause.go_field("right") {
                         self.range_loops.push(RangeLoop {
                             header: Span::new(node.start_byte(), right.end_byte()),
                             body: span(body),
@@ -318,8 +319,7 @@ impl<'t> LoopWalk<'t> {
                 }
             }
             "short_var_declaration" | "assignment_statement" => {
-                if let (Some(left), Some(right)) = (node.child_by_field_name("left"), node.child_by_field_name("right"))
-                {
+                if let (Some(left), Some(right)) = (node.go_field("left"), node.go_field("right")) {
                     let mut cursor = node.walk();
                     let names: Vec<Node<'_>> = left.named_children(&mut cursor).collect();
                     let values: Vec<Node<'_>> = right.named_children(&mut cursor).collect();
@@ -341,7 +341,7 @@ impl<'t> LoopWalk<'t> {
             "var_spec" => {
                 let mut cursor = node.walk();
                 let names: Vec<Node<'_>> = node.children_by_field_name("name", &mut cursor).collect();
-                if let Some(values) = node.child_by_field_name("value") {
+                if let Some(values) = node.go_field("value") {
                     let values: Vec<Node<'_>> = values.named_children(&mut cursor).collect();
                     for (name, value) in names.iter().zip(values.iter()) {
                         if let Some(b) = bound_call(*name, *value, text) {

@@ -11,6 +11,7 @@
 //! ([`DeclReasons::place`]): whether `q.F(..)` calls the package's own `F` or a function of
 //! an import named `q`. [`Gather`] picks the nodes it needs during the declaration's one walk.
 
+use crate::facts::go::GoNode;
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
@@ -269,7 +270,7 @@ pub struct Gather<'t> {
 impl<'t> Gather<'t> {
     pub fn new(decl: Node<'t>) -> Gather<'t> {
         let f = &*FIELDS;
-        let function = matches!(decl.kind(), "function_declaration" | "method_declaration")
+        let function = matches!(decl.go_kind(), "function_declaration" | "method_declaration")
             .then(|| decl.child_by_field_id(f.name).zip(decl.child_by_field_id(f.body)))
             .flatten()
             .map(|(name, body)| (decl, name, body));
@@ -340,7 +341,7 @@ impl<'t> Gather<'t> {
         for n in &self.loops {
             let range = n
                 .named_children(&mut cursor)
-                .find(|c| c.kind() == "range_clause")
+                .find(|c| c.go_kind() == "range_clause")
                 .and_then(|c| c.child_by_field_id(f.right));
             if let (Some(range), Some(body)) = (range, n.child_by_field_id(f.body)) {
                 let range = node_text(range, text);
@@ -387,7 +388,7 @@ impl<'t> Gather<'t> {
         visits.sort_by_key(|n| Reverse(n.end_byte()));
         let mut statements = Vec::new();
         for n in visits {
-            match n.kind() {
+            match n.go_kind() {
                 "keyed_element" => {
                     if let (Some(key), Some(value)) = (n.child_by_field_id(f.key), n.child_by_field_id(f.value)) {
                         if node_text(key, text).trim() == "Reason" {
@@ -404,7 +405,7 @@ impl<'t> Gather<'t> {
                             l.named_child(0),
                             r.named_child(0),
                         ) {
-                            if target.kind() == "selector_expression" {
+                            if target.go_kind() == "selector_expression" {
                                 let field = target.child_by_field_id(f.field).map(|x| node_text(x, text));
                                 let operand = target.child_by_field_id(f.operand).map(|o| node_text(o, text));
                                 if let (Some("Reason"), Some(receiver)) = (field, operand) {
@@ -420,7 +421,7 @@ impl<'t> Gather<'t> {
                 "call_expression" => call(n, text, &scope, &mut facts, &mut cursor),
                 "return_statement" => {
                     if let Some(list) = n.named_child(0) {
-                        let values: Vec<Node<'_>> = if list.kind() == "expression_list" {
+                        let values: Vec<Node<'_>> = if list.go_kind() == "expression_list" {
                             list.named_children(&mut cursor).collect()
                         } else {
                             vec![list]
@@ -618,9 +619,9 @@ impl Scope<'_, '_> {
 /// One assignment or declaration of local variables (or a range clause's variables).
 fn collect_assign<'t, 's>(n: Node<'t>, text: &'s str, scope: &mut Scope<'t, 's>, cursor: &mut TreeCursor<'t>) {
     let f = &*FIELDS;
-    match n.kind() {
+    match n.go_kind() {
         "short_var_declaration" | "assignment_statement" | "var_spec" => {
-            let (left, right) = if n.kind() == "var_spec" {
+            let (left, right) = if n.go_kind() == "var_spec" {
                 (None, n.child_by_field_id(f.value))
             } else {
                 (n.child_by_field_id(f.left), n.child_by_field_id(f.right))
@@ -631,11 +632,11 @@ fn collect_assign<'t, 's>(n: Node<'t>, text: &'s str, scope: &mut Scope<'t, 's>,
             };
             let values: Vec<Node<'t>> = right.map(|r| r.named_children(cursor).collect()).unwrap_or_default();
             for (i, target) in names.iter().enumerate() {
-                if target.kind() != "identifier" {
+                if target.go_kind() != "identifier" {
                     continue;
                 }
                 let var = node_text(*target, text);
-                if n.kind() != "assignment_statement" {
+                if n.go_kind() != "assignment_statement" {
                     scope.locals.insert(var);
                 }
                 if values.len() == names.len() {
@@ -702,7 +703,7 @@ fn call<'t>(n: Node<'t>, text: &str, scope: &Scope<'_, '_>, facts: &mut DeclReas
                 args: all,
             });
         }
-    } else if function.kind() == "selector_expression" {
+    } else if function.go_kind() == "selector_expression" {
         let field = function
             .child_by_field_id(f.field)
             .map(|x| node_text(x, text).to_string());
@@ -721,12 +722,12 @@ fn call<'t>(n: Node<'t>, text: &str, scope: &Scope<'_, '_>, facts: &mut DeclReas
 /// is `pkg.F(..)` on an import when `q` names one).
 fn callee(function: Node<'_>, text: &str, scope: &Scope<'_, '_>) -> Option<(String, Option<String>)> {
     let f = &*FIELDS;
-    match function.kind() {
+    match function.go_kind() {
         "identifier" => Some((node_text(function, text).to_string(), None)),
         "selector_expression" => {
             let operand = function.child_by_field_id(f.operand)?;
             let field = function.child_by_field_id(f.field)?;
-            let qualifier = (operand.kind() == "identifier")
+            let qualifier = (operand.go_kind() == "identifier")
                 .then(|| node_text(operand, text))
                 .filter(|name| !is_local(scope, name))
                 .map(str::to_string);
@@ -747,7 +748,7 @@ fn origins_of(node: Node<'_>, text: &str, scope: &Scope<'_, '_>, depth: usize, o
         return;
     }
     let mut steps = Vec::new();
-    match node.kind() {
+    match node.go_kind() {
         "interpreted_string_literal" | "raw_string_literal" => {
             if let Some(value) = string_literal(node, text).filter(|v| !v.is_empty()) {
                 steps.push(Step::Push {
@@ -779,7 +780,7 @@ fn origins_of(node: Node<'_>, text: &str, scope: &Scope<'_, '_>, depth: usize, o
                     if value.id() == node.id() {
                         continue;
                     }
-                    if *position > 0 || value.kind() == "call_expression" && *position == 0 {
+                    if *position > 0 || value.go_kind() == "call_expression" && *position == 0 {
                         match call_origin(*value, *position, text, scope) {
                             Some(CallOrigin::Known(origin)) => {
                                 steps.push(Step::Push { origin, unique: true });
@@ -861,7 +862,7 @@ enum CallOrigin {
 /// `strings.Join(..)` → joined; a call that may go to the package's own function → its result
 /// `index`.
 fn call_origin(node: Node<'_>, index: usize, text: &str, scope: &Scope<'_, '_>) -> Option<CallOrigin> {
-    if node.kind() != "call_expression" {
+    if node.go_kind() != "call_expression" {
         return None;
     }
     let function = node.child_by_field_id(FIELDS.function)?;

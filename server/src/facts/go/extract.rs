@@ -7,6 +7,7 @@
 //! its offset and resolves what needs the whole file: import aliases, the types the file
 //! declares (for dot imports), and literals reaching a field through a helper of the file.
 
+use crate::facts::go::GoNode;
 use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
@@ -441,18 +442,18 @@ impl<'s> Walker<'s> {
         let f = &*FIELD_IDS;
         let text = self.text;
         let named_field = |field: u16| node.child_by_field_id(field).filter(|n| n.is_named());
-        let field_of_kind = |field: u16, kind: &str| node.child_by_field_id(field).filter(|n| n.kind() == kind);
+        let field_of_kind = |field: u16, kind: &str| node.child_by_field_id(field).filter(|n| n.go_kind() == kind);
         let names = |walk: &mut tree_sitter::TreeCursor<'t>| -> Vec<Node<'t>> {
             node.children_by_field_id(std::num::NonZeroU16::new(f.name).expect("field ids are non-zero"), walk)
-                .filter(|n| n.kind() == "identifier")
+                .filter(|n| n.go_kind() == "identifier")
                 .collect()
         };
         let own = &mut self.decl.own;
-        match node.kind() {
+        match node.go_kind() {
             "type_identifier" => self.type_name(node),
             "package_clause" => {
                 for child in node.named_children(&mut node.walk()) {
-                    if child.kind() == "package_identifier" {
+                    if child.go_kind() == "package_identifier" {
                         own.package = Some(node_text(child, text).to_string());
                     }
                 }
@@ -461,8 +462,8 @@ impl<'s> Walker<'s> {
                 if let Some(path) = named_field(f.path) {
                     let path = string_literal(path, text).unwrap_or_default();
                     let (kind, local_name) = match named_field(f.name) {
-                        Some(alias) if alias.kind() == "dot" => (ImportKind::Dot, ".".to_string()),
-                        Some(alias) if alias.kind() == "blank_identifier" => (ImportKind::Blank, "_".to_string()),
+                        Some(alias) if alias.go_kind() == "dot" => (ImportKind::Dot, ".".to_string()),
+                        Some(alias) if alias.go_kind() == "blank_identifier" => (ImportKind::Blank, "_".to_string()),
                         Some(alias) => (ImportKind::Named, node_text(alias, text).to_string()),
                         None => (ImportKind::Plain, default_package_name(&path)),
                     };
@@ -569,13 +570,13 @@ impl<'s> Walker<'s> {
             }
             "var_spec" => {
                 let top_level = node.parent().is_some_and(|p| {
-                    let declaration = if p.kind() == "var_spec_list" {
+                    let declaration = if p.go_kind() == "var_spec_list" {
                         p.parent()
                     } else {
                         Some(p)
                     };
                     declaration.is_some_and(|d| {
-                        d.kind() == "var_declaration" && d.parent().is_some_and(|f| f.kind() == "source_file")
+                        d.go_kind() == "var_declaration" && d.parent().is_some_and(|f| f.go_kind() == "source_file")
                     })
                 });
                 for name in names(&mut node.walk()) {
@@ -611,7 +612,7 @@ impl<'s> Walker<'s> {
             }
             "inc_statement" | "dec_statement" => {
                 for child in node.named_children(&mut node.walk()) {
-                    if child.kind() != "comment" {
+                    if child.go_kind() != "comment" {
                         self.assignment(node, child, None);
                     }
                 }
@@ -623,7 +624,7 @@ impl<'s> Walker<'s> {
                 ) {
                     let values: Vec<Node<'_>> = right.named_children(&mut right.walk()).collect();
                     for (i, name) in left.named_children(&mut left.walk()).enumerate() {
-                        if name.kind() != "identifier" {
+                        if name.go_kind() != "identifier" {
                             continue;
                         }
                         let var = node_text(name, text).to_string();
@@ -645,7 +646,7 @@ impl<'s> Walker<'s> {
             "range_clause" => {
                 if let Some(left) = field_of_kind(f.left, "expression_list") {
                     for name in left.named_children(&mut left.walk()) {
-                        if name.kind() == "identifier" {
+                        if name.go_kind() == "identifier" {
                             self.locals.push(LocalDraft {
                                 at: node.start_byte() as u32,
                                 name: node_text(name, text).to_string(),
@@ -661,9 +662,9 @@ impl<'s> Walker<'s> {
                     self.loop_bodies.push(span(body));
                 }
             }
-            "type_declaration" if node.parent().is_some_and(|p| p.kind() == "source_file") => {
+            "type_declaration" if node.parent().is_some_and(|p| p.go_kind() == "source_file") => {
                 for spec in node.named_children(&mut node.walk()) {
-                    if let Some(name) = spec.child_by_field_name("name") {
+                    if let Some(name) = spec.go_field("name") {
                         own.declared_types.push(node_text(name, text).to_string());
                     }
                 }
@@ -689,9 +690,9 @@ impl<'s> Walker<'s> {
         let receiver = receiver.and_then(|list| {
             let decl = list
                 .named_children(&mut list.walk())
-                .find(|c| c.kind() == "parameter_declaration")?;
-            let var = decl.child_by_field_name("name").map(|n| node_text(n, text).to_string());
-            let ty = written_type(decl.child_by_field_name("type")?, text)?;
+                .find(|c| c.go_kind() == "parameter_declaration")?;
+            let var = decl.go_field("name").map(|n| node_text(n, text).to_string());
+            let ty = written_type(decl.go_field("type")?, text)?;
             Some((var, ty.name))
         });
         let mut param_facts = Vec::new();
@@ -701,10 +702,13 @@ impl<'s> Walker<'s> {
             locals.push(var.clone());
         }
         for decl in params.named_children(&mut params.walk()) {
-            if !matches!(decl.kind(), "parameter_declaration" | "variadic_parameter_declaration") {
+            if !matches!(
+                decl.go_kind(),
+                "parameter_declaration" | "variadic_parameter_declaration"
+            ) {
                 continue;
             }
-            let ty = decl.child_by_field_name("type").and_then(|t| written_type(t, text));
+            let ty = decl.go_field("type").and_then(|t| written_type(t, text));
             let mut named = false;
             for name in decl.children_by_field_name("name", &mut decl.walk()) {
                 named = true;
@@ -741,7 +745,7 @@ impl<'s> Walker<'s> {
         let arg_nodes: Vec<Node<'_>> = args.named_children(&mut args.walk()).collect();
         let arg_drafts = arg_nodes
             .iter()
-            .map(|&arg| match arg.kind() {
+            .map(|&arg| match arg.go_kind() {
                 "identifier" => ArgDraft::Ready(Arg::Ident(node_text(arg, text).to_string())),
                 "selector_expression" => ArgDraft::Ready(Arg::Selector(chain_of(arg, text))),
                 "func_literal" => ArgDraft::FuncLitAt(arg.start_byte() as u32),
@@ -786,11 +790,10 @@ impl<'s> Walker<'s> {
         let text = self.text;
         let mut fields = Vec::new();
         for element in body.named_children(&mut body.walk()) {
-            if element.kind() != "keyed_element" {
+            if element.go_kind() != "keyed_element" {
                 continue;
             }
-            let (Some(key), Some(value)) = (element.child_by_field_name("key"), element.child_by_field_name("value"))
-            else {
+            let (Some(key), Some(value)) = (element.go_field("key"), element.go_field("value")) else {
                 continue;
             };
             let value_expr = value.named_child(0).unwrap_or(value);
@@ -798,7 +801,7 @@ impl<'s> Walker<'s> {
             // Nested literals and function bodies carry their own facts; walking them again
             // for every enclosing field would make deep literals quadratic.
             if !matches!(
-                value_expr.kind(),
+                value_expr.go_kind(),
                 "composite_literal" | "literal_value" | "func_literal"
             ) {
                 collect_idents(value_expr, text, &mut idents);
@@ -824,7 +827,7 @@ impl<'s> Walker<'s> {
     /// An assignment (`left = right`, `left op= right`) or `left++` (no right side).
     fn assignment(&mut self, node: Node<'_>, left: Node<'_>, right: Option<Node<'_>>) {
         let text = self.text;
-        let targets: Vec<Node<'_>> = if left.kind() == "expression_list" {
+        let targets: Vec<Node<'_>> = if left.go_kind() == "expression_list" {
             left.named_children(&mut left.walk()).collect()
         } else {
             vec![left]
@@ -832,10 +835,10 @@ impl<'s> Walker<'s> {
         // For `x = append(x, ..)`: the first argument of `append`.
         let append_of = right.and_then(|right| {
             let call = right.named_child(0)?;
-            if call.kind() != "call_expression" || node_text(call.child_by_field_name("function")?, text) != "append" {
+            if call.go_kind() != "call_expression" || node_text(call.go_field("function")?, text) != "append" {
                 return None;
             }
-            let first = call.child_by_field_name("arguments")?.named_child(0)?;
+            let first = call.go_field("arguments")?.named_child(0)?;
             Some(chain_of(first, text))
         });
         self.assignments.push(AssignDraft {
@@ -843,7 +846,7 @@ impl<'s> Walker<'s> {
             span: span(node),
             append_of,
             operator: node
-                .child_by_field_name("operator")
+                .go_field("operator")
                 .map(|o| node_text(o, text).to_string())
                 .unwrap_or_default(),
             literal: right
@@ -855,7 +858,7 @@ impl<'s> Walker<'s> {
     /// An unqualified type name, a candidate for a dot import unless builtin, declared or a
     /// declaration's own name.
     fn type_name(&mut self, node: Node<'_>) {
-        let parent_kind = node.parent().map(|p| p.kind());
+        let parent_kind = node.parent().map(|p| p.go_kind());
         if matches!(
             parent_kind,
             Some("qualified_type") | Some("type_spec") | Some("type_parameter_declaration")
@@ -1016,9 +1019,9 @@ impl<'s> Walker<'s> {
 fn ranges_over_literal(for_statement: Node<'_>) -> bool {
     for_statement
         .named_children(&mut for_statement.walk())
-        .find(|c| c.kind() == "range_clause")
-        .and_then(|c| c.child_by_field_name("right"))
-        .is_some_and(|r| r.kind() == "composite_literal")
+        .find(|c| c.go_kind() == "range_clause")
+        .and_then(|c| c.go_field("right"))
+        .is_some_and(|r| r.go_kind() == "composite_literal")
 }
 
 #[cfg(test)]
