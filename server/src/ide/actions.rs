@@ -649,7 +649,7 @@ fn annotation_bridge(
     let text = file.text(db);
     let tree = parse_file(db, file).tree.as_ref()?;
     let facts = go_facts(db, file);
-    let (site, machine_var) = bridge_site(model, facts, finding.span)?;
+    let (site, machine_var) = bridge_site(model, tree, text, facts, finding.span)?;
     let root = tree.root_node();
     let field_path = site.reads.first()?.path.clone();
     let field = field_path.rsplit('.').next().unwrap_or("Status").to_string();

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{Finding, Fix, FixKind, GoContext, Related};
 use crate::db::{SourceFile, Workspace};
-use crate::facts::go::{Call, GoFacts, ImportKind, ObjectSite, PkgRef, ReadUse};
+use crate::facts::go::{object_site_at, Call, GoFacts, ImportKind, ObjectSite, PkgRef, ReadUse};
 use crate::facts::Span;
 use crate::model::{CallPattern, CompiledModel, Provider, Side};
 
@@ -194,7 +194,15 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
                     message: format!("the sibling code here uses a template kind, `{}`", sibling.name),
                 });
             } else if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
-                if bridge_site(cx.model, cx.facts, r.span).is_some() {
+                // Parsed again here, not memoized: only a file with this finding needs its tree
+                // (trees are kept for the documents being edited only).
+                let text = cx.file.text(cx.db);
+                let parsed = crate::syntax::parse(crate::syntax::Lang::Go, text, None);
+                let site = parsed
+                    .tree
+                    .as_ref()
+                    .and_then(|tree| bridge_site(cx.model, tree, text, cx.facts, r.span));
+                if site.is_some() {
                     let kind = r.name.trim_end_matches("List").to_string();
                     finding.fixes.push(Fix {
                         title: bridge.title.clone(),
@@ -271,8 +279,15 @@ fn template_slip<'f>(cx: &GoContext<'f>, provider: &Provider, r: &'f PkgRef) -> 
 /// by calls in statements that can go, read for one field only in ways a string annotation can
 /// stand in for (nil checks, formatting), with a generic Machine in scope to carry the
 /// annotation. Returns the site and the Machine variable.
-pub fn bridge_site<'f>(model: &CompiledModel, facts: &'f GoFacts, span: Span) -> Option<(&'f ObjectSite, String)> {
-    let site = facts.object_sites.iter().find(|s| s.type_span == span)?;
+/// The site is found on demand in the file's tree (see [`object_site_at`]).
+pub fn bridge_site(
+    model: &CompiledModel,
+    tree: &tree_sitter::Tree,
+    text: &str,
+    facts: &GoFacts,
+    span: Span,
+) -> Option<(ObjectSite, String)> {
+    let site = object_site_at(tree, text, facts, span)?;
     let fills = site.fills.as_ref()?;
     let first = site.reads.first()?;
     let bridgeable = !fills.is_empty()
@@ -290,7 +305,8 @@ pub fn bridge_site<'f>(model: &CompiledModel, facts: &'f GoFacts, span: Span) ->
         .iter()
         .rev()
         .find(|(_, t)| &t.name == machine && t.import.as_deref().is_some_and(|i| model.is_capi_import(i)))?;
-    Some((site, var.0.clone()))
+    let machine_var = var.0.clone();
+    Some((site, machine_var))
 }
 
 fn matching<'a>(patterns: &'a [CallPattern], call: &Call) -> Option<&'a CallPattern> {

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use tree_sitter::{Node, Tree};
 
 use super::field_literals::{field_assignment, literals_through_calls, FieldAssignment};
-use super::object_sites::{object_site, ObjectSiteDraft, ScopeIdents};
 use super::rebase::{Rebase, Shift};
 use super::syntax::{chain_of, collect_idents, cut, first_string_literal, span, written_type, WrittenType, FIELD_IDS};
 use super::*;
@@ -37,7 +36,7 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
 pub(super) struct DeclFacts {
     /// The facts that need nothing from the rest of the file. Left for [`assemble`]: parameter,
     /// literal and constant types, call imports, assignment targets' imports (see the fields
-    /// below), and `pkg_refs` and `object_sites` (drafts below).
+    /// below), and `pkg_refs` (drafts below).
     own: GoFacts,
     /// Per function (as in `own.functions`), per parameter: its type as written.
     param_types: Vec<Vec<Option<WrittenType>>>,
@@ -53,8 +52,6 @@ pub(super) struct DeclFacts {
     refs: Vec<RefDraft>,
     /// Unqualified type names the file does not necessarily declare (dot-import candidates).
     type_names: Vec<PkgRef>,
-    /// Object sites, kept when their type's alias names an import.
-    object_sites: Vec<SiteDraft>,
     /// Reason facts, relative to the node's start already (see [`crate::facts::go_reasons`]).
     reasons: crate::facts::go_reasons::DeclReasons,
     /// Flow facts, types' import aliases as written (see [`FlowWalk`]).
@@ -79,12 +76,6 @@ struct RefDraft {
     pkg_ref: PkgRef,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct SiteDraft {
-    alias: String,
-    draft: ObjectSiteDraft,
-}
-
 impl DeclFacts {
     /// The facts of the top-level node `node`.
     pub(super) fn of(node: Node<'_>, text: &str) -> DeclFacts {
@@ -98,7 +89,6 @@ impl DeclFacts {
             loop_bodies: Vec::new(),
             literal_anchors: Vec::new(),
             expr_anchors: Vec::new(),
-            scope_idents: ScopeIdents::new(),
         };
         let mut reasons = crate::facts::go_reasons::Gather::new(node);
         let mut flow = FlowWalk::default();
@@ -146,7 +136,6 @@ impl DeclFacts {
             target_aliases: _,
             refs,
             type_names,
-            object_sites,
             reasons: _,
             flow,
             loops,
@@ -161,9 +150,6 @@ impl DeclFacts {
             r.pkg_ref.rebase(by);
         }
         type_names.rebase(by);
-        for s in object_sites {
-            s.draft.site.rebase(by);
-        }
     }
 }
 
@@ -182,7 +168,6 @@ impl Rebase for GoFacts {
             string_writes,
             declared_types: _,
             suppressions,
-            object_sites,
             field_literals,
             field_exprs,
             has_syntax_errors: _,
@@ -201,7 +186,6 @@ impl Rebase for GoFacts {
         assignments.rebase(by);
         string_writes.rebase(by);
         suppressions.rebase(by);
-        object_sites.rebase(by);
         field_literals.rebase(by);
         field_exprs.rebase(by);
     }
@@ -229,7 +213,6 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
         string_writes,
         declared_types,
         suppressions,
-        object_sites,
         field_literals,
         field_exprs,
         has_syntax_errors: _,
@@ -253,7 +236,6 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
     extend(&mut facts.string_writes, string_writes, by);
     extend(&mut facts.declared_types, declared_types, by);
     extend(&mut facts.suppressions, suppressions, by);
-    extend(&mut facts.object_sites, object_sites, by);
     extend(&mut facts.field_literals, field_literals, by);
     extend(&mut facts.field_exprs, field_exprs, by);
 }
@@ -327,19 +309,6 @@ pub(super) fn assemble<'a>(
                 facts.pkg_refs.push(pkg_ref);
             }
         }
-        for draft in &part.object_sites {
-            if import_path(&imports, &draft.alias).is_some() {
-                let mut site = draft.draft.site.clone();
-                site.rebase(base.by);
-                site.typed_vars = draft
-                    .draft
-                    .typed_vars
-                    .iter()
-                    .map(|v| (v.name.clone(), type_ref(&v.ty)))
-                    .collect();
-                facts.object_sites.push(site);
-            }
-        }
         let path_of = |alias: &str| import_path(&imports, alias);
         let mut flow = part.flow.clone();
         flow.rebase(base.by);
@@ -393,8 +362,6 @@ struct Walker<'s> {
     literal_anchors: Vec<u32>,
     /// Per field expression (as in `own.field_exprs`): where its assignment starts.
     expr_anchors: Vec<u32>,
-    /// The identifiers of the blocks that declare object sites (see [`object_site`]).
-    scope_idents: ScopeIdents,
 }
 
 struct CallDraft {
@@ -520,13 +487,6 @@ impl<'s> Walker<'s> {
                             is_type: true,
                         },
                     });
-                    // Objects are declared inside functions only (the function around a type
-                    // name cannot start after it).
-                    if innermost(&own.functions, node.start_byte() as u32).is_some() {
-                        if let Some(draft) = object_site(node, text, &mut self.scope_idents) {
-                            self.decl.object_sites.push(SiteDraft { alias, draft });
-                        }
-                    }
                 }
             }
             "selector_expression" => {

@@ -4,7 +4,8 @@
 //! - [`syntax`]: Go syntax helpers (string literals, selector chains, types as written);
 //! - [`extract`]: the walk over the tree that builds the facts, per top-level declaration;
 //! - [`reuse`]: the same for a file being edited, reusing unchanged declarations' facts;
-//! - [`object_sites`]: objects declared and read field by field (for the annotation bridge);
+//! - [`object_sites`]: objects declared and read field by field (for the annotation bridge,
+//!   found on demand by [`object_site_at`]);
 //! - [`field_literals`]: strings and expressions written into named fields (reasons, messages).
 //!
 //! Suppression comments are language-neutral: [`crate::facts::suppression`].
@@ -47,7 +48,7 @@ pub const GO_BUILTIN_TYPES: &[&str] = &[
 pub use super::suppression::parse_suppression;
 pub use extract::extract;
 pub use field_literals::{FieldExpr, FieldLiteral, FieldWrite};
-pub use object_sites::{ObjectSite, ReadUse, SiteRead};
+pub use object_sites::{object_site_at, ObjectSite, ReadUse, SiteRead};
 pub use reuse::{declarations_walked, extract_reusing};
 /// For the flow and loop facts, built in the same walk (one copy of each helper).
 pub(crate) use syntax::{chain_of, cut, span};
@@ -75,9 +76,6 @@ pub struct GoFacts {
     /// Type names declared in this file.
     pub declared_types: Vec<String>,
     pub suppressions: Vec<Suppression>,
-    /// Objects of imported types declared as a local variable and read field by field (see
-    /// [`ObjectSite`]).
-    pub object_sites: Vec<ObjectSite>,
     /// String literals written into a named field other than in a composite literal (see
     /// [`FieldLiteral`]).
     pub field_literals: Vec<FieldLiteral>,

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use tree_sitter::Node;
+use tree_sitter::{Node, Tree};
 
 use super::syntax::{span, written_object_type, GoNode, WrittenType};
-use super::TypeRef;
+use super::{GoFacts, TypeRef};
 use crate::facts::Span;
 use crate::syntax::node_text;
 
@@ -224,7 +224,7 @@ fn statement_around(node: Node<'_>) -> Option<Node<'_>> {
 
 /// How one identifier of a scope is used, classified once per scope (see [`ScopeIdents`]).
 #[derive(Debug, Clone)]
-pub(super) enum IdentUse {
+enum IdentUse {
     /// The root of a field read (`v.Status.X`): the outermost selector and how it is used.
     Read {
         outer: Span,
@@ -240,7 +240,7 @@ pub(super) enum IdentUse {
 /// order. Built once per scope by one walk that keeps the ancestors at hand (tree-sitter's
 /// `Node::parent` searches down from the root, so asking it per use was the cost of object
 /// sites) and shared by every object site declared in the scope.
-pub(super) type ScopeIdents = HashMap<(u32, u32), HashMap<String, Vec<(u32, IdentUse)>>>;
+type ScopeIdents = HashMap<(u32, u32), HashMap<String, Vec<(u32, IdentUse)>>>;
 
 const STATEMENT_PARENTS: &[&str] = &[
     "block",
@@ -366,7 +366,7 @@ fn classify(node: Node<'_>, path: &[Node<'_>], text: &str) -> IdentUse {
 
 /// The object site whose type is `type_node` (a `qualified_type`), if the pattern holds.
 /// `scopes` caches the uses of identifiers in the blocks seen so far in this declaration.
-pub(super) fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIdents) -> Option<ObjectSiteDraft> {
+fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIdents) -> Option<ObjectSiteDraft> {
     // `v := &T{}` / `v := T{}` / `var v T`.
     let mut up = type_node.parent()?;
     let (var_node, declaration) = if up.go_kind() == "var_spec" {
@@ -437,4 +437,41 @@ pub(super) fn object_site(type_node: Node<'_>, text: &str, scopes: &mut ScopeIde
         },
         typed_vars: typed_vars_at(declaration, text),
     })
+}
+
+/// The object site whose type reference spans `span` (a [`super::PkgRef::span`]) in a file with
+/// these facts, if the pattern holds. Computed on demand: only a provider-read finding asks, so
+/// no file pays for the scope walks of every literal it declares.
+pub fn object_site_at(tree: &Tree, text: &str, facts: &GoFacts, span: Span) -> Option<ObjectSite> {
+    // Objects are declared inside functions only.
+    facts.function_at(span.start)?;
+    let node = tree
+        .root_node()
+        .descendant_for_byte_range(span.start as usize, span.end as usize)
+        .filter(|n| {
+            n.go_kind() == "qualified_type"
+                && n.start_byte() == span.start as usize
+                && n.end_byte() == span.end as usize
+        })?;
+    let draft = object_site(node, text, &mut ScopeIdents::new())?;
+    let mut site = draft.site;
+    site.typed_vars = draft
+        .typed_vars
+        .into_iter()
+        .map(|v| {
+            let import =
+                v.ty.qualifier
+                    .as_deref()
+                    .and_then(|q| facts.import_by_name(q))
+                    .map(|i| i.path.clone());
+            (
+                v.name,
+                TypeRef {
+                    import,
+                    name: v.ty.name,
+                },
+            )
+        })
+        .collect();
+    Some(site)
 }
