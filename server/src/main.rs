@@ -1,11 +1,6 @@
 use clap::Parser;
 use invariant_lsp::cli::{self, Cli, Command};
 
-/// mimalloc instead of the system allocator: the fact walks allocate many small vectors and
-/// strings on every worker thread, and glibc's malloc and free were ~16 % of a cold `check`.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     // Logs go to stderr: stdout carries the protocol (lsp) or the report (check).
     tracing_subscriber::fmt()
