@@ -331,11 +331,7 @@ fn bridge_actions(client: &mut Client, root: &Path) -> (Vec<String>, Vec<String>
         .find(|d| d["code"] == "capi-boundary/provider-read")
         .unwrap_or_else(|| panic!("{diagnostics:?}"))
         .clone();
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": read["range"], "context": {"diagnostics": [read]}}),
-    );
-    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let actions = client.actions_for(&uri, &read);
     let titles = actions
         .iter()
         .map(|a| a["title"].as_str().unwrap().to_string())

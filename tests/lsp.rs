@@ -689,11 +689,7 @@ fn the_suppression_fix_is_plain_text_and_its_placeholder_is_a_missing_reason() {
         .find(|d| d["code"] == "capi-boundary/provider-read")
         .unwrap_or_else(|| panic!("{diagnostics:?}"))
         .clone();
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": read["range"], "context": {"diagnostics": [read]}}),
-    );
-    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let actions = client.actions_for(&uri, &read);
     let suppress = actions
         .iter()
         .find(|a| a["title"] == "Suppress with a reason: capi-boundary/provider-read")
@@ -822,11 +818,7 @@ fn a_returned_reason_opened_while_indexing_gets_its_constant_fix() {
         .unwrap_or_else(|| panic!("no reason-literal at the returned \"JobActive\" (line {line}): {diagnostics:?}"))
         .clone();
     assert_eq!(returned["range"]["start"]["character"], json!(col), "{returned}");
-    let actions = client.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": returned["range"], "context": {"diagnostics": [returned]}}),
-    );
-    let actions = actions["result"].as_array().cloned().unwrap_or_default();
+    let actions = client.actions_for(&uri, &returned);
     let fix = actions
         .iter()
         .find(|a| a["title"] == "Use a constant `jobActiveReason`")

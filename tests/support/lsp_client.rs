@@ -181,6 +181,16 @@ impl Client {
         uri
     }
 
+    /// The code actions the server offers for one of its diagnostics, asked as an editor asks
+    /// (the diagnostic's range, the diagnostic in the context).
+    pub fn actions_for(&mut self, uri: &str, diagnostic: &Value) -> Vec<Value> {
+        let answer = self.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}}),
+        );
+        answer["result"].as_array().cloned().unwrap_or_default()
+    }
+
     /// The server is alive and answering: a valid request gets its response.
     pub fn still_serving(&mut self, uri: &str) {
         let hover = self.request(

@@ -11,7 +11,7 @@
 //! ([`DeclReasons::place`]): whether `q.F(..)` calls the package's own `F` or a function of
 //! an import named `q`. [`Gather`] picks the nodes it needs during the declaration's one walk.
 
-use crate::facts::go::GoNode;
+use crate::facts::go::{GoNode, FIELD_IDS};
 use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
@@ -173,44 +173,6 @@ pub fn declarations_read() -> u64 {
     READ.with(Cell::get)
 }
 
-/// The grammar's field ids, looked up once (a lookup by name is a scan of the field names).
-struct Fields {
-    name: u16,
-    body: u16,
-    parameters: u16,
-    left: u16,
-    right: u16,
-    value: u16,
-    key: u16,
-    function: u16,
-    arguments: u16,
-    operand: u16,
-    field: u16,
-}
-
-static FIELDS: LazyLock<Fields> = LazyLock::new(|| {
-    let language = crate::syntax::Lang::Go.language();
-    let id = |name: &str| {
-        language
-            .field_id_for_name(name)
-            .map(|id| id.get())
-            .unwrap_or_else(|| panic!("the Go grammar has a `{name}` field"))
-    };
-    Fields {
-        name: id("name"),
-        body: id("body"),
-        parameters: id("parameters"),
-        left: id("left"),
-        right: id("right"),
-        value: id("value"),
-        key: id("key"),
-        function: id("function"),
-        arguments: id("arguments"),
-        operand: id("operand"),
-        field: id("field"),
-    }
-});
-
 /// The kinds of node [`Gather`] notes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -269,7 +231,7 @@ pub struct Gather<'t> {
 
 impl<'t> Gather<'t> {
     pub fn new(decl: Node<'t>) -> Gather<'t> {
-        let f = &*FIELDS;
+        let f = &*FIELD_IDS;
         let function = matches!(decl.go_kind(), "function_declaration" | "method_declaration")
             .then(|| decl.child_by_field_id(f.name).zip(decl.child_by_field_id(f.body)))
             .flatten()
@@ -327,7 +289,7 @@ impl<'t> Gather<'t> {
     /// The declaration's reason facts.
     pub fn finish(self, text: &str) -> DeclReasons {
         READ.with(|r| r.set(r.get() + 1));
-        let f = &*FIELDS;
+        let f = &*FIELD_IDS;
         let mut cursor = match self.function {
             Some((decl, _, _)) => decl.walk(),
             None => match self.loops.first() {
@@ -618,7 +580,7 @@ impl Scope<'_, '_> {
 
 /// One assignment or declaration of local variables (or a range clause's variables).
 fn collect_assign<'t, 's>(n: Node<'t>, text: &'s str, scope: &mut Scope<'t, 's>, cursor: &mut TreeCursor<'t>) {
-    let f = &*FIELDS;
+    let f = &*FIELD_IDS;
     match n.go_kind() {
         "short_var_declaration" | "assignment_statement" | "var_spec" => {
             let (left, right) = if n.go_kind() == "var_spec" {
@@ -675,7 +637,7 @@ fn push_sink(kind: ReasonSinkKind, value: Node<'_>, text: &str, scope: &Scope<'_
 /// `.WithReason(x)` sinks, and calls with arguments of known origin that may go to the
 /// package's own functions.
 fn call<'t>(n: Node<'t>, text: &str, scope: &Scope<'_, '_>, facts: &mut DeclReasons, cursor: &mut TreeCursor<'t>) {
-    let f = &*FIELDS;
+    let f = &*FIELD_IDS;
     let (Some(function), Some(args)) = (n.child_by_field_id(f.function), n.child_by_field_id(f.arguments)) else {
         return;
     };
@@ -721,7 +683,7 @@ fn call<'t>(n: Node<'t>, text: &str, scope: &Scope<'_, '_>, facts: &mut DeclReas
 /// a variable or a chained call; and for `q.f(..)` where `q` is no local name, `q` (the call
 /// is `pkg.F(..)` on an import when `q` names one).
 fn callee(function: Node<'_>, text: &str, scope: &Scope<'_, '_>) -> Option<(String, Option<String>)> {
-    let f = &*FIELDS;
+    let f = &*FIELD_IDS;
     match function.go_kind() {
         "identifier" => Some((node_text(function, text).to_string(), None)),
         "selector_expression" => {
@@ -834,7 +796,7 @@ fn origins_of(node: Node<'_>, text: &str, scope: &Scope<'_, '_>, depth: usize, o
 
 /// A conversion (`string(x)`, `hyperv1.ConditionReason(x)`) keeps the origin.
 fn conversion(node: Node<'_>, text: &str, scope: &Scope<'_, '_>, depth: usize, out: &mut Vec<Step>) {
-    let f = &*FIELDS;
+    let f = &*FIELD_IDS;
     if let (Some(function), Some(args)) = (node.child_by_field_id(f.function), node.child_by_field_id(f.arguments)) {
         let conversion = args.named_child_count() == 1
             && (node_text(function, text) == "string" || node_text(function, text).ends_with("Reason"));
@@ -865,7 +827,7 @@ fn call_origin(node: Node<'_>, index: usize, text: &str, scope: &Scope<'_, '_>) 
     if node.go_kind() != "call_expression" {
         return None;
     }
-    let function = node.child_by_field_id(FIELDS.function)?;
+    let function = node.child_by_field_id(FIELD_IDS.function)?;
     if node_text(function, text) == "strings.Join" && !is_local(scope, "strings") {
         return Some(CallOrigin::Known(Origin::Joined { span: scope.span(node) }));
     }

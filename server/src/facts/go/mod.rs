@@ -16,7 +16,7 @@ mod object_sites;
 mod rebase;
 mod reuse;
 mod syntax;
-pub(crate) use syntax::GoNode;
+pub(crate) use syntax::{GoNode, FIELD_IDS};
 
 /// Go's predeclared type names: never a type of an imported package (not a dot-import candidate,
 /// not a provider kind).

@@ -88,6 +88,21 @@ fn declared_object_type(value: Node<'_>) -> Option<Node<'_>> {
         .flatten()
 }
 
+/// Records variable `name` declared with type `ty`: among `slices` when it is a slice of objects
+/// (to resolve range variables), among `out` when it is an object.
+fn typed(name: Node<'_>, ty: Node<'_>, text: &str, slices: &mut Vec<TypedVar>, out: &mut Vec<TypedVar>) {
+    let name = node_text(name, text).to_string();
+    if let Some(elem) = slice_elem(ty, text) {
+        slices.push(TypedVar {
+            name: name.clone(),
+            ty: elem,
+        });
+    }
+    if let Some(t) = written_object_type(ty, text) {
+        out.push(TypedVar { name, ty: t });
+    }
+}
+
 /// Typed names visible at `at`: parameters of enclosing functions, `var x T` and
 /// `x := &T{}` declarations before it in enclosing blocks, and range variables.
 fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
@@ -109,16 +124,7 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
                         };
                         let mut cursor = decl.walk();
                         for name in decl.children_by_field_name("name", &mut cursor) {
-                            let name = node_text(name, text).to_string();
-                            if let Some(elem) = slice_elem(ty, text) {
-                                slices.push(TypedVar {
-                                    name: name.clone(),
-                                    ty: elem,
-                                });
-                            }
-                            if let Some(t) = written_object_type(ty, text) {
-                                out.push(TypedVar { name, ty: t });
-                            }
+                            typed(name, ty, text, &mut slices, &mut out);
                         }
                     }
                 }
@@ -149,16 +155,7 @@ fn typed_vars_at(at: Node<'_>, text: &str) -> Vec<TypedVar> {
                         names.named_children(&mut names.walk()).collect()
                     };
                     for name in name_nodes {
-                        let name = node_text(name, text).to_string();
-                        if let Some(elem) = slice_elem(ty, text) {
-                            slices.push(TypedVar {
-                                name: name.clone(),
-                                ty: elem,
-                            });
-                        }
-                        if let Some(t) = written_object_type(ty, text) {
-                            out.push(TypedVar { name, ty: t });
-                        }
+                        typed(name, ty, text, &mut slices, &mut out);
                     }
                 }
             }

@@ -170,24 +170,25 @@ pub(super) fn string_node_value(node: Node<'_>, text: &str) -> Option<String> {
 
 /// Field ids of the Go grammar the facts walk reads (tree-sitter compares names as strings on
 /// every lookup by name).
-pub(super) struct FieldIds {
-    pub(super) name: u16,
-    pub(super) path: u16,
-    pub(super) parameters: u16,
-    pub(super) receiver: u16,
-    pub(super) function: u16,
-    pub(super) arguments: u16,
-    pub(super) package: u16,
-    pub(super) operand: u16,
-    pub(super) field: u16,
-    pub(super) type_: u16,
-    pub(super) body: u16,
-    pub(super) value: u16,
-    pub(super) left: u16,
-    pub(super) right: u16,
+pub(crate) struct FieldIds {
+    pub(crate) name: u16,
+    pub(crate) path: u16,
+    pub(crate) parameters: u16,
+    pub(crate) receiver: u16,
+    pub(crate) function: u16,
+    pub(crate) arguments: u16,
+    pub(crate) package: u16,
+    pub(crate) operand: u16,
+    pub(crate) field: u16,
+    pub(crate) type_: u16,
+    pub(crate) body: u16,
+    pub(crate) value: u16,
+    pub(crate) left: u16,
+    pub(crate) right: u16,
+    pub(crate) key: u16,
 }
 
-pub(super) static FIELD_IDS: std::sync::LazyLock<FieldIds> = std::sync::LazyLock::new(|| {
+pub(crate) static FIELD_IDS: std::sync::LazyLock<FieldIds> = std::sync::LazyLock::new(|| {
     let language = crate::syntax::Lang::Go.language();
     let id = |name: &str| {
         language
@@ -210,6 +211,7 @@ pub(super) static FIELD_IDS: std::sync::LazyLock<FieldIds> = std::sync::LazyLock
         value: id("value"),
         left: id("left"),
         right: id("right"),
+        key: id("key"),
     }
 });
 
@@ -260,6 +262,7 @@ fn go_field_id(name: &'static str) -> Option<u16> {
         "value" => f.value,
         "left" => f.left,
         "right" => f.right,
+        "key" => f.key,
         _ => return IDS.iter().find(|(n, _)| *n == name).map(|(_, id)| *id),
     })
 }
