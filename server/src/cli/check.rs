@@ -81,14 +81,19 @@ pub fn single_root(paths: &[PathBuf]) -> Result<PathBuf, String> {
 /// Checks `paths` (absolute) in the workspace at `root`; output paths are relative to `cwd`.
 /// Files that could not be read are reported as problems (exit 2), never skipped.
 pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], config: &ConfigChoice) -> Report {
+    let started = std::time::Instant::now();
     let mut host = AnalysisHost::new(root.to_path_buf(), models, config);
     let (rels, mut problems) = discover_checked(root, paths, &host.config());
+    tracing::debug!(files = rels.len(), elapsed = ?started.elapsed(), "discovered");
     problems.extend(host.load(&rels));
     host.add_model_errors(problems);
+    tracing::debug!(elapsed = ?started.elapsed(), "loaded");
     let analysis = host.analysis();
     let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();
     let results = analysis.check_files(&files);
+    tracing::debug!(elapsed = ?started.elapsed(), "checked");
     let mut report = build_report(&analysis, host.model_errors(), cwd, results);
+    tracing::debug!(elapsed = ?started.elapsed(), "reported");
     report.checked_paths = rels;
     // The database (every file's facts) is freed on a thread of its own: a `check` exits right
     // after printing, and freeing it here was the serial tail of a cold check (~40 ms on the

@@ -170,6 +170,7 @@ pub fn go_facts(db: &dyn salsa::Database, file: SourceFile) -> Arc<GoFacts> {
     if file.lang(db) != Lang::Go {
         return Arc::default();
     }
+    tracing::trace!(path = %file.path(db), "go facts");
     // A file being edited (it has a prior tree) reuses the facts of the declarations the edit
     // left as they were.
     let extract = match file.prior_tree(db) {

@@ -237,14 +237,19 @@ impl CompiledModel {
 
     /// `true` when `pattern` (a glob over import paths) matches.
     pub fn call_pattern_matches(pattern: &CallPattern, import_path: &str, function: &str) -> bool {
-        let package_ok = if pattern.package.contains(['*', '?', '[']) {
+        Self::pattern_package_matches(pattern, import_path)
+            && pattern.functions.iter().any(|f| f == "*" || f == function)
+    }
+
+    /// Is `import_path` the package of `pattern` (a glob or a path)?
+    pub fn pattern_package_matches(pattern: &CallPattern, import_path: &str) -> bool {
+        if pattern.package.contains(['*', '?', '[']) {
             glob(&pattern.package)
                 .map(|g| g.compile_matcher().is_match(import_path))
                 .unwrap_or(false)
         } else {
             pattern.package == import_path
-        };
-        package_ok && pattern.functions.iter().any(|f| f == "*" || f == function)
+        }
     }
 }
 

@@ -885,25 +885,31 @@ pub fn file_boundary(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) 
     std::sync::Arc::new(summarize_file(crate::db::go_facts(db, file), ws.model(db), &aliases))
 }
 
-/// The words without which a file can neither name a provider Machine nor load another
-/// cluster's credentials: the provider Machine kinds and the reach constructors' and loaders'
-/// function names.
-fn boundary_words(model: &CompiledModel) -> Vec<String> {
-    let mut words: Vec<String> = model
-        .model
-        .providers
-        .iter()
-        .flat_map(|p| &p.machine_kinds)
-        .cloned()
-        .collect();
+/// Can this file, by its text alone, contribute to a boundary summary? A summary's facts come
+/// from a provider Machine kind named through a provider's import (a type alias of the package
+/// is declared in a file that does so), or from a reach constructor or loader, which are
+/// matched only as calls qualified by their package's import. So the file must import such a
+/// package and carry one of its words: a Machine kind, or one of the pattern's functions (any
+/// word for `*`). Both are needed; a word alone (`RESTConfig` in `GetRESTConfig`, a kind in a
+/// comment of the API types) is not enough.
+fn file_relevant(model: &CompiledModel, text: &str, imports: &[&str]) -> bool {
+    let names_machine = model.model.providers.iter().any(|p| {
+        p.machine_kinds.iter().any(|k| text.contains(k.as_str()))
+            && imports
+                .iter()
+                .any(|i| model.provider_for_import(i).is_some_and(|q| q.id == p.id))
+    });
     let reach = &model.model.hosted_cluster_reach;
-    for pattern in reach.constructors.iter().chain(&reach.config_loaders) {
-        words.extend(pattern.functions.iter().filter(|f| *f != "*").cloned());
-    }
-    words.retain(|w| !w.is_empty());
-    words.sort();
-    words.dedup();
-    words
+    names_machine
+        || reach.constructors.iter().chain(&reach.config_loaders).any(|pattern| {
+            pattern
+                .functions
+                .iter()
+                .any(|f| f == "*" || (!f.is_empty() && text.contains(f.as_str())))
+                && imports
+                    .iter()
+                    .any(|i| CompiledModel::pattern_package_matches(pattern, i))
+        })
 }
 
 /// The import paths of a Go file, read from its text without parsing: the quoted strings before
@@ -922,19 +928,19 @@ fn scan_imports(text: &str) -> Vec<&str> {
     out
 }
 
-/// Can the package in `dir` contribute to a boundary summary: does one of its files carry a
-/// boundary word, or does it import a workspace package that can? Reads texts only, so the
+/// Can the package in `dir` contribute to a boundary summary: can one of its files (see
+/// [`file_relevant`]), or does it import a workspace package that can? Reads texts only, so the
 /// packages that cannot are never parsed for the boundary.
 #[salsa::tracked(cycle_result = package_relevant_cycle)]
 pub fn package_relevant(db: &dyn salsa::Database, ws: Workspace, dir: String) -> bool {
-    let words = boundary_words(ws.model(db));
+    let model = ws.model(db);
     let files: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
         .into_iter()
         .filter(|f| !f.path(db).ends_with("_test.go"))
         .collect();
     if files.iter().any(|f| {
         let text = f.text(db);
-        words.iter().any(|w| text.contains(w.as_str()))
+        file_relevant(model, text, &scan_imports(text))
     }) {
         return true;
     }
@@ -1187,6 +1193,25 @@ fn check_ref_readers(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file can feed a boundary summary only through an import that makes its word count: a
+    /// kind in the API types' comments or `RESTConfig` in `GetRESTConfig` is not enough (those
+    /// packages were parsed for nothing on the real tree: 249 files).
+    #[test]
+    fn a_file_is_relevant_by_an_import_and_its_word_together() {
+        let model = CompiledModel::compile(crate::model::load_default_model(), vec![]).unwrap();
+        let relevant = |text: &str| file_relevant(&model, text, &scan_imports(text));
+        let capa = "import (\n\tcapiaws \"sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2\"\n)\n";
+        assert!(relevant(&format!("{capa}func f() {{ _ = &capiaws.AWSMachine{{}} }}\n")));
+        assert!(!relevant("// AWSMachine is documented here\nfunc f() {}\n"));
+        assert!(!relevant(&format!("{capa}func f() {{ _ = &capiaws.AWSCluster{{}} }}\n")));
+        let remote = "import \"sigs.k8s.io/cluster-api/controllers/remote\"\n";
+        assert!(relevant(&format!("{remote}func f() {{ remote.NewClusterClient(ctx, \"\", c, key) }}\n")));
+        assert!(!relevant("import \"example.com/util\"\nfunc f() { util.GetRESTConfig() }\n"));
+        let clientcmd = "import \"k8s.io/client-go/tools/clientcmd\"\n";
+        assert!(relevant(&format!("{clientcmd}func f(b []byte) {{ clientcmd.RESTConfigFromKubeConfig(b) }}\n")));
+        assert!(!relevant(&format!("{clientcmd}func f() {{ clientcmd.BuildConfigFromFlags(\"\", p) }}\n")));
+    }
 
     /// Every chain step is worded by the model: with the default model each wording is there,
     /// and a model without them shows the bare call rather than an English phrase of ours.
