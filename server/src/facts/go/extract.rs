@@ -96,10 +96,17 @@ impl DeclFacts {
         // Preorder, with the path from `node` kept (the loop facts look up declarations in the
         // enclosing blocks; `Node::parent` costs a descent from the root).
         let mut ancestors: Vec<Node<'_>> = Vec::new();
+        let above = node.parent();
         let mut cursor = node.walk();
         'walk: loop {
             let current = cursor.node();
-            walker.visit(current);
+            walker.visit(
+                current,
+                Above {
+                    path: &ancestors,
+                    top: above,
+                },
+            );
             reasons.note(current);
             flow.visit(current, ancestors.last().copied(), text, &walker.decl.own);
             loops.visit(current, &ancestors, text, &walker.decl.own);
@@ -404,8 +411,27 @@ struct LocalDraft {
     name: String,
 }
 
+/// The nodes above the one being visited: the path down from the top-level node, and what is
+/// above that (the source file).
+#[derive(Clone, Copy)]
+struct Above<'a, 't> {
+    path: &'a [Node<'t>],
+    top: Option<Node<'t>>,
+}
+
+impl<'t> Above<'_, 't> {
+    /// The `k`-th node up (1: the parent).
+    fn up(&self, k: usize) -> Option<Node<'t>> {
+        match self.path.len().checked_sub(k) {
+            Some(i) => Some(self.path[i]),
+            None if k == self.path.len() + 1 => self.top,
+            None => None,
+        }
+    }
+}
+
 impl<'s> Walker<'s> {
-    fn visit<'t>(&mut self, node: Node<'t>) {
+    fn visit<'t>(&mut self, node: Node<'t>, above: Above<'_, 't>) {
         let f = &*FIELD_IDS;
         let text = self.text;
         let named_field = |field: u16| node.child_by_field_id(field).filter(|n| n.is_named());
@@ -417,7 +443,7 @@ impl<'s> Walker<'s> {
         };
         let own = &mut self.decl.own;
         match node.go_kind() {
-            "type_identifier" => self.type_name(node),
+            "type_identifier" => self.type_name(node, above.up(1)),
             "package_clause" => {
                 for child in node.named_children(&mut node.walk()) {
                     if child.go_kind() == "package_identifier" {
@@ -529,14 +555,14 @@ impl<'s> Walker<'s> {
                 }
             }
             "var_spec" => {
-                let top_level = node.parent().is_some_and(|p| {
-                    let declaration = if p.go_kind() == "var_spec_list" {
-                        p.parent()
+                let top_level = above.up(1).is_some_and(|p| {
+                    let (declaration, its_parent) = if p.go_kind() == "var_spec_list" {
+                        (above.up(2), above.up(3))
                     } else {
-                        Some(p)
+                        (Some(p), above.up(2))
                     };
                     declaration.is_some_and(|d| {
-                        d.go_kind() == "var_declaration" && d.parent().is_some_and(|f| f.go_kind() == "source_file")
+                        d.go_kind() == "var_declaration" && its_parent.is_some_and(|f| f.go_kind() == "source_file")
                     })
                 });
                 for name in names(&mut node.walk()) {
@@ -622,7 +648,7 @@ impl<'s> Walker<'s> {
                     self.loop_bodies.push(span(body));
                 }
             }
-            "type_declaration" if node.parent().is_some_and(|p| p.go_kind() == "source_file") => {
+            "type_declaration" if above.up(1).is_some_and(|p| p.go_kind() == "source_file") => {
                 for spec in node.named_children(&mut node.walk()) {
                     if let Some(name) = spec.go_field("name") {
                         own.declared_types.push(node_text(name, text).to_string());
@@ -817,8 +843,8 @@ impl<'s> Walker<'s> {
 
     /// An unqualified type name, a candidate for a dot import unless builtin, declared or a
     /// declaration's own name.
-    fn type_name(&mut self, node: Node<'_>) {
-        let parent_kind = node.parent().map(|p| p.go_kind());
+    fn type_name(&mut self, node: Node<'_>, parent: Option<Node<'_>>) {
+        let parent_kind = parent.map(|p| p.go_kind());
         if matches!(
             parent_kind,
             Some("qualified_type") | Some("type_spec") | Some("type_parameter_declaration")
