@@ -145,6 +145,24 @@ fn a_file_swapped_for_a_fifo_after_discovery_is_reported_not_waited_on() {
 // Reads outside the workspace
 // ---------------------------------------------------------------------------------------------
 
+/// Reading a walked file does not resolve it first; one that became a symlink since the walk
+/// is resolved then, and read when it stays inside the workspace (as before the walk).
+#[test]
+fn a_symlink_swapped_in_after_discovery_that_stays_inside_is_read() {
+    let (_dir, root) = workspace();
+    let file = write(&root, &format!("{NODEPOOL_GO}/a.go"), "package nodepool\n");
+    let mut engine = Engine::new(Database::default(), root.clone(), &[]);
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    assert_eq!(rels.len(), 1, "{rels:?}");
+    let other = write(&root, "docs/b.go.txt", "package moved\n");
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&other, &file).unwrap();
+    let problems = engine.load(&rels);
+    assert!(problems.is_empty(), "{problems:?}");
+    let loaded = engine.files[&rels[0]];
+    assert_eq!(&**loaded.text(&engine.db), "package moved\n");
+}
+
 #[test]
 fn a_symlink_swapped_in_after_discovery_is_never_read() {
     let outside = tempfile::tempdir().unwrap();

@@ -83,6 +83,7 @@ pub fn single_root(paths: &[PathBuf]) -> Result<PathBuf, String> {
 pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], config: &ConfigChoice) -> Report {
     let started = std::time::Instant::now();
     let mut host = AnalysisHost::new(root.to_path_buf(), models, config);
+    tracing::debug!(elapsed = ?started.elapsed(), "model and configuration loaded");
     let (rels, mut problems) = discover_checked(root, paths, &host.config());
     tracing::debug!(files = rels.len(), elapsed = ?started.elapsed(), "discovered");
     problems.extend(host.load(&rels));

@@ -202,25 +202,50 @@ fn refused(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)
 }
 
+/// Where a read must stay.
+#[derive(Clone, Copy)]
+enum Within<'a> {
+    /// Anywhere: a file the user named.
+    Anywhere,
+    /// Inside `root`: the root and the path are resolved (symlinks, `..`) before the open.
+    Root(&'a Path),
+    /// Inside `canonical_root`, for a path a walk found under it following no link (see
+    /// [`discover`]): there is nothing to resolve, so nothing is resolved before the open. A
+    /// symlink swapped in since is refused as for [`Within::Root`]: in the last component by
+    /// the open (`O_NOFOLLOW`), higher up by the handle's real path.
+    Walked(&'a Path),
+}
+
 /// The one way the tool reads a file from disk (sources, `.invariant.yaml`, models, in `check`
 /// and in the server). It opens the file once, without blocking (`O_NONBLOCK`: a FIFO or device
 /// cannot stall the open), checks the opened handle (`fstat`: a regular file; with `root`, the
 /// handle's real path lies inside the canonical root, so a symlink swapped in at any component
 /// after discovery is refused), and reads at most `limit` bytes from that handle.
 pub fn read_file(root: Option<&Path>, path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+    read_within(root.map_or(Within::Anywhere, Within::Root), path, limit)
+}
+
+fn read_within(within: Within<'_>, path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let (target, canonical_root) = match root {
-        Some(root) => {
+    let outside = || refused(format!("{} resolves outside the workspace root", path.display()));
+    let (target, canonical_root) = match within {
+        Within::Root(root) => {
             let canonical_root = root.canonicalize()?;
             let canonical = path.canonicalize()?;
             if !canonical.starts_with(&canonical_root) {
                 tracing::warn!(path = %path.display(), root = %root.display(), "path resolves outside the workspace root; not read");
-                return Err(refused(format!("{} resolves outside the workspace root", path.display())).into());
+                return Err(outside().into());
             }
             (canonical, Some(canonical_root))
         }
-        None => (path.to_path_buf(), None),
+        Within::Walked(canonical_root) => {
+            if !path.starts_with(canonical_root) {
+                return Err(outside().into());
+            }
+            (path.to_path_buf(), Some(canonical_root.to_path_buf()))
+        }
+        Within::Anywhere => (path.to_path_buf(), None),
     };
     let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
     if canonical_root.is_some() {
@@ -228,22 +253,32 @@ pub fn read_file(root: Option<&Path>, path: &Path, limit: usize) -> Result<Vec<u
         // refused here, one swapped in higher up is caught by the real-path check below.
         flags |= libc::O_NOFOLLOW;
     }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(&target)?;
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(flags).open(&target) {
+        Ok(file) => file,
+        // A walked path whose last component became a symlink since the walk: resolve it and
+        // check where it leads, as for any path.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => match within {
+            Within::Walked(canonical_root) => return read_within(Within::Root(canonical_root), path, limit),
+            _ => return Err(e.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         return Err(refused(format!("{} is not a regular file", path.display())).into());
     }
     if let Some(canonical_root) = &canonical_root {
         use std::os::fd::AsRawFd;
-        // Linux names the file a descriptor refers to; where /proc is missing the canonical
-        // check above stands alone.
-        if let Ok(real) = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
-            if !real.starts_with(canonical_root) {
-                return Err(refused(format!("{} resolves outside the workspace root", path.display())).into());
+        // Linux names the file a descriptor refers to; where /proc is missing, the check of the
+        // resolved path stands alone.
+        match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            Ok(real) if !real.starts_with(canonical_root) => return Err(outside().into()),
+            Ok(_) => {}
+            // Without /proc, a walked path is resolved now (a resolved one was before the open).
+            Err(_) if matches!(within, Within::Walked(_)) && !path.canonicalize()?.starts_with(canonical_root) => {
+                return Err(outside().into())
             }
+            Err(_) => {}
         }
     }
     if meta.len() > limit as u64 {
@@ -260,7 +295,11 @@ pub fn read_file(root: Option<&Path>, path: &Path, limit: usize) -> Result<Vec<u
 /// Reads a source file into text for the database, with the note that explains anything
 /// unusual (too large, binary, not UTF-8). With `root`, confined to it (see [`read_file`]).
 pub fn read_source_in(root: Option<&Path>, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
-    match read_file(root, path, crate::text::MAX_FILE_BYTES) {
+    source_text(read_file(root, path, crate::text::MAX_FILE_BYTES))
+}
+
+fn source_text(read: Result<Vec<u8>, ReadError>) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    match read {
         Ok(bytes) => Ok(from_bytes(bytes)),
         Err(ReadError::TooLarge(bytes)) => Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: bytes as usize }))),
         Err(ReadError::Io(e)) => Err(e),
@@ -277,6 +316,16 @@ pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)>
 /// is anything but a regular file (a FIFO never blocks).
 pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     read_source_in(Some(root), path)
+}
+
+/// Like [`read_confined`], for a path found under the canonical root by a walk that follows no
+/// link (see [`Within::Walked`]).
+fn read_walked(canonical_root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    source_text(read_within(
+        Within::Walked(canonical_root),
+        path,
+        crate::text::MAX_FILE_BYTES,
+    ))
 }
 
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
@@ -392,11 +441,23 @@ impl Engine {
     /// Reads `rels` from disk in parallel and adds them (or updates their text). Returns the
     /// files that could not be read (not a regular file, gone, refused), each as an
     /// `internal/unreadable` problem: a file that was not checked must never look clean.
+    ///
+    /// `rels` come from [`discover`]: a walk that follows no link. Under a canonical root (the
+    /// usual case) their paths are therefore read without resolving each one first (realpath
+    /// cost ten syscalls a file: ~24,000 on the real tree).
     pub fn load(&mut self, rels: &[String]) -> Vec<ModelError> {
         let root = &self.root;
+        let canonical = root.canonicalize().ok().filter(|c| c == root);
         let read: Vec<(String, std::io::Result<SourceText>)> = rels
             .par_iter()
-            .map(|rel| (rel.clone(), read_confined(root, &root.join(rel))))
+            .map(|rel| {
+                let path = root.join(rel);
+                let text = match &canonical {
+                    Some(canonical) => read_walked(canonical, &path),
+                    None => read_confined(root, &path),
+                };
+                (rel.clone(), text)
+            })
             .collect();
         let mut problems = Vec::new();
         for (rel, result) in read {
