@@ -88,11 +88,11 @@ pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], c
     tracing::debug!(files = rels.len(), elapsed = ?started.elapsed(), "discovered");
     problems.extend(host.load(&rels));
     host.add_model_errors(problems);
-    tracing::debug!(elapsed = ?started.elapsed(), "loaded");
+    tracing::debug!(elapsed = ?started.elapsed(), cpu = ?process_cpu(), "loaded");
     let analysis = host.analysis();
     let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();
     let results = analysis.check_files(&files);
-    tracing::debug!(elapsed = ?started.elapsed(), "checked");
+    tracing::debug!(elapsed = ?started.elapsed(), cpu = ?process_cpu(), "checked");
     let mut report = build_report(&analysis, host.model_errors(), cwd, results);
     tracing::debug!(elapsed = ?started.elapsed(), "reported");
     report.checked_paths = rels;
@@ -102,6 +102,18 @@ pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], c
     drop(analysis);
     std::thread::spawn(move || drop(host));
     report
+}
+
+/// The process's CPU time so far (user and system), for the phase timings in the debug log.
+fn process_cpu() -> std::time::Duration {
+    // SAFETY: getrusage writes into the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| std::time::Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn build_report(

@@ -23,6 +23,13 @@ use super::go::string_literal;
 use super::Span;
 use crate::syntax::{descendants, node_text};
 
+/// Does a file's text mention a reason? A file that does not has no sink, reason parameter or
+/// reason constant, so the package's flows never read it (`rules::condition_flows`), and its
+/// declarations do not record the arguments of their calls (the one fact only the flows read).
+pub fn mentions_reason(text: &str) -> bool {
+    text.contains("Reason") || text.contains("reason")
+}
+
 /// Resolving a local variable follows at most this many assignments deep.
 const MAX_DEPTH: usize = 4;
 /// A function's origins per result position are capped (generated code can be huge).
@@ -216,6 +223,9 @@ static KINDS: LazyLock<Vec<Kind>> = LazyLock::new(|| {
 /// in document order ([`Gather::note`]), then read by [`Gather::finish`].
 pub struct Gather<'t> {
     origin: usize,
+    /// Whether the file mentions a reason ([`mentions_reason`]): the arguments of calls are
+    /// recorded only then.
+    file_mentions_reason: bool,
     /// A named function: its declaration, name and body.
     function: Option<(Node<'t>, Node<'t>, Node<'t>)>,
     /// `for` statements anywhere in the declaration.
@@ -230,7 +240,7 @@ pub struct Gather<'t> {
 }
 
 impl<'t> Gather<'t> {
-    pub fn new(decl: Node<'t>) -> Gather<'t> {
+    pub fn new(decl: Node<'t>, file_mentions_reason: bool) -> Gather<'t> {
         let f = &*FIELD_IDS;
         let function = matches!(decl.go_kind(), "function_declaration" | "method_declaration")
             .then(|| decl.child_by_field_id(f.name).zip(decl.child_by_field_id(f.body)))
@@ -238,6 +248,7 @@ impl<'t> Gather<'t> {
             .map(|(name, body)| (decl, name, body));
         Gather {
             origin: decl.start_byte(),
+            file_mentions_reason,
             function,
             loops: Vec::new(),
             assigns: Vec::new(),
@@ -380,7 +391,7 @@ impl<'t> Gather<'t> {
                         }
                     }
                 }
-                "call_expression" => call(n, text, &scope, &mut facts, &mut cursor),
+                "call_expression" if self.file_mentions_reason => call(n, text, &scope, &mut facts, &mut cursor),
                 "return_statement" => {
                     if let Some(list) = n.named_child(0) {
                         let values: Vec<Node<'_>> = if list.go_kind() == "expression_list" {
@@ -420,7 +431,7 @@ fn field_id(id: u16) -> std::num::NonZeroU16 {
 impl DeclReasons {
     /// The reason facts of the top-level node `decl`, by a walk of its own.
     pub fn of(decl: Node<'_>, text: &str) -> DeclReasons {
-        let mut gather = Gather::new(decl);
+        let mut gather = Gather::new(decl, mentions_reason(text));
         for node in descendants(decl) {
             gather.note(node);
         }
@@ -964,6 +975,34 @@ func set(c *metav1.Condition, items []string) {
         );
         let imports: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
         assert_eq!(extract(&tree, SRC, &imports), facts.reasons);
+    }
+
+    /// A file that mentions no reason records no call arguments (the flows never read it);
+    /// the first mention reads every declaration again, with them.
+    #[test]
+    fn call_arguments_are_recorded_only_in_a_file_that_mentions_a_reason() {
+        let text = "package quiet\n\nfunc caller(x string) {\n\tsetCondition(x, \"Ready\")\n}\n\nfunc other() {}\n";
+        let mut tree = tree_of(text);
+        assert!(!mentions_reason(text));
+        assert!(go_extract(&tree, text).reasons.calls.is_empty());
+        assert!(extract_reusing(&tree, text).reasons.calls.is_empty());
+        let edited = edit(text, &mut tree, "func other() {}", "func other() { _ = \"a reason\" }");
+        let (facts, read) = reusing(&tree, &edited);
+        assert_eq!(read, 3, "every top-level node (the package clause too) is read again");
+        let call = facts
+            .reasons
+            .calls
+            .iter()
+            .find(|c| c.function == "setCondition")
+            .unwrap();
+        assert_eq!(
+            call.args[0],
+            vec![Origin::Param {
+                function: "caller".into(),
+                index: 0
+            }]
+        );
+        assert_eq!(facts, go_extract(&tree_of(&edited), &edited));
     }
 
     #[test]

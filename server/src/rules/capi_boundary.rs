@@ -1204,13 +1204,23 @@ mod tests {
         let capa = "import (\n\tcapiaws \"sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2\"\n)\n";
         assert!(relevant(&format!("{capa}func f() {{ _ = &capiaws.AWSMachine{{}} }}\n")));
         assert!(!relevant("// AWSMachine is documented here\nfunc f() {}\n"));
-        assert!(!relevant(&format!("{capa}func f() {{ _ = &capiaws.AWSCluster{{}} }}\n")));
+        assert!(!relevant(&format!(
+            "{capa}func f() {{ _ = &capiaws.AWSCluster{{}} }}\n"
+        )));
         let remote = "import \"sigs.k8s.io/cluster-api/controllers/remote\"\n";
-        assert!(relevant(&format!("{remote}func f() {{ remote.NewClusterClient(ctx, \"\", c, key) }}\n")));
-        assert!(!relevant("import \"example.com/util\"\nfunc f() { util.GetRESTConfig() }\n"));
+        assert!(relevant(&format!(
+            "{remote}func f() {{ remote.NewClusterClient(ctx, \"\", c, key) }}\n"
+        )));
+        assert!(!relevant(
+            "import \"example.com/util\"\nfunc f() { util.GetRESTConfig() }\n"
+        ));
         let clientcmd = "import \"k8s.io/client-go/tools/clientcmd\"\n";
-        assert!(relevant(&format!("{clientcmd}func f(b []byte) {{ clientcmd.RESTConfigFromKubeConfig(b) }}\n")));
-        assert!(!relevant(&format!("{clientcmd}func f() {{ clientcmd.BuildConfigFromFlags(\"\", p) }}\n")));
+        assert!(relevant(&format!(
+            "{clientcmd}func f(b []byte) {{ clientcmd.RESTConfigFromKubeConfig(b) }}\n"
+        )));
+        assert!(!relevant(&format!(
+            "{clientcmd}func f() {{ clientcmd.BuildConfigFromFlags(\"\", p) }}\n"
+        )));
     }
 
     /// Every chain step is worded by the model: with the default model each wording is there,

@@ -65,10 +65,7 @@ pub fn package_reason_flows(db: &dyn salsa::Database, ws: Workspace, dir: String
     // prefilter: a file without the word has no sink, reason parameter or reason constant).
     let files: Vec<(String, Arc<GoFacts>)> = package_files(db, ws, &dir)
         .into_iter()
-        .filter(|f| {
-            let text = f.text(db);
-            text.contains("Reason") || text.contains("reason")
-        })
+        .filter(|f| crate::facts::go_reasons::mentions_reason(f.text(db)))
         .map(|f| (f.path(db).to_string(), go_facts(db, f).clone()))
         .collect();
     let mut flows = ReasonFlows::default();

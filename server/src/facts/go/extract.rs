@@ -3,7 +3,9 @@
 //! A file's facts are built per top-level node (a declaration, the import block, a comment):
 //! [`DeclFacts::of`] walks it once and builds its facts directly, with offsets relative to the
 //! node's start, function indices local to it, and type qualifiers and import aliases as
-//! written. So a declaration's facts depend on its text only. [`assemble`] places each part at
+//! written. So a declaration's facts depend on its text, and on one bit of the file: whether
+//! it mentions a reason (a declaration of a file that does not records no call arguments for
+//! the reason flows, which never read it; see `go_reasons::mentions_reason`). [`assemble`] places each part at
 //! its offset and resolves what needs the whole file: import aliases, the types the file
 //! declares (for dot imports), and literals reaching a field through a helper of the file.
 
@@ -24,9 +26,10 @@ use crate::syntax::node_text;
 /// Extracts the facts of one Go file.
 pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     let root = tree.root_node();
+    let mentions_reason = crate::facts::go_reasons::mentions_reason(text);
     let parts: Vec<(u32, DeclFacts)> = root
         .children(&mut root.walk())
-        .map(|node| (node.start_byte() as u32, DeclFacts::of(node, text)))
+        .map(|node| (node.start_byte() as u32, DeclFacts::of(node, text, mentions_reason)))
         .collect();
     assemble(root.has_error(), parts.iter().map(|(at, part)| (*at, part)))
 }
@@ -77,8 +80,9 @@ struct RefDraft {
 }
 
 impl DeclFacts {
-    /// The facts of the top-level node `node`.
-    pub(super) fn of(node: Node<'_>, text: &str) -> DeclFacts {
+    /// The facts of the top-level node `node`, in a file that mentions a reason or not (see
+    /// [`crate::facts::go_reasons::mentions_reason`]).
+    pub(super) fn of(node: Node<'_>, text: &str, mentions_reason: bool) -> DeclFacts {
         let mut walker = Walker {
             text,
             decl: DeclFacts::default(),
@@ -90,7 +94,7 @@ impl DeclFacts {
             literal_anchors: Vec::new(),
             expr_anchors: Vec::new(),
         };
-        let mut reasons = crate::facts::go_reasons::Gather::new(node);
+        let mut reasons = crate::facts::go_reasons::Gather::new(node, mentions_reason);
         let mut flow = FlowWalk::default();
         let mut loops = LoopWalk::default();
         // Preorder, with the path from `node` kept (the loop facts look up declarations in the

@@ -1,7 +1,9 @@
 //! Facts of a file being edited, reusing the facts of the declarations an edit left as they
-//! were. A declaration's facts depend on its text only (see [`super::extract`]), so they are
-//! kept by text: an edit inside one function walks that function again, and every other
-//! declaration's facts are moved to their new offsets.
+//! were. A declaration's facts depend on its text and on one bit of its file, whether the file
+//! mentions a reason (see [`super::extract`]), so they are kept by both: an edit inside one
+//! function walks that function again, and every other declaration's facts are moved to their
+//! new offsets (all are walked again when the first mention of a reason comes or the last one
+//! goes).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -30,6 +32,7 @@ struct DeclCache {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct DeclKey {
     kind: u16,
+    mentions_reason: bool,
     hash: u64,
 }
 
@@ -67,11 +70,12 @@ pub fn declarations_walked() -> u64 {
 
 static DECLS: LazyLock<Mutex<DeclCache>> = LazyLock::new(Mutex::default);
 
-fn key_of(node: Node<'_>, text: &str) -> DeclKey {
+fn key_of(node: Node<'_>, text: &str, mentions_reason: bool) -> DeclKey {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
     DeclKey {
         kind: node.kind_id(),
+        mentions_reason,
         hash: hasher.finish(),
     }
 }
@@ -80,10 +84,13 @@ fn key_of(node: Node<'_>, text: &str) -> DeclKey {
 /// facts of declarations seen before with the same text.
 pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
     let root = tree.root_node();
+    let mentions_reason = crate::facts::go_reasons::mentions_reason(text);
     let nodes: Vec<Node<'_>> = root.children(&mut root.walk()).collect();
     let keys: Vec<Option<DeclKey>> = nodes
         .iter()
-        .map(|&node| (node.is_named() && !node.has_error()).then(|| key_of(node, node_text(node, text))))
+        .map(|&node| {
+            (node.is_named() && !node.has_error()).then(|| key_of(node, node_text(node, text), mentions_reason))
+        })
         .collect();
     let mut parts: Vec<Option<Arc<DeclFacts>>> = {
         let mut cache = DECLS.lock().unwrap_or_else(|e| e.into_inner());
@@ -96,7 +103,7 @@ pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
     let mut walked = Vec::new();
     for ((&node, key), part) in nodes.iter().zip(&keys).zip(&mut parts) {
         if part.is_none() {
-            let facts = Arc::new(DeclFacts::of(node, text));
+            let facts = Arc::new(DeclFacts::of(node, text, mentions_reason));
             WALKED.fetch_add(1, Ordering::Relaxed);
             if let Some(key) = key {
                 walked.push((*key, node_text(node, text), facts.clone()));
