@@ -105,6 +105,11 @@ pub(super) fn literals_through_calls(facts: &GoFacts, arg_spans: &[Vec<Span>]) -
             let mut chars = param_name.chars();
             let Some(first) = chars.next() else { continue };
             let field: String = first.to_uppercase().chain(chars).collect();
+            // Only a reason parameter makes a helper (below); deciding that first keeps the
+            // scans of the file's literals and calls to the few parameters that can be one.
+            if field != "Reason" {
+                continue;
+            }
             let inside = |f: Option<u32>| f.is_some_and(|f| facts.named_function(f) == index as u32);
             let flows = facts.literals.iter().any(|l| {
                 inside(l.function)
@@ -116,7 +121,7 @@ pub(super) fn literals_through_calls(facts: &GoFacts, arg_spans: &[Vec<Span>]) -
                     && c.callee.last().is_some_and(|m| *m == format!("With{field}"))
                     && matches!(c.args.first(), Some(Arg::Ident(a)) if a == param_name)
             });
-            if flows && field == "Reason" {
+            if flows {
                 helpers.push(Helper {
                     name: name.clone(),
                     position,
