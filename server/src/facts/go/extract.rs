@@ -10,6 +10,7 @@
 //! declares (for dot imports), and literals reaching a field through a helper of the file.
 
 use crate::facts::go::GoNode;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use tree_sitter::{Node, Tree};
@@ -31,7 +32,11 @@ pub fn extract(tree: &Tree, text: &str) -> GoFacts {
         .children(&mut root.walk())
         .map(|node| (node.start_byte() as u32, DeclFacts::of(node, text, mentions_reason)))
         .collect();
-    assemble(root.has_error(), parts.iter().map(|(at, part)| (*at, part)))
+    // The parts are this extraction's own: their facts move into the file's, uncopied.
+    assemble(
+        root.has_error(),
+        parts.into_iter().map(|(at, part)| (at, Cow::Owned(part))).collect(),
+    )
 }
 
 /// The facts of one top-level node: offsets relative to its start, function indices local.
@@ -203,10 +208,9 @@ impl Rebase for GoFacts {
 }
 
 /// Appends `part`'s facts, moved by `by`, to `facts`.
-fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
-    fn extend<T: Clone + Rebase>(into: &mut Vec<T>, from: &[T], by: Shift) {
-        into.extend(from.iter().map(|x| {
-            let mut x = x.clone();
+fn append(facts: &mut GoFacts, part: GoFacts, by: Shift) {
+    fn extend<T: Rebase>(into: &mut Vec<T>, from: Vec<T>, by: Shift) {
+        into.extend(from.into_iter().map(|mut x| {
             x.rebase(by);
             x
         }));
@@ -234,7 +238,7 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
         loops: _,
     } = part;
     if package.is_some() {
-        facts.package.clone_from(package);
+        facts.package = package;
     }
     extend(&mut facts.imports, imports, by);
     extend(&mut facts.functions, functions, by);
@@ -253,10 +257,10 @@ fn append(facts: &mut GoFacts, part: &GoFacts, by: Shift) {
 
 /// The facts of a file from the facts of its top-level nodes (each with its start offset, in
 /// document order).
-pub(super) fn assemble<'a>(
-    has_syntax_errors: bool,
-    parts: impl Iterator<Item = (u32, &'a DeclFacts)> + Clone,
-) -> GoFacts {
+///
+/// A part that is borrowed (kept by the declaration cache for the next keystroke) is copied; an
+/// owned one gives its facts up.
+pub(super) fn assemble(has_syntax_errors: bool, mut parts: Vec<(u32, Cow<'_, DeclFacts>)>) -> GoFacts {
     let mut facts = GoFacts {
         has_syntax_errors,
         ..GoFacts::default()
@@ -264,7 +268,9 @@ pub(super) fn assemble<'a>(
     // Everything complete but for its place; the per-file lookups (imports, declared types)
     // are then whole.
     let mut bases = Vec::new();
-    for (at, part) in parts.clone() {
+    let mut flows_and_loops = Vec::with_capacity(parts.len());
+    for (at, part) in &mut parts {
+        let at = *at;
         let by = Shift {
             bytes: at,
             functions: facts.functions.len() as u32,
@@ -276,7 +282,16 @@ pub(super) fn assemble<'a>(
             consts: facts.consts.len(),
             assignments: facts.assignments.len(),
         });
-        append(&mut facts, &part.own, by);
+        let (own, flow, loops) = match part {
+            Cow::Owned(part) => (
+                std::mem::take(&mut part.own),
+                std::mem::take(&mut part.flow),
+                std::mem::take(&mut part.loops),
+            ),
+            Cow::Borrowed(part) => (part.own.clone(), part.flow.clone(), part.loops.clone()),
+        };
+        append(&mut facts, own, by);
+        flows_and_loops.push((flow, loops));
     }
     let imports = std::mem::take(&mut facts.imports);
     let type_ref = |ty: &WrittenType| TypeRef {
@@ -286,7 +301,7 @@ pub(super) fn assemble<'a>(
     let resolve = |ty: &Option<WrittenType>| ty.as_ref().map(type_ref);
     let is_import = |name: &str| imports.iter().any(|i| i.local_name == name);
     let mut arg_spans: Vec<Vec<Span>> = Vec::with_capacity(facts.calls.len());
-    for ((_, part), base) in parts.clone().zip(&bases) {
+    for (((_, part), base), (mut flow, mut loops)) in parts.iter().zip(&bases).zip(flows_and_loops) {
         part.reasons.place(base.by.bytes, &is_import, &mut facts.reasons);
         for (i, types) in part.param_types.iter().enumerate() {
             let function = &mut facts.functions[base.by.functions as usize + i];
@@ -321,11 +336,9 @@ pub(super) fn assemble<'a>(
             }
         }
         let path_of = |alias: &str| import_path(&imports, alias);
-        let mut flow = part.flow.clone();
         flow.rebase(base.by);
         flow.resolve_imports(&path_of);
         facts.flow.append(flow);
-        let mut loops = part.loops.clone();
         loops.rebase(base.by);
         loops.resolve_imports(&path_of);
         facts.loops.append(loops);
@@ -333,7 +346,7 @@ pub(super) fn assemble<'a>(
     // In files with dot imports, unqualified type names not declared in the file may come from
     // the dot-imported packages: record them as candidates.
     if imports.iter().any(|i| i.kind == ImportKind::Dot) {
-        for ((_, part), base) in parts.zip(&bases) {
+        for ((_, part), base) in parts.iter().zip(&bases) {
             for name in &part.type_names {
                 if facts.declared_types.contains(&name.name) {
                     continue;

@@ -5,6 +5,7 @@
 //! new offsets (all are walked again when the first mention of a reason comes or the last one
 //! goes).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -128,5 +129,8 @@ pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
         .zip(parts)
         .filter_map(|(node, part)| Some((node.start_byte() as u32, part?)))
         .collect();
-    assemble(root.has_error(), placed.iter().map(|(at, part)| (*at, &**part)))
+    assemble(
+        root.has_error(),
+        placed.iter().map(|(at, part)| (*at, Cow::Borrowed(&**part))).collect(),
+    )
 }
