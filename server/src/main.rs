@@ -2,7 +2,7 @@ use clap::Parser;
 use invariant_lsp::cli::{self, Cli, Command};
 
 /// mimalloc instead of the system allocator: the fact walks allocate many small vectors and
-/// strings on every worker thread, and glibc's malloc and free were ~16 % of a cold `check`.
+/// strings on every worker thread, and glibc's malloc and free were ~15 % of a cold `check`'s perf samples.
 /// (tree-sitter's C code still allocates with libc's malloc.)
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -14,7 +14,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 
 /// No transparent huge pages, in any mode. mimalloc asks for them (`madvise`) by default, and
-/// with them the server's peak RSS on the real tree was 231-252 MB instead of 124 MB (a huge
+/// with them the server's peak RSS on the real tree was 228-252 MB instead of 124 MB (a huge
 /// page is resident as soon as one byte of it is touched) and a cold `check` spent 0.07-0.6 s
 /// clearing pages, varying from run to run. The option stops mimalloc asking for new memory;
 /// the process flag also covers memory it reserved before `main`.

@@ -893,22 +893,21 @@ pub fn file_boundary(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) 
 /// word for `*`). Both are needed; a word alone (`RESTConfig` in `GetRESTConfig`, a kind in a
 /// comment of the API types) is not enough.
 fn file_relevant(model: &CompiledModel, text: &str, imports: &[&str]) -> bool {
-    let names_machine = model.model.providers.iter().any(|p| {
-        p.machine_kinds.iter().any(|k| text.contains(k.as_str()))
-            && imports
-                .iter()
-                .any(|i| model.provider_for_import(i).is_some_and(|q| q.id == p.id))
-    });
+    // The providers whose API this file imports, then their kinds in its text.
+    let names_machine = imports
+        .iter()
+        .filter_map(|i| model.provider_for_import(i))
+        .any(|p| p.machine_kinds.iter().any(|k| text.contains(k.as_str())));
     let reach = &model.model.hosted_cluster_reach;
     names_machine
         || reach.constructors.iter().chain(&reach.config_loaders).any(|pattern| {
-            pattern
-                .functions
+            imports
                 .iter()
-                .any(|f| f == "*" || (!f.is_empty() && text.contains(f.as_str())))
-                && imports
+                .any(|i| CompiledModel::pattern_package_matches(pattern, i))
+                && pattern
+                    .functions
                     .iter()
-                    .any(|i| CompiledModel::pattern_package_matches(pattern, i))
+                    .any(|f| f == "*" || (!f.is_empty() && text.contains(f.as_str())))
         })
 }
 
@@ -934,20 +933,22 @@ fn scan_imports(text: &str) -> Vec<&str> {
 #[salsa::tracked(cycle_result = package_relevant_cycle)]
 pub fn package_relevant(db: &dyn salsa::Database, ws: Workspace, dir: String) -> bool {
     let model = ws.model(db);
-    let files: Vec<SourceFile> = crate::db::package_files(db, ws, &dir)
+    // Each file's imports, read once: for its own relevance, then to follow them.
+    let files: Vec<(&str, Vec<&str>)> = crate::db::package_files(db, ws, &dir)
         .into_iter()
         .filter(|f| !f.path(db).ends_with("_test.go"))
+        .map(|f| {
+            let text = f.text(db).as_ref();
+            (text, scan_imports(text))
+        })
         .collect();
-    if files.iter().any(|f| {
-        let text = f.text(db);
-        file_relevant(model, text, &scan_imports(text))
-    }) {
+    if files.iter().any(|(text, imports)| file_relevant(model, text, imports)) {
         return true;
     }
     let index = crate::db::module_index(db, ws);
     let mut seen = std::collections::HashSet::new();
-    for f in &files {
-        for import in scan_imports(f.text(db)) {
+    for (_, imports) in &files {
+        for &import in imports {
             if !seen.insert(import.to_string()) {
                 continue;
             }
