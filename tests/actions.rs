@@ -6,7 +6,7 @@ use std::sync::Arc;
 use invariant_lsp::db::{parse_file, Database};
 use invariant_lsp::facts::Span;
 use invariant_lsp::ide::actions::{actions, apply, Action};
-use invariant_lsp::workspace::Engine;
+use invariant_lsp::ide::host::Engine;
 
 fn engine(files: &[(&str, &str)]) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();

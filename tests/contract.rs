@@ -181,7 +181,8 @@ fn every_model_rule_entry_belongs_to_a_registered_rule() {
 #[test]
 fn no_rendered_message_keeps_a_placeholder() {
     use invariant_lsp::db::Database;
-    use invariant_lsp::workspace::{discover, Engine};
+    use invariant_lsp::ide::host::Engine;
+    use invariant_lsp::vfs::discover;
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
     let mut roots: Vec<PathBuf> = std::fs::read_dir(base.join("fixtures"))
         .unwrap()
@@ -197,7 +198,7 @@ fn no_rendered_message_keeps_a_placeholder() {
     for root in roots {
         let root = root.canonicalize().unwrap();
         let mut engine = Engine::new(Database::default(), root.clone(), &[]);
-        let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+        let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
         engine.load(&rels);
         let files: Vec<_> = rels.iter().filter_map(|r| engine.files.get(r).copied()).collect();
         for (file, findings) in engine.check_files(&files) {
@@ -391,5 +392,306 @@ fn the_rule_modules_are_formatted() {
         "rule modules are not formatted; run `rustfmt --edition {edition} server/src/rules/*.rs`:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The layers (docs/architecture.md): modules import only layers below them, and no two modules
+// that are not parent and child import each other, directly or around a loop.
+
+/// The crate's top-level modules, lowest first. A module may import only modules earlier in this
+/// list (and its own submodules); `lsp` and `cli` share the top and never import each other.
+const LAYERS: &[&[&str]] = &[
+    &["text"],
+    &["syntax"],
+    &["model"],
+    &["vfs"],
+    &["vcs"],
+    &["config"],
+    &["facts"],
+    &["db"],
+    &["rules"],
+    &["ide"],
+    &["lsp", "cli"],
+];
+
+fn layer_of(top: &str) -> Option<usize> {
+    LAYERS.iter().position(|l| l.contains(&top))
+}
+
+/// Every module of `src/` (outside `bin/`) by its path (`facts::go::flow`), with its text less any
+/// `#[cfg(test)] mod tests { .. }` at its end (tests may reach anywhere).
+fn crate_modules() -> std::collections::BTreeMap<String, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut out = std::collections::BTreeMap::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap().with_extension("");
+        let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        if parts.first().is_some_and(|p| p == "bin") {
+            continue;
+        }
+        if parts.last().is_some_and(|p| p == "mod" || p == "lib" || p == "main") {
+            parts.pop();
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let text = match text.find("#[cfg(test)]\nmod tests") {
+            Some(at) => text[..at].to_string(),
+            None => text,
+        };
+        out.insert(parts.join("::"), text);
+    }
+    out
+}
+
+/// The paths a module's text names, as crate paths: the leaves of every `use crate::…` /
+/// `use super::…` / `use self::…` tree (groups expanded), and every inline `crate::a::b` or
+/// `super::a` path. `here` is the module's own path.
+fn referenced_paths(here: &str, text: &str) -> Vec<String> {
+    fn strip_comments(text: &str) -> String {
+        text.lines()
+            .map(|l| match l.find("//") {
+                Some(at) => &l[..at],
+                None => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+    /// Expands a use tree (`a::{b, c::{d, e}}`) to its leaves (`a::b`, `a::c::d`, `a::c::e`).
+    fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
+        let tree = tree.trim();
+        match tree.find('{') {
+            None => {
+                let leaf = tree.split(" as ").next().unwrap().trim().trim_end_matches("::*");
+                if !leaf.is_empty() {
+                    out.push(format!("{prefix}{leaf}").trim_end_matches("::self").to_string());
+                }
+            }
+            Some(open) => {
+                let head = &tree[..open];
+                let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+                let (mut depth, mut start) = (0, 0);
+                let mut items = Vec::new();
+                for (i, c) in inner.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            items.push(&inner[start..i]);
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                items.push(&inner[start..]);
+                for item in items {
+                    expand(&format!("{prefix}{head}"), item, out);
+                }
+            }
+        }
+    }
+    let text = strip_comments(text);
+    let here: Vec<&str> = if here.is_empty() {
+        vec![]
+    } else {
+        here.split("::").collect()
+    };
+    let absolute = |path: &str| -> Option<String> {
+        let mut parts: Vec<&str> = path.split("::").map(str::trim).filter(|p| !p.is_empty()).collect();
+        let mut base: Vec<&str> = match parts.first() {
+            Some(&"crate") => {
+                parts.remove(0);
+                vec![]
+            }
+            Some(&"super") | Some(&"self") => here.clone(),
+            _ => return None,
+        };
+        while let Some(&first) = parts.first() {
+            match first {
+                "super" => {
+                    base.pop()?;
+                }
+                "self" => {}
+                _ => break,
+            }
+            parts.remove(0);
+        }
+        base.extend(parts);
+        Some(base.join("::"))
+    };
+    let mut leaves = Vec::new();
+    let use_re = regex::Regex::new(r"(?s)\buse\s+((?:crate|super|self)::[^;]*);").unwrap();
+    for m in use_re.captures_iter(&text) {
+        expand("", &m[1], &mut leaves);
+    }
+    let inline = regex::Regex::new(r"\b(?:crate|super)(?:::(?:super|[A-Za-z_][A-Za-z0-9_]*))+").unwrap();
+    let without_uses = use_re.replace_all(&text, "");
+    leaves.extend(inline.find_iter(&without_uses).map(|m| m.as_str().to_string()));
+    leaves.iter().filter_map(|l| absolute(l)).collect()
+}
+
+/// Module → the modules it imports (the longest known module prefixing each referenced path),
+/// leaving out a module's own ancestors and descendants.
+fn module_edges(
+    modules: &std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let nested = |a: &str, b: &str| {
+        a.is_empty() || b.is_empty() || a == b || a.starts_with(&format!("{b}::")) || b.starts_with(&format!("{a}::"))
+    };
+    let mut edges = std::collections::BTreeMap::new();
+    for (here, text) in modules {
+        let mut to = std::collections::BTreeSet::new();
+        for path in referenced_paths(here, text) {
+            let parts: Vec<&str> = path.split("::").collect();
+            let target = (1..=parts.len())
+                .rev()
+                .map(|i| parts[..i].join("::"))
+                .find(|p| modules.contains_key(p));
+            if let Some(target) = target {
+                if !nested(here, &target) {
+                    to.insert(target);
+                }
+            }
+        }
+        edges.insert(here.clone(), to);
+    }
+    edges
+}
+
+/// Strongly connected components of more than one module (Tarjan, iterative enough for a crate).
+fn cycles(edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Vec<Vec<String>> {
+    struct State<'a> {
+        edges: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        index: std::collections::HashMap<&'a str, usize>,
+        low: std::collections::HashMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: std::collections::HashSet<&'a str>,
+        out: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        let n = s.index.len();
+        s.index.insert(v, n);
+        s.low.insert(v, n);
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        let edges = s.edges;
+        for w in edges.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let low = s.low[v].min(s.low[w]);
+                s.low.insert(v, low);
+            } else if s.on_stack.contains(w) {
+                let low = s.low[v].min(s.index[w]);
+                s.low.insert(v, low);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut component = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                component.push(w.to_string());
+                if w == v {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                s.out.push(component);
+            }
+        }
+    }
+    let mut s = State {
+        edges,
+        index: Default::default(),
+        low: Default::default(),
+        stack: vec![],
+        on_stack: Default::default(),
+        out: vec![],
+    };
+    for v in edges.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+#[test]
+fn the_module_graph_reader_sees_what_it_must() {
+    // Use trees, groups, `super`, inline paths; comments and names that only look alike are not paths.
+    let paths = referenced_paths(
+        "rules::kustomize",
+        "use crate::{config::Config, db::{go_facts, SourceFile as F}};\nuse super::registry::Rule;\n\
+         fn f() { crate::facts::go::flow::x(); super::super::vfs::read(); } // crate::cli::nope\nlet crate_x = 1;",
+    );
+    for want in [
+        "config::Config",
+        "db::go_facts",
+        "db::SourceFile",
+        "rules::registry::Rule",
+        "facts::go::flow::x",
+        "vfs::read",
+    ] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+    assert!(
+        !paths.iter().any(|p| p.starts_with("cli")),
+        "a comment was read as a path: {paths:?}"
+    );
+    // A loop between siblings is found; a parent and its child may use each other.
+    let mut modules = std::collections::BTreeMap::new();
+    modules.insert("a".to_string(), "use crate::b::x;".to_string());
+    modules.insert("b".to_string(), "fn g() { crate::a::y(); }".to_string());
+    modules.insert("c".to_string(), "use crate::c::d::z;".to_string());
+    modules.insert("c::d".to_string(), "use super::w;".to_string());
+    assert_eq!(
+        cycles(&module_edges(&modules)),
+        vec![vec!["a".to_string(), "b".to_string()]]
+    );
+}
+
+#[test]
+fn modules_form_layers_without_cycles() {
+    let modules = crate_modules();
+    assert!(
+        modules.contains_key("rules::registry") && modules.contains_key("ide::analysis"),
+        "module map: {:?}",
+        modules.keys()
+    );
+    let edges = module_edges(&modules);
+    let found = cycles(&edges);
+    assert!(
+        found.is_empty(),
+        "import cycles between modules that are not parent and child: {found:?}"
+    );
+    let mut wrong = Vec::new();
+    for (from, tos) in &edges {
+        let top = |m: &str| m.split("::").next().unwrap_or("").to_string();
+        let (ft, Some(fl)) = (top(from), layer_of(&top(from))) else {
+            if !from.is_empty() {
+                wrong.push(format!(
+                    "{from}: top-level module `{}` is in no layer (add it to LAYERS)",
+                    top(from)
+                ));
+            }
+            continue;
+        };
+        for to in tos {
+            let tt = top(to);
+            if tt == ft {
+                continue;
+            }
+            match layer_of(&tt) {
+                Some(tl) if tl < fl => {}
+                _ => wrong.push(format!("{from} -> {to}")),
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports that point up or across the layers {LAYERS:?}:\n{}",
+        wrong.join("\n")
     );
 }

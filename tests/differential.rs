@@ -12,10 +12,11 @@ use proptest::prelude::*;
 
 use invariant_lsp::config::Config;
 use invariant_lsp::db::{Database, Workspace};
+use invariant_lsp::ide::host::Engine;
 use invariant_lsp::lsp::document::{Change, Document};
 use invariant_lsp::model::CompiledModel;
 use invariant_lsp::text::Encoding;
-use invariant_lsp::workspace::{from_editor, Engine};
+use invariant_lsp::vfs::from_editor;
 
 #[allow(dead_code)]
 #[path = "../fuzz/src/harness.rs"]
@@ -204,7 +205,7 @@ fn run(script: &Script) -> Result<(), TestCaseError> {
     }
     // From scratch: a new database, the final text read as `check` reads a file.
     let mut scratch = fresh_engine();
-    let (text, note) = invariant_lsp::workspace::from_bytes(expected.clone().into_bytes());
+    let (text, note) = invariant_lsp::vfs::from_bytes(expected.clone().into_bytes());
     scratch.set_text(rel, text, note);
     scratch.sync_file_set();
     let incremental = all_findings(&editor);

@@ -23,7 +23,7 @@ use std::process::Command;
 
 use invariant_lsp::db::Database;
 use invariant_lsp::ide::actions::{actions, apply, Action};
-use invariant_lsp::workspace::Engine;
+use invariant_lsp::ide::host::Engine;
 
 fn fixbuild_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixbuild")

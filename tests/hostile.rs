@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use invariant_lsp::cli::check::{exit_code, run, EXIT_USAGE};
 use invariant_lsp::config::load_workspace;
 use invariant_lsp::db::Database;
-use invariant_lsp::workspace::{discover, read_confined, read_file, Engine};
+use invariant_lsp::ide::host::Engine;
+use invariant_lsp::vfs::{discover, read_confined, read_file};
 
 #[path = "support/lsp_client.rs"]
 mod lsp_client;
@@ -126,7 +127,7 @@ fn a_file_swapped_for_a_fifo_after_discovery_is_reported_not_waited_on() {
     let (_dir, root) = workspace();
     let path = write(&root, &format!("{NODEPOOL_GO}/capacity.go"), PROVIDER_READ);
     let mut engine = Engine::new(Database::default(), root.clone(), &[]);
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     assert_eq!(rels, vec![format!("{NODEPOOL_GO}/capacity.go")]);
     // Between discovery and the read, the file becomes a FIFO (nobody ever writes to it).
     std::fs::remove_file(&path).unwrap();
@@ -152,7 +153,7 @@ fn a_symlink_swapped_in_after_discovery_that_stays_inside_is_read() {
     let (_dir, root) = workspace();
     let file = write(&root, &format!("{NODEPOOL_GO}/a.go"), "package nodepool\n");
     let mut engine = Engine::new(Database::default(), root.clone(), &[]);
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     assert_eq!(rels.len(), 1, "{rels:?}");
     let other = write(&root, "docs/b.go.txt", "package moved\n");
     std::fs::remove_file(&file).unwrap();
@@ -174,7 +175,7 @@ fn a_symlink_swapped_in_after_discovery_is_never_read() {
     let sub = root.join(NODEPOOL_GO).join("sub");
     write(&root, &format!("{NODEPOOL_GO}/sub/leak.go"), "package sub\n");
     let mut engine = Engine::new(Database::default(), root.clone(), &[]);
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     assert_eq!(rels.len(), 2, "{rels:?}");
     // The file itself, and a directory above another file, become symlinks leaving the root.
     std::fs::remove_file(&file).unwrap();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use invariant_lsp::db::Database;
-use invariant_lsp::workspace::Engine;
+use invariant_lsp::ide::host::Engine;
 
 const GENERIC: &str = "package nodepool\n\nimport capz \"sigs.k8s.io/cluster-api-provider-azure/api/v1beta1\"\n\nvar m = &capz.AzureMachine{}\n";
 const HELPER: &str = "package widget\n\nfunc stamp() string { return \"x\" }\n";
@@ -117,7 +117,7 @@ fn cross_package_engine() -> (tempfile::TempDir, Engine) {
     }
     let root = dir.path().canonicalize().unwrap();
     let mut engine = Engine::new(Database::with_execution_log(), root.clone(), &[]);
-    let rels = invariant_lsp::workspace::discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = invariant_lsp::vfs::discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     engine.load(&rels);
     (dir, engine)
 }

@@ -15,8 +15,9 @@ use serde_json::{json, Value};
 use invariant_lsp::cli::check::{exit_code, run, EXIT_USAGE};
 use invariant_lsp::config::load_workspace;
 use invariant_lsp::db::{yaml_facts, Database};
+use invariant_lsp::ide::host::Engine;
 use invariant_lsp::model::Severity;
-use invariant_lsp::workspace::{from_bytes, read_confined, Engine};
+use invariant_lsp::vfs::{from_bytes, read_confined};
 
 #[allow(dead_code)]
 #[path = "../fuzz/src/harness.rs"]
@@ -110,12 +111,12 @@ fn oversized_binary_and_invalid_utf8_files_get_an_info_finding() {
 
 #[test]
 fn editor_text_meets_the_same_limits_as_files() {
-    let (text, note) = invariant_lsp::workspace::from_editor("x".repeat(invariant_lsp::text::MAX_FILE_BYTES + 1));
+    let (text, note) = invariant_lsp::vfs::from_editor("x".repeat(invariant_lsp::text::MAX_FILE_BYTES + 1));
     assert!(text.is_empty());
     assert!(matches!(note, Some(invariant_lsp::db::FileNote::TooLarge { .. })));
-    let (_, note) = invariant_lsp::workspace::from_editor("package x\0".into());
+    let (_, note) = invariant_lsp::vfs::from_editor("package x\0".into());
     assert_eq!(note, Some(invariant_lsp::db::FileNote::Binary));
-    assert_eq!(invariant_lsp::workspace::from_editor("package x\n".into()).1, None);
+    assert_eq!(invariant_lsp::vfs::from_editor("package x\n".into()).1, None);
 }
 
 #[test]

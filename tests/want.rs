@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use invariant_lsp::db::{line_index, Database};
-use invariant_lsp::workspace::{discover, Engine};
+use invariant_lsp::ide::host::Engine;
+use invariant_lsp::vfs::discover;
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -69,7 +70,7 @@ fn check_fixture(dir: &Path) -> Result<usize, String> {
     if !engine.model_errors.is_empty() {
         return Err(format!("model errors: {:?}", engine.model_errors));
     }
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     engine.load(&rels);
     let mut want: BTreeMap<Key, Vec<Want>> = BTreeMap::new();
     for rel in &rels {

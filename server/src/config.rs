@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::load::{layer_value, line_of_entry, parse_yaml};
 use crate::model::{load_default_model, load_model_text, CompiledModel, ModelError, Severity, DEFAULT_MODEL_PATH};
 
-pub const CONFIG_FILE: &str = ".invariant.yaml";
+pub use crate::vfs::CONFIG_FILE;
 /// The seed's team file; only its `domain_models:` list is read.
 pub const TEAM_FILE: &str = ".rh-agentic/team.yaml";
 
@@ -53,6 +53,14 @@ struct TeamFile {
 }
 
 impl Config {
+    /// The include/exclude globs, as discovery takes them.
+    pub fn filter(&self) -> crate::vfs::Filter<'_> {
+        crate::vfs::Filter {
+            include: &self.include,
+            exclude: &self.exclude,
+        }
+    }
+
     /// The normalised URLs naming this repository (configured ones and git remotes).
     pub fn repository_urls(&self) -> Vec<String> {
         let mut urls: Vec<String> = self
@@ -103,7 +111,7 @@ pub fn confined(root: &Path, rel: &str) -> Result<PathBuf, String> {
 /// nothing but a regular file is read, at most the model size limit). `root` confines it to
 /// the workspace; `None` for a `--model` file the user named on the command line.
 fn read_small(root: Option<&Path>, path: &Path, display: &str) -> Result<String, ModelError> {
-    use crate::workspace::{read_file, ReadError};
+    use crate::vfs::{read_file, ReadError};
     let bytes = match read_file(root, path, crate::model::load::MAX_MODEL_BYTES) {
         Ok(bytes) => bytes,
         Err(ReadError::TooLarge(bytes)) => {
@@ -133,7 +141,7 @@ fn check_globs(config: &Config, text: &str) -> Vec<ModelError> {
     let mut errors = Vec::new();
     for (key, globs) in [("include", &config.include), ("exclude", &config.exclude)] {
         for glob in globs {
-            if let Err(e) = crate::workspace::compile_glob(glob) {
+            if let Err(e) = crate::vfs::compile_glob(glob) {
                 let mut error = ModelError::new(CONFIG_FILE, "model/invalid", format!("{key} glob `{glob}`: {e}"));
                 error.line = line_of(text, glob);
                 errors.push(error);

@@ -9,7 +9,7 @@ use crate::config::ConfigChoice;
 use crate::ide::analysis::{Analysis, AnalysisHost, FileId, Finding};
 use crate::model::{ModelError, Severity};
 use crate::text::Encoding;
-use crate::workspace::{discover_checked, find_root};
+use crate::vfs::{discover_checked, find_root};
 
 /// Exit codes (README.md, "In CI").
 pub const EXIT_CLEAN: i32 = 0;
@@ -84,7 +84,7 @@ pub fn analyse(cwd: &Path, root: &Path, paths: &[PathBuf], models: &[PathBuf], c
     let started = std::time::Instant::now();
     let mut host = AnalysisHost::new(root.to_path_buf(), models, config);
     tracing::debug!(elapsed = ?started.elapsed(), "model and configuration loaded");
-    let (rels, mut problems) = discover_checked(root, paths, &host.config());
+    let (rels, mut problems) = discover_checked(root, paths, &host.config().filter());
     tracing::debug!(files = rels.len(), elapsed = ?started.elapsed(), "discovered");
     problems.extend(host.load(&rels));
     host.add_model_errors(problems);
@@ -343,12 +343,12 @@ fn apply_new_from_rev(
     // Directories `check` skips need not be exported, unless a path names one.
     let names_skipped = paths.iter().any(|p| {
         p.components()
-            .any(|c| crate::workspace::SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()))
+            .any(|c| crate::vfs::SKIPPED_DIRS.contains(&c.as_os_str().to_string_lossy().as_ref()))
     });
     let skip = if names_skipped {
         &[][..]
     } else {
-        crate::workspace::SKIPPED_DIRS
+        crate::vfs::SKIPPED_DIRS
     };
     let exported = super::baseline::Exported::new(&report.root, rev, skip)?;
     let old_root = exported

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::ConfigChoice;
 use crate::ide::analysis::{apply, AnalysisHost};
-use crate::workspace::discover;
+use crate::vfs::discover;
 
 /// The new text of every file a safe fix changes, by workspace-relative path: the same
 /// selection as the editor's fix-all (`Analysis::fix_all`).
@@ -21,7 +21,7 @@ pub fn fixed_texts(
     choice: &ConfigChoice,
 ) -> BTreeMap<String, (String, String)> {
     let mut host = AnalysisHost::new(root.to_path_buf(), models, choice);
-    let rels = discover(root, paths, &host.config());
+    let rels = discover(root, paths, &host.config().filter());
     host.load(&rels);
     let analysis = host.analysis();
     let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();

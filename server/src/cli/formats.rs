@@ -7,6 +7,8 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
+pub use super::escape::{is_unsafe_char, printable, sanitised_source};
+pub use super::output::repo_relative;
 use super::output::{self, Report, ReportedFinding};
 use super::Format;
 use crate::model::Severity;
@@ -43,40 +45,6 @@ pub fn parse_outputs(specs: &[String]) -> Result<Vec<(Format, String)>, String> 
             Ok((format, file.to_string()))
         })
         .collect()
-}
-
-/// Whether a character must not reach a terminal or log raw: C0 and C1 controls (except tab),
-/// DEL, and the bidirectional overrides and isolates ("Trojan Source").
-pub fn is_unsafe_char(c: char) -> bool {
-    (c.is_control() && c != '\t' && c != '\n')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
-}
-
-/// `text` with unsafe characters (and newlines) shown as `\u{..}` escapes: for one-line output.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if is_unsafe_char(c) || c == '\n' {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Source text with unsafe characters replaced by `?` bytes, one per byte, so byte offsets
-/// (and the spans that point into the text) stay valid.
-pub fn sanitised_source(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if is_unsafe_char(c) {
-            out.extend(std::iter::repeat_n('?', c.len_utf8()));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn severity_word(severity: Severity) -> &'static str {
@@ -171,12 +139,6 @@ pub fn github(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// A workspace-relative path relative to the repository root instead.
-pub fn repo_relative(report: &Report, rel: &str) -> String {
-    let abs = report.root.join(rel);
-    crate::workspace::relative(&report.repo_root, &abs).unwrap_or_else(|| rel.to_string())
 }
 
 /// reviewdog's Diagnostic Format (one `DiagnosticResult` object); columns are UTF-8 bytes.

@@ -17,7 +17,7 @@ use crate::config::ConfigChoice;
 use crate::ide::analysis::AnalysisHost;
 use crate::model::{CompiledModel, Severity, Side};
 use crate::syntax::Lang;
-use crate::workspace::{discover, find_root, relative};
+use crate::vfs::{discover, find_root, relative};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ImpactFormat {
@@ -108,7 +108,7 @@ pub fn impact(path: &Path, since: Option<&str>, models: &[std::path::PathBuf]) -
     let choice = ConfigChoice::Workspace;
     let mut host = AnalysisHost::new(root.clone(), &models, &choice);
     let model = host.model();
-    let rels = discover(&root, std::slice::from_ref(&root), &host.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &host.config().filter());
     host.load(&rels);
     let analysis = host.analysis();
     // Imports of every Go file, for platforms reached across packages.
@@ -176,7 +176,7 @@ pub fn impact(path: &Path, since: Option<&str>, models: &[std::path::PathBuf]) -
 
     // Findings introduced and fixed: the work tree against REV, by fingerprint.
     let now = super::check::analyse(&cwd, &root, std::slice::from_ref(&root), &models, &choice);
-    let exported = super::baseline::Exported::new(&root, &commit, crate::workspace::SKIPPED_DIRS)?;
+    let exported = super::baseline::Exported::new(&root, &commit, crate::vfs::SKIPPED_DIRS)?;
     let old_root = exported.map(&root).unwrap_or_else(|| exported.dir.path().to_path_buf());
     let before = if old_root.is_dir() {
         super::check::analyse(&cwd, &old_root, std::slice::from_ref(&old_root), &models, &choice)

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod check;
 pub mod docs;
+pub mod escape;
 pub mod fix;
 pub mod formats;
 pub mod impact;
@@ -161,7 +162,7 @@ pub struct CheckArgs {
 pub fn explain(code: Option<&str>, model_path: Option<PathBuf>, write_docs: Option<PathBuf>) -> i32 {
     let root = std::env::current_dir().unwrap_or_default();
     let extra: Vec<PathBuf> = model_path.into_iter().collect();
-    let loaded = crate::config::load_workspace(&crate::workspace::find_root(&root), &extra);
+    let loaded = crate::config::load_workspace(&crate::vfs::find_root(&root), &extra);
     for e in &loaded.errors {
         eprintln!("error: {e}");
     }

@@ -14,7 +14,7 @@ use crate::ide::analysis::{Finding, Span};
 use crate::model::{ModelError, RuleDoc, Severity};
 use crate::text::Range;
 
-use super::formats::printable;
+use super::escape::{printable, sanitised_source};
 
 #[derive(Debug, Clone)]
 pub struct ReportedRelated {
@@ -234,7 +234,7 @@ pub fn sarif_value(report: &Report) -> Value {
         .collect();
     let rule_index = |code: &str| report.rules.iter().take(RULES_PER_RUN).position(|r| r.code == code);
     let location = |rel: &str, range: &Range| {
-        let uri = percent_encode_path(&super::formats::repo_relative(report, rel));
+        let uri = percent_encode_path(&repo_relative(report, rel));
         json!({"physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}, "region": sarif_region(range)}})
     };
     let mut results: Vec<Value> = report
@@ -277,7 +277,7 @@ pub fn sarif_value(report: &Report) -> Value {
         // outside the repository have no location code scanning could show.
         let abs = report.root.join(&m.error.path);
         if !m.error.path.starts_with('<') && abs.starts_with(&report.repo_root) {
-            let rel = crate::workspace::relative(&report.root, &abs).unwrap_or_default();
+            let rel = crate::vfs::relative(&report.root, &abs).unwrap_or_default();
             result["locations"] = json!([location(&rel, &model_error_range(&m.error))]);
         }
         result
@@ -328,7 +328,7 @@ pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Resu
     let mut files = SimpleFiles::new();
     let mut ids = BTreeMap::new();
     for (path, text) in &report.sources {
-        let id = files.add(printable(path), super::formats::sanitised_source(text));
+        let id = files.add(printable(path), sanitised_source(text));
         ids.insert(path.clone(), id);
     }
     let mut buffer = if color_choice(color) == termcolor::ColorChoice::Never {
@@ -460,4 +460,10 @@ pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A workspace-relative path relative to the repository root instead.
+pub fn repo_relative(report: &Report, rel: &str) -> String {
+    let abs = report.root.join(rel);
+    crate::vfs::relative(&report.repo_root, &abs).unwrap_or_else(|| rel.to_string())
 }

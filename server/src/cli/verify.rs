@@ -18,7 +18,7 @@ use crate::ide::analysis::{AnalysisHost, Finding, Span};
 use crate::model::{CallPattern, CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
 use crate::syntax::Lang;
 use crate::text::Encoding;
-use crate::workspace::{discover, find_root, relative, SKIPPED_DIRS};
+use crate::vfs::{discover, find_root, relative, SKIPPED_DIRS};
 
 /// What the workspace holds, as far as the model's entries can be checked against it.
 struct Inventory {
@@ -54,7 +54,7 @@ fn inventory(host: &mut AnalysisHost, root: &Path, skip: &HashSet<String>) -> In
     }
     files.sort();
     let config = host.config();
-    let rels = discover(root, &[root.to_path_buf()], &config);
+    let rels = discover(root, &[root.to_path_buf()], &config.filter());
     host.load(&rels);
     let analysis = host.analysis();
     let mut inv = Inventory {

@@ -15,13 +15,7 @@ use crate::facts::go::GoFacts;
 use crate::model::CompiledModel;
 use crate::syntax::{Lang, Parsed};
 
-/// What happened when a file's bytes were read, if anything noteworthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FileNote {
-    Binary,
-    TooLarge { bytes: usize },
-    Lossy { first_invalid: usize },
-}
+pub use crate::vfs::FileNote;
 
 #[salsa::input]
 pub struct SourceFile {

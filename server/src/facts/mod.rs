@@ -2,9 +2,6 @@
 //! trees, so a rule can be tested on facts and a file's facts can be compared across edits.
 
 pub mod go;
-pub mod go_flow;
-pub mod go_loops;
-pub mod go_reasons;
 pub mod gomod;
 pub mod suppression;
 pub mod yaml;

@@ -800,7 +800,7 @@ fn annotation_bridge(
         Some(c) if c.note(db).is_none() => Some(c.text(db).clone()),
         // Binary, too large or not valid UTF-8: no edit we could trust.
         Some(_) => return None,
-        None if on_disk.exists() => match crate::workspace::read_confined(ws.root(db), &on_disk) {
+        None if on_disk.exists() => match crate::vfs::read_confined(ws.root(db), &on_disk) {
             Ok((text, None)) => Some(text),
             _ => return None,
         },

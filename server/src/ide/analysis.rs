@@ -18,10 +18,11 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigChoice};
 use crate::db::{Database, Workspace};
+use crate::ide::host::Engine;
 use crate::model::{CompiledModel, ModelError};
 use crate::syntax::Lang;
 use crate::text::{Encoding, LineIndex, Position, Range};
-use crate::workspace::{Engine, SourceText};
+use crate::vfs::SourceText;
 
 pub use crate::db::SourceFile as FileId;
 pub use crate::facts::go::GoFacts;
@@ -229,7 +230,7 @@ impl Analysis {
 
     /// Findings for `files`, computed in parallel; output order follows the input order.
     pub fn check_files(&self, files: &[FileId]) -> Vec<(FileId, Arc<Vec<Finding>>)> {
-        crate::workspace::check_parallel(&self.db, self.ws, files)
+        crate::ide::host::check_parallel(&self.db, self.ws, files)
     }
 
     /// The fingerprint (and enclosing declaration) of each of `findings` of `file`, in order.

@@ -61,7 +61,7 @@ pub fn source_text(root: &Path, source: &str) -> Option<String> {
     } else {
         root.join(source)
     };
-    crate::workspace::read_source(&path).ok().map(|(t, _)| t.to_string())
+    crate::vfs::read_source(&path).ok().map(|(t, _)| t.to_string())
 }
 
 /// The line of `entry` in one model text: inside its top-level section, the first line whose

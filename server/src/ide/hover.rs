@@ -327,7 +327,7 @@ mod tests {
     use std::sync::Arc;
 
     use crate::db::Database;
-    use crate::workspace::Engine;
+    use crate::ide::host::Engine;
 
     fn hover_at(rel: &str, text: &str, needle: &str) -> Option<String> {
         let dir = tempfile::tempdir().unwrap();

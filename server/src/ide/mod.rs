@@ -6,5 +6,6 @@ pub mod actions;
 pub mod analysis;
 pub mod definition;
 pub mod fingerprint;
+pub mod host;
 pub mod hover;
 pub mod symbols;

@@ -10,7 +10,7 @@ use tower_lsp_server::jsonrpc::Result as RpcResult;
 use tower_lsp_server::ls_types::*;
 
 use super::*;
-use crate::workspace::discover;
+use crate::vfs::discover;
 
 /// A new root with its configuration and model loaded. This reads files: call it without
 /// holding the state lock, then add the result with `State::add_root`.
@@ -216,13 +216,13 @@ impl Backend {
             (root.path.clone(), root.host.config())
         };
         let read = tokio::task::spawn_blocking(move || {
-            let rels = discover(&root_path, std::slice::from_ref(&root_path), &config);
+            let rels = discover(&root_path, std::slice::from_ref(&root_path), &config.filter());
             use rayon::prelude::*;
-            let modules = crate::workspace::find_go_modules(&root_path, rels.iter().map(String::as_str));
+            let modules = crate::ide::host::find_go_modules(&root_path, rels.iter().map(String::as_str));
             let files = rels
                 .into_par_iter()
                 .filter_map(|rel| {
-                    crate::workspace::read_confined(&root_path, &root_path.join(&rel))
+                    crate::vfs::read_confined(&root_path, &root_path.join(&rel))
                         .ok()
                         .map(|(t, n)| (rel, t, n))
                 })

@@ -11,7 +11,7 @@ use tower_lsp_server::ls_types::*;
 use super::diagnostics::*;
 use super::*;
 use crate::ide::analysis::{cancellable, Analysis, FileId};
-use crate::workspace::relative;
+use crate::vfs::relative;
 
 /// A snapshot for computing diagnostics off the lock.
 pub(super) struct DiagnosticJob {

@@ -10,7 +10,7 @@ use tower_lsp_server::ls_types::*;
 
 use super::*;
 use crate::ide::analysis::{cancellable, Analysis, FileId, Span};
-use crate::workspace::relative;
+use crate::vfs::relative;
 
 impl Backend {
     pub(super) async fn hover_at(&self, params: HoverParams) -> RpcResult<Option<Hover>> {

@@ -6,7 +6,7 @@ use tower_lsp_server::ls_types::*;
 use super::document::Change;
 use super::lifecycle::new_root;
 use super::*;
-use crate::workspace::relative;
+use crate::vfs::relative;
 
 impl Backend {
     pub(super) async fn open_document(&self, params: DidOpenTextDocumentParams) {
@@ -19,7 +19,7 @@ impl Backend {
                 let state = lock(&self.state);
                 (state.root_index(&path).is_some(), state.options.clone())
             };
-            let fresh = (!known).then(|| new_root(crate::workspace::find_root(&path), &options));
+            let fresh = (!known).then(|| new_root(crate::vfs::find_root(&path), &options));
             let root_index = {
                 let mut state = lock(&self.state);
                 let i = match (state.root_index(&path), fresh) {
@@ -34,7 +34,7 @@ impl Backend {
                 let Some(rel) = relative(&root.path, &path) else { return };
                 if root
                     .host
-                    .set_text(&rel, crate::workspace::from_editor(item.text.clone()))
+                    .set_text(&rel, crate::vfs::from_editor(item.text.clone()))
                     .is_none()
                 {
                     return; // not a language we check
@@ -89,7 +89,7 @@ impl Backend {
                 let tree = open.doc.apply_all(&changes, tree, encoding);
                 open.doc.version = version;
                 // Editor text meets the same limits as text from disk (size, binary).
-                let (text, note) = crate::workspace::from_editor(open.doc.text());
+                let (text, note) = crate::vfs::from_editor(open.doc.text());
                 let tree = if note.is_some() { None } else { tree };
                 root.host.set_edited_text(&rel, (text, note), tree);
                 if state.support.update_on == diagnostics::UpdateOn::Save {
@@ -125,7 +125,7 @@ impl Backend {
                 (i, root_path, rel)
             };
             // The file on disk is the truth again for a closed document; read off the lock.
-            let read = crate::workspace::read_confined(&root_path, &path);
+            let read = crate::vfs::read_confined(&root_path, &path);
             {
                 let mut state = lock(&self.state);
                 if let Some(root) = state.roots.get_mut(root_index).filter(|r| r.path == root_path) {

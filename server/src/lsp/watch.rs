@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::*;
 use super::lifecycle::new_root;
 use super::*;
 use crate::config::{load_workspace_with, CONFIG_FILE, TEAM_FILE};
-use crate::workspace::relative;
+use crate::vfs::relative;
 
 impl Backend {
     pub(super) async fn watched_files_changed(&self, params: DidChangeWatchedFilesParams) {
@@ -48,7 +48,7 @@ impl Backend {
                 enum Done {
                     Model(crate::config::Loaded),
                     Delete(String),
-                    Read(String, std::io::Result<crate::workspace::SourceText>),
+                    Read(String, std::io::Result<crate::vfs::SourceText>),
                 }
                 let done = match work {
                     Work::Model(root) => Done::Model(load_workspace_with(
@@ -58,7 +58,7 @@ impl Backend {
                         &crate::config::ConfigChoice::Workspace,
                     )),
                     Work::Delete(rel) => Done::Delete(rel),
-                    Work::Read(rel, path) => Done::Read(rel, crate::workspace::read_confined(&root_path, &path)),
+                    Work::Read(rel, path) => Done::Read(rel, crate::vfs::read_confined(&root_path, &path)),
                 };
                 let mut state = lock(&self.state);
                 if state.roots.get(i).is_none_or(|r| r.path != root_path) {

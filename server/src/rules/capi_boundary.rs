@@ -443,7 +443,7 @@ fn is_std(import: &str) -> bool {
 fn machine_provider<'m>(
     model: &'m CompiledModel,
     ty: &crate::facts::go::TypeRef,
-    aliases: &[crate::facts::go_flow::TypeAlias],
+    aliases: &[crate::facts::go::flow::TypeAlias],
 ) -> Option<(&'m Provider, String)> {
     let (resolved, shown) = match &ty.import {
         Some(_) => (ty.clone(), ty.name.clone()),
@@ -463,7 +463,7 @@ fn machine_provider<'m>(
 pub fn summarize_file(
     facts: &GoFacts,
     model: &CompiledModel,
-    aliases: &[crate::facts::go_flow::TypeAlias],
+    aliases: &[crate::facts::go::flow::TypeAlias],
 ) -> FileBoundary {
     let reach = &model.model.hosted_cluster_reach;
     let mut by_index: BTreeMap<u32, FnBoundary> = BTreeMap::new();
@@ -859,7 +859,7 @@ pub fn package_type_aliases(
     db: &dyn salsa::Database,
     ws: Workspace,
     dir: String,
-) -> Vec<(String, crate::facts::go_flow::TypeAlias)> {
+) -> Vec<(String, crate::facts::go::flow::TypeAlias)> {
     let mut out = Vec::new();
     for file in crate::db::package_files(db, ws, &dir) {
         let path = file.path(db);

@@ -1151,7 +1151,7 @@ mod tests {
     #[test]
     fn editing_a_base_updates_its_overlays_only() {
         use crate::db::Database;
-        use crate::workspace::Engine;
+        use crate::ide::host::Engine;
         use std::sync::Arc;
         let dir = tempfile::tempdir().unwrap();
         let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);
@@ -1206,7 +1206,7 @@ mod tests {
     #[test]
     fn long_chains_and_cycles_are_linear_and_a_cycle_is_reported_once() {
         use crate::db::Database;
-        use crate::workspace::Engine;
+        use crate::ide::host::Engine;
         use std::sync::Arc;
         let dir = tempfile::tempdir().unwrap();
         let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);

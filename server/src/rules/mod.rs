@@ -2,7 +2,6 @@
 //! domain model. Each rule returns findings as values; `check_file` runs the rules a file
 //! concerns, applies suppressions and severities.
 
-pub mod condition_flows;
 pub mod registry;
 pub mod suppression;
 

@@ -13,8 +13,8 @@
 
 use super::registry::{Check, Codes, Rule};
 use super::{Finding, GoContext, Related};
+use crate::facts::go::loops::RangeLoop;
 use crate::facts::go::{Call, GoFacts};
-use crate::facts::go_loops::RangeLoop;
 
 pub const PER_ITEM_API_CALL: &str = "reconcile-cost/per-item-api-call";
 
@@ -52,7 +52,7 @@ fn written(chain: &[String]) -> String {
 }
 
 /// The call a local name was last bound to before `call`, in the same named function.
-fn bound_before<'f>(facts: &'f GoFacts, call: &Call, name: &str) -> Option<&'f crate::facts::go_loops::BoundCall> {
+fn bound_before<'f>(facts: &'f GoFacts, call: &Call, name: &str) -> Option<&'f crate::facts::go::loops::BoundCall> {
     let here = facts.named_function(call.function?);
     facts.loops.bound_calls.iter().rev().find(|b| {
         b.name == name && b.span.start < call.span.start && b.function.is_some_and(|f| facts.named_function(f) == here)

@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use invariant_lsp::db::{Database, FileNote};
+use invariant_lsp::ide::host::Engine;
 use invariant_lsp::syntax::Lang;
-use invariant_lsp::workspace::{discover, find_root, read_source, Engine};
+use invariant_lsp::vfs::{discover, find_root, read_source};
 
 #[derive(Parser, Debug)]
 #[command(name = "bench", about = "invariant-lsp performance benchmark (DESIGN §4)")]
@@ -211,7 +212,7 @@ struct Tree {
 fn load_tree(root: &Path) -> Tree {
     let root = find_root(root);
     let engine = Engine::new(Database::default(), root.clone(), &[]);
-    let rels = discover(&root, std::slice::from_ref(&root), &engine.config());
+    let rels = discover(&root, std::slice::from_ref(&root), &engine.config().filter());
     let files: Vec<(String, Lang)> = rels
         .into_iter()
         .filter_map(|r| Lang::from_path(&r).map(|l| (r, l)))
@@ -307,7 +308,7 @@ fn micro(path: &Path) -> Result<(), String> {
     // The whole-file walks that run after the per-declaration facts are assembled.
     let facts = invariant_lsp::facts::go::extract(&tree, &text);
     let imports: Vec<String> = facts.imports.iter().map(|i| i.local_name.clone()).collect();
-    let reasons = time(&mut || drop(invariant_lsp::facts::go_reasons::extract(&tree, &text, &imports)));
+    let reasons = time(&mut || drop(invariant_lsp::facts::go::reasons::extract(&tree, &text, &imports)));
     // A keystroke's facts: `extract_reusing` with one more character in the middle each time
     // (the other declarations' facts come from its cache, filled by a first call).
     drop(invariant_lsp::facts::go::extract_reusing(&tree, &text));

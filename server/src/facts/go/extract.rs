@@ -5,7 +5,7 @@
 //! node's start, function indices local to it, and type qualifiers and import aliases as
 //! written. So a declaration's facts depend on its text, and on one bit of the file: whether
 //! it mentions a reason (a declaration of a file that does not records no call arguments for
-//! the reason flows, which never read it; see `go_reasons::mentions_reason`). [`assemble`] places each part at
+//! the reason flows, which never read it; see `reasons::mentions_reason`). [`assemble`] places each part at
 //! its offset and resolves what needs the whole file: import aliases, the types the file
 //! declares (for dot imports), and literals reaching a field through a helper of the file.
 
@@ -19,15 +19,15 @@ use super::field_literals::{field_assignment, literals_through_calls, FieldAssig
 use super::rebase::{Rebase, Shift};
 use super::syntax::{chain_of, collect_idents, cut, first_string_literal, span, written_type, WrittenType, FIELD_IDS};
 use super::*;
-use crate::facts::go_flow::{FlowFacts, FlowWalk};
-use crate::facts::go_loops::{LoopFacts, LoopWalk};
+use crate::facts::go::flow::{FlowFacts, FlowWalk};
+use crate::facts::go::loops::{LoopFacts, LoopWalk};
 use crate::facts::suppression::suppression_in;
 use crate::syntax::node_text;
 
 /// Extracts the facts of one Go file.
 pub fn extract(tree: &Tree, text: &str) -> GoFacts {
     let root = tree.root_node();
-    let mentions_reason = crate::facts::go_reasons::mentions_reason(text);
+    let mentions_reason = crate::facts::go::reasons::mentions_reason(text);
     let parts: Vec<(u32, DeclFacts)> = root
         .children(&mut root.walk())
         .map(|node| (node.start_byte() as u32, DeclFacts::of(node, text, mentions_reason)))
@@ -60,8 +60,8 @@ pub(super) struct DeclFacts {
     refs: Vec<RefDraft>,
     /// Unqualified type names the file does not necessarily declare (dot-import candidates).
     type_names: Vec<PkgRef>,
-    /// Reason facts, relative to the node's start already (see [`crate::facts::go_reasons`]).
-    reasons: crate::facts::go_reasons::DeclReasons,
+    /// Reason facts, relative to the node's start already (see [`crate::facts::go::reasons`]).
+    reasons: crate::facts::go::reasons::DeclReasons,
     /// Flow facts, types' import aliases as written (see [`FlowWalk`]).
     flow: FlowFacts,
     /// Loop facts, import aliases as written (see [`LoopWalk`]).
@@ -86,7 +86,7 @@ struct RefDraft {
 
 impl DeclFacts {
     /// The facts of the top-level node `node`, in a file that mentions a reason or not (see
-    /// [`crate::facts::go_reasons::mentions_reason`]).
+    /// [`crate::facts::go::reasons::mentions_reason`]).
     pub(super) fn of(node: Node<'_>, text: &str, mentions_reason: bool) -> DeclFacts {
         let mut walker = Walker {
             text,
@@ -99,7 +99,7 @@ impl DeclFacts {
             literal_anchors: Vec::new(),
             expr_anchors: Vec::new(),
         };
-        let mut reasons = crate::facts::go_reasons::Gather::new(node, mentions_reason);
+        let mut reasons = crate::facts::go::reasons::Gather::new(node, mentions_reason);
         let mut flow = FlowWalk::default();
         let mut loops = LoopWalk::default();
         // Preorder, with the path from `node` kept (the loop facts look up declarations in the

@@ -6,13 +6,19 @@
 //! - [`reuse`]: the same for a file being edited, reusing unchanged declarations' facts;
 //! - [`object_sites`]: objects declared and read field by field (for the annotation bridge,
 //!   found on demand by [`object_site_at`]);
-//! - [`field_literals`]: strings and expressions written into named fields (reasons, messages).
+//! - [`field_literals`]: strings and expressions written into named fields (reasons, messages);
+//! - [`flow`], [`loops`], [`reasons`]: the walk's other visitors (types and values across
+//!   functions, range loops and names bound to calls, where condition reasons come from);
+//! - [`rebase`]: moving a declaration's facts to where it now starts.
 //!
 //! Suppression comments are language-neutral: [`crate::facts::suppression`].
 
 mod extract;
 mod field_literals;
+pub mod flow;
+pub mod loops;
 mod object_sites;
+pub mod reasons;
 mod rebase;
 mod reuse;
 mod syntax;
@@ -81,16 +87,16 @@ pub struct GoFacts {
     pub field_literals: Vec<FieldLiteral>,
     /// `receiver.Field = <expression>` other than a string literal (see [`FieldExpr`]).
     pub field_exprs: Vec<FieldExpr>,
-    /// Where condition reasons come from (see [`crate::facts::go_reasons`]).
-    pub reasons: crate::facts::go_reasons::ReasonFacts,
+    /// Where condition reasons come from (see [`crate::facts::go::reasons`]).
+    pub reasons: crate::facts::go::reasons::ReasonFacts,
     /// The tree has ERROR or MISSING nodes (half-typed code): facts are best effort.
     pub has_syntax_errors: bool,
     /// How the parse went (set by the database, which does the parsing).
     pub parse: crate::syntax::ParseOutcome,
-    /// Types and values across functions and packages (see [`crate::facts::go_flow`]).
-    pub flow: crate::facts::go_flow::FlowFacts,
-    /// Range loops and names bound to calls (see [`crate::facts::go_loops`]).
-    pub loops: crate::facts::go_loops::LoopFacts,
+    /// Types and values across functions and packages (see [`crate::facts::go::flow`]).
+    pub flow: crate::facts::go::flow::FlowFacts,
+    /// Range loops and names bound to calls (see [`crate::facts::go::loops`]).
+    pub loops: crate::facts::go::loops::LoopFacts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

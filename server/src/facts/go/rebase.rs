@@ -2,8 +2,8 @@
 //! indices local to it, then placed in the file by a [`Shift`].
 
 use super::*;
-use crate::facts::go_flow::{FlowFacts, RefField, TypeAlias, TypeUse};
-use crate::facts::go_loops::{BoundCall, LoopFacts, RangeLoop};
+use crate::facts::go::flow::{FlowFacts, RefField, TypeAlias, TypeUse};
+use crate::facts::go::loops::{BoundCall, LoopFacts, RangeLoop};
 use crate::facts::Span;
 
 /// Where a declaration's facts go: `bytes` is added to every offset (wrapping, so a shift can

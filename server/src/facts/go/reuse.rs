@@ -85,7 +85,7 @@ fn key_of(node: Node<'_>, text: &str, mentions_reason: bool) -> DeclKey {
 /// facts of declarations seen before with the same text.
 pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
     let root = tree.root_node();
-    let mentions_reason = crate::facts::go_reasons::mentions_reason(text);
+    let mentions_reason = crate::facts::go::reasons::mentions_reason(text);
     let nodes: Vec<Node<'_>> = root.children(&mut root.walk()).collect();
     let keys: Vec<Option<DeclKey>> = nodes
         .iter()

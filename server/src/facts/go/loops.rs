@@ -1,14 +1,14 @@
 //! Loop facts of a Go file: `for ... range` loops with their range expression and, when the
 //! declarations in scope say, the element type; and names bound to a call's result
 //! (`c, err := client.New(..)`, `reader := mgr.GetAPIReader()`), so a rule can tell what a
-//! receiver inside a loop is. Calls inside a loop are the file's [`Call`](super::go::Call)s whose
+//! receiver inside a loop is. Calls inside a loop are the file's [`Call`](super::Call)s whose
 //! span lies in the loop's body.
 
 use crate::facts::go::GoNode;
 use tree_sitter::Node;
 
-use super::go::{chain_of, cut, span, GoFacts, TypeRef};
 use super::Span;
+use super::{chain_of, cut, span, GoFacts, TypeRef};
 use crate::syntax::node_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

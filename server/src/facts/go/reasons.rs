@@ -19,12 +19,12 @@ use std::sync::LazyLock;
 
 use tree_sitter::{Node, Tree, TreeCursor};
 
-use super::go::string_literal;
+use super::string_literal;
 use super::Span;
 use crate::syntax::{descendants, node_text};
 
 /// Does a file's text mention a reason? A file that does not has no sink, reason parameter or
-/// reason constant, so the package's flows never read it (`rules::condition_flows`), and its
+/// reason constant, so the package's flows never read it (`rules::condition_naming::flows`), and its
 /// declarations do not record the arguments of their calls (the one fact only the flows read).
 pub fn mentions_reason(text: &str) -> bool {
     text.contains("Reason") || text.contains("reason")

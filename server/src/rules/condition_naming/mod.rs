@@ -8,6 +8,8 @@
 //! - `message-list`: a condition `Message` built from a variable that grows per item in a loop,
 //!   without a leading count.
 
+pub mod flows;
+
 use super::{Finding, Fix, FixKind, GoContext};
 use crate::db::{go_facts, SourceFile};
 use crate::facts::go::{first_string_literal, CompositeLiteral, FieldWrite, GoFacts, StringWrite, TypeRef};
@@ -17,16 +19,16 @@ pub const REASON_NOT_CAMELCASE: &str = "condition-naming/reason-not-camelcase";
 pub const REASON_LITERAL: &str = "condition-naming/reason-literal";
 pub const MESSAGE_LIST: &str = "condition-naming/message-list";
 
-pub static RULE: super::registry::Rule = super::registry::Rule {
+pub static RULE: crate::rules::registry::Rule = crate::rules::registry::Rule {
     name: "condition-naming",
     doc: "Condition types and reasons in Go are CamelCase constants and messages summarise. Needs the \
           file's Go facts (consts, composite literals, field and string writes) and the model's conditions \
           section; concerns files with one of its prefilter words, and the API conditions files.",
-    codes: super::registry::Codes::Fixed(&[
+    codes: crate::rules::registry::Codes::Fixed(&[
         TYPE_NOT_CAMELCASE,
         REASON_NOT_CAMELCASE,
         REASON_LITERAL,
-        super::condition_flows::REASON_JOINED,
+        flows::REASON_JOINED,
         MESSAGE_LIST,
     ]),
     concerns: |file| {
@@ -35,12 +37,12 @@ pub static RULE: super::registry::Rule = super::registry::Rule {
             || file.model.is_condition_const_file(file.path)
             || words.iter().any(|w| file.text.contains(w.as_str()))
     },
-    check: super::registry::Check::Go(check_file),
+    check: crate::rules::registry::Check::Go(check_file),
 };
 
 /// The file's findings, with the package's reason flows (reasons returned, passed or joined).
 fn check_file(cx: &GoContext<'_>) -> Vec<Finding> {
-    check_go(cx, &super::condition_flows::flows_of(cx.db, cx.ws, cx.file))
+    check_go(cx, &flows::flows_of(cx.db, cx.ws, cx.file))
 }
 
 /// `capacity_error` → `CapacityError`, `not ready` → `NotReady`; keeps a `domain.io/` prefix.
@@ -101,7 +103,7 @@ fn same_named_function(facts: &GoFacts, a: Option<u32>, b: Option<u32>) -> bool 
     }
 }
 
-pub fn check_go(cx: &GoContext<'_>, flows: &super::condition_flows::ReasonFlows) -> Vec<Finding> {
+pub fn check_go(cx: &GoContext<'_>, flows: &flows::ReasonFlows) -> Vec<Finding> {
     let mut out = Vec::new();
     let model = cx.model;
     let conventions = &model.model.conditions;
@@ -147,7 +149,7 @@ pub fn check_go(cx: &GoContext<'_>, flows: &super::condition_flows::ReasonFlows)
         out.push(Finding::new(code, value_span, message));
     }
     reason_field_literals(cx, &mut out);
-    out.extend(super::condition_flows::check(cx, flows));
+    out.extend(flows::check(cx, flows));
     // `condition.Message = ..` (not on an event): the same message check as in a literal.
     for write in &cx.facts.field_exprs {
         let receiver = write.receiver.to_lowercase();

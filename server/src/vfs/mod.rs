@@ -1,22 +1,29 @@
-//! The workspace: where its root is, which files belong to it, and an `Engine` that holds the
-//! database with those files loaded. The CLI and the language server both drive an `Engine`.
+//! The virtual file system: the one layer that reads the disk. Where a workspace's root is,
+//! which files belong to it (discovery, include/exclude globs), and confined reads (a regular
+//! file inside the root, opened without blocking, at most a size limit). The analysis host that
+//! loads these files into the database is `ide::host`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use rayon::prelude::*;
-use salsa::Setter;
 
-use crate::config::{load_workspace_with, Config, CONFIG_FILE};
-use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
-use crate::model::{CompiledModel, ModelError};
-use crate::rules::Finding;
+use crate::model::ModelError;
 use crate::syntax::Lang;
 use crate::text::{decode, Decoded};
 
 /// Directories skipped unless a path given on the command line names them.
+/// What happened when a file's bytes were read, if anything noteworthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileNote {
+    Binary,
+    TooLarge { bytes: usize },
+    Lossy { first_invalid: usize },
+}
+
+/// The workspace configuration file, which also marks a workspace's root.
+pub const CONFIG_FILE: &str = ".invariant.yaml";
+
 pub const SKIPPED_DIRS: &[&str] = &["vendor", "testdata", "node_modules"];
 
 /// The workspace root for `start`: the nearest ancestor with `.invariant.yaml`, else the
@@ -77,12 +84,19 @@ fn walk_error_path(error: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
+/// Which discovered files to take: the configuration's `include` (empty: all) and `exclude` globs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    pub include: &'a [String],
+    pub exclude: &'a [String],
+}
+
 /// Finds the Go and YAML files under `paths` (files or directories), honouring `.gitignore`,
 /// skipping `vendor/`, `testdata/` and `node_modules/` unless a path names them, and the
 /// configuration's include/exclude globs. Returns workspace-relative paths, sorted.
 /// Problems (logged here) are dropped: the server indexes what it can.
-pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> {
-    let (found, problems) = discover_checked(root, paths, config);
+pub fn discover(root: &Path, paths: &[PathBuf], filter: &Filter) -> Vec<String> {
+    let (found, problems) = discover_checked(root, paths, filter);
     for p in problems {
         tracing::warn!(problem = %p, "discovery");
     }
@@ -93,9 +107,9 @@ pub fn discover(root: &Path, paths: &[PathBuf], config: &Config) -> Vec<String> 
 /// problems, located by path): a path outside the root, a named file that is not a regular
 /// file, a directory that cannot be listed, a file name that is not UTF-8. `check` exits 2 on
 /// any of them rather than report a clean run over less than it was given.
-pub fn discover_checked(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec<String>, Vec<ModelError>) {
-    let include = glob_set(&config.include);
-    let exclude = glob_set(&config.exclude);
+pub fn discover_checked(root: &Path, paths: &[PathBuf], filter: &Filter) -> (Vec<String>, Vec<ModelError>) {
+    let include = glob_set(filter.include);
+    let exclude = glob_set(filter.exclude);
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let problem = |path: &Path, message: String| {
@@ -161,7 +175,7 @@ pub fn discover_checked(root: &Path, paths: &[PathBuf], config: &Config) -> (Vec
                 ));
                 continue;
             }
-            if (!config.include.is_empty() && !include.is_match(&rel)) || exclude.is_match(&rel) {
+            if (!filter.include.is_empty() && !include.is_match(&rel)) || exclude.is_match(&rel) {
                 continue;
             }
             out.push(rel);
@@ -320,7 +334,7 @@ pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Opt
 
 /// Like [`read_confined`], for a path found under the canonical root by a walk that follows no
 /// link (see [`Within::Walked`]).
-fn read_walked(canonical_root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+pub fn read_walked(canonical_root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     source_text(read_within(
         Within::Walked(canonical_root),
         path,
@@ -347,231 +361,4 @@ pub fn from_editor(text: String) -> (Arc<str>, Option<FileNote>) {
         return (Arc::from(""), Some(FileNote::Binary));
     }
     (Arc::from(text), None)
-}
-
-/// The `go.mod` of every Go package among `rels` (in its directory or an ancestor inside the
-/// root), parsed. Reads files: call it outside any lock.
-pub fn find_go_modules<'a>(root: &Path, rels: impl Iterator<Item = &'a str>) -> Vec<crate::facts::gomod::GoModule> {
-    let mut dirs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for rel in rels.filter(|r| r.ends_with(".go")) {
-        let mut dir = crate::db::dir_of(rel);
-        while dirs.insert(dir.to_string()) && !dir.is_empty() {
-            dir = crate::db::dir_of(dir);
-        }
-    }
-    let mut modules = Vec::new();
-    for dir in dirs {
-        let path = if dir.is_empty() {
-            root.join("go.mod")
-        } else {
-            root.join(&dir).join("go.mod")
-        };
-        if !path.is_file() {
-            continue;
-        }
-        match read_confined(root, &path) {
-            Ok((text, None)) => modules.extend(crate::facts::gomod::parse(&dir, &text)),
-            Ok(_) => tracing::warn!(path = %path.display(), "go.mod is not text; ignored"),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot read go.mod; ignored"),
-        }
-    }
-    modules
-}
-
-/// A database with one workspace loaded.
-pub struct Engine {
-    pub db: Database,
-    pub ws: Workspace,
-    pub root: PathBuf,
-    pub files: HashMap<String, SourceFile>,
-    /// Problems in `.invariant.yaml` or model files met while loading.
-    pub model_errors: Vec<ModelError>,
-}
-
-impl Engine {
-    /// A workspace rooted at `root` with its configuration and model loaded, and no files yet.
-    pub fn new(db: Database, root: PathBuf, extra_models: &[PathBuf]) -> Engine {
-        Self::with_config(db, root, extra_models, &crate::config::ConfigChoice::Workspace)
-    }
-
-    /// [`Engine::new`] with the configuration file chosen on the command line.
-    pub fn with_config(
-        db: Database,
-        root: PathBuf,
-        extra_models: &[PathBuf],
-        choice: &crate::config::ConfigChoice,
-    ) -> Engine {
-        let loaded = load_workspace_with(&root, extra_models, &[], choice);
-        Engine::from_loaded(db, root, loaded)
-    }
-
-    /// Like [`Engine::new`], with extra model files relative to the root and confined to it
-    /// (the editor's `initializationOptions.models`).
-    pub fn with_models(db: Database, root: PathBuf, models_in_root: &[String]) -> Engine {
-        let loaded = load_workspace_with(&root, &[], models_in_root, &crate::config::ConfigChoice::Workspace);
-        Engine::from_loaded(db, root, loaded)
-    }
-
-    fn from_loaded(db: Database, root: PathBuf, loaded: crate::config::Loaded) -> Engine {
-        let ws = Workspace::new(
-            &db,
-            root.clone(),
-            Arc::new(Vec::new()),
-            loaded.model,
-            loaded.config,
-            Arc::new(Vec::new()),
-        );
-        Engine {
-            db,
-            ws,
-            root,
-            files: HashMap::new(),
-            model_errors: loaded.errors,
-        }
-    }
-
-    pub fn config(&self) -> Arc<Config> {
-        self.ws.config(&self.db).clone()
-    }
-
-    pub fn model(&self) -> Arc<CompiledModel> {
-        self.ws.model(&self.db).clone()
-    }
-
-    /// Reads `rels` from disk in parallel and adds them (or updates their text). Returns the
-    /// files that could not be read (not a regular file, gone, refused), each as an
-    /// `internal/unreadable` problem: a file that was not checked must never look clean.
-    ///
-    /// `rels` come from [`discover`]: a walk that follows no link. Under a canonical root (the
-    /// usual case) their paths are therefore read without resolving each one first (realpath
-    /// cost ten syscalls a file: ~24,000 on the real tree).
-    pub fn load(&mut self, rels: &[String]) -> Vec<ModelError> {
-        let root = &self.root;
-        let canonical = root.canonicalize().ok().filter(|c| c == root);
-        let read: Vec<(String, std::io::Result<SourceText>)> = rels
-            .par_iter()
-            .map(|rel| {
-                let path = root.join(rel);
-                let text = match &canonical {
-                    Some(canonical) => read_walked(canonical, &path),
-                    None => read_confined(root, &path),
-                };
-                (rel.clone(), text)
-            })
-            .collect();
-        let mut problems = Vec::new();
-        for (rel, result) in read {
-            match result {
-                Ok((text, note)) => {
-                    self.set_text(&rel, text, note);
-                }
-                Err(e) => {
-                    tracing::warn!(path = %rel, error = %e, "cannot read file");
-                    problems.push(ModelError::new(
-                        &rel,
-                        "internal/unreadable",
-                        format!("cannot read the file: {e}; not checked"),
-                    ));
-                }
-            }
-        }
-        self.sync_file_set();
-        let modules = find_go_modules(&self.root, self.files.keys().map(String::as_str));
-        self.set_go_modules(modules);
-        problems
-    }
-
-    /// Publishes the workspace's Go modules (see [`find_go_modules`]), for resolving imports.
-    pub fn set_go_modules(&mut self, modules: Vec<crate::facts::gomod::GoModule>) {
-        if self.ws.go_modules(&self.db).as_slice() != modules.as_slice() {
-            self.ws.set_go_modules(&mut self.db).to(Arc::new(modules));
-        }
-    }
-
-    /// Sets a file's text, creating the input when the file is new. Call `sync_file_set`
-    /// after adding files.
-    pub fn set_text(&mut self, rel: &str, text: Arc<str>, note: Option<FileNote>) -> Option<SourceFile> {
-        self.set_text_with_tree(rel, text, note, None)
-    }
-
-    /// Like `set_text`, with the previous tree already edited to match, for an incremental parse.
-    pub fn set_text_with_tree(
-        &mut self,
-        rel: &str,
-        text: Arc<str>,
-        note: Option<FileNote>,
-        prior: Option<tree_sitter::Tree>,
-    ) -> Option<SourceFile> {
-        let lang = Lang::from_path(rel)?;
-        match self.files.get(rel) {
-            Some(&file) => {
-                if file.text(&self.db).as_ref() != text.as_ref() {
-                    if file.prior_tree(&self.db).is_some() || prior.is_some() {
-                        file.set_prior_tree(&mut self.db).to(prior.map(PriorTree));
-                    }
-                    file.set_text(&mut self.db).to(text);
-                }
-                if file.note(&self.db) != note {
-                    file.set_note(&mut self.db).to(note);
-                }
-                Some(file)
-            }
-            None => {
-                let file = SourceFile::new(&self.db, rel.to_string(), lang, text, note, None);
-                self.files.insert(rel.to_string(), file);
-                Some(file)
-            }
-        }
-    }
-
-    pub fn remove(&mut self, rel: &str) {
-        if self.files.remove(rel).is_some() {
-            self.sync_file_set();
-        }
-    }
-
-    /// Publishes the current file set to the workspace input (sorted by path, so results are
-    /// deterministic whatever the order files arrived in).
-    pub fn sync_file_set(&mut self) {
-        let mut files: Vec<(String, SourceFile)> = self.files.iter().map(|(k, &v)| (k.clone(), v)).collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        let files: Vec<SourceFile> = files.into_iter().map(|(_, f)| f).collect();
-        if self.ws.files(&self.db).as_slice() != files.as_slice() {
-            self.ws.set_files(&mut self.db).to(Arc::new(files));
-        }
-    }
-
-    pub fn set_model(&mut self, model: Arc<CompiledModel>, config: Arc<Config>) {
-        self.ws.set_model(&mut self.db).to(model);
-        self.ws.set_config(&mut self.db).to(config);
-    }
-
-    /// Findings for `files`, computed in parallel on database clones; output order follows
-    /// the input order.
-    pub fn check_files(&self, files: &[SourceFile]) -> Vec<(SourceFile, Arc<Vec<Finding>>)> {
-        check_parallel(&self.db, self.ws, files)
-    }
-
-    /// Every loaded file, sorted by path.
-    pub fn all_files(&self) -> Vec<SourceFile> {
-        self.ws.files(&self.db).as_ref().clone()
-    }
-}
-
-/// Findings for `files` of `ws`, computed in parallel on clones of `db`; output order follows
-/// the input order.
-pub fn check_parallel(db: &Database, ws: Workspace, files: &[SourceFile]) -> Vec<(SourceFile, Arc<Vec<Finding>>)> {
-    // The database is Send but not Sync: each worker gets its own clone, made here.
-    let chunk = files.len().div_ceil(rayon::current_num_threads() * 4).max(1);
-    let work: Vec<(Database, &[SourceFile])> = files.chunks(chunk).map(|c| (db.clone(), c)).collect();
-    let results: Vec<Vec<(SourceFile, Arc<Vec<Finding>>)>> = work
-        .into_par_iter()
-        .map(|(db, files)| {
-            files
-                .iter()
-                .map(|&file| (file, crate::rules::findings(&db, ws, file)))
-                .collect()
-        })
-        .collect();
-    results.into_iter().flatten().collect()
 }

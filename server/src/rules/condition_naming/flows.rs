@@ -1,5 +1,5 @@
 //! Condition reasons across a package: which function results, helper parameters and constants
-//! reach a condition's `Reason` (from [`crate::facts::go_reasons`] facts of every file of the
+//! reach a condition's `Reason` (from [`crate::facts::go::reasons`] facts of every file of the
 //! package), and which reasons are built by joining per-item reasons.
 //!
 //! - `reason-literal` for literals that reach a reason other than in place: returned by a
@@ -14,12 +14,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::{Finding, GoContext, Related};
 use crate::db::{dir_of, go_facts, package_files, SourceFile, Workspace};
+use crate::facts::go::reasons::{Origin, ReasonSink, ReasonSinkKind};
 use crate::facts::go::GoFacts;
-use crate::facts::go_reasons::{Origin, ReasonSink, ReasonSinkKind};
 use crate::facts::Span;
 use crate::model::CompiledModel;
+use crate::rules::{Finding, GoContext, Related};
 
 pub const REASON_JOINED: &str = "condition-naming/reason-joined";
 
@@ -42,10 +42,10 @@ pub struct ReasonFlows {
 pub fn sink_counts(model: &CompiledModel, facts: &GoFacts, sink: &ReasonSink) -> bool {
     let conventions = &model.model.conditions;
     match &sink.kind {
-        ReasonSinkKind::LiteralField => facts.literals.iter().any(|l| {
-            l.fields.iter().any(|f| f.value_span == sink.value_span)
-                && super::condition_naming::is_condition_literal(model, l)
-        }),
+        ReasonSinkKind::LiteralField => facts
+            .literals
+            .iter()
+            .any(|l| l.fields.iter().any(|f| f.value_span == sink.value_span) && super::is_condition_literal(model, l)),
         ReasonSinkKind::Assignment { receiver } => {
             let receiver = receiver.to_lowercase();
             !conventions
@@ -65,7 +65,7 @@ pub fn package_reason_flows(db: &dyn salsa::Database, ws: Workspace, dir: String
     // prefilter: a file without the word has no sink, reason parameter or reason constant).
     let files: Vec<(String, Arc<GoFacts>)> = package_files(db, ws, &dir)
         .into_iter()
-        .filter(|f| crate::facts::go_reasons::mentions_reason(f.text(db)))
+        .filter(|f| crate::facts::go::reasons::mentions_reason(f.text(db)))
         .map(|f| (f.path(db).to_string(), go_facts(db, f).clone()))
         .collect();
     let mut flows = ReasonFlows::default();
@@ -206,7 +206,7 @@ pub fn check(cx: &GoContext<'_>, flows: &ReasonFlows) -> Vec<Finding> {
     literals.sort_by_key(|(_, span, _)| span.start);
     literals.dedup_by_key(|(_, span, _)| *span);
     for (value, span, related) in literals {
-        let mut finding = super::condition_naming::reason_literal(cx, &value, span);
+        let mut finding = super::reason_literal(cx, &value, span);
         finding.related.push(related);
         out.push(finding);
     }

@@ -7,8 +7,8 @@
 use crate::facts::go::GoNode;
 use tree_sitter::Node;
 
-use super::go::{GoFacts, TypeRef};
 use super::Span;
+use super::{GoFacts, TypeRef};
 use crate::syntax::node_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,7 +223,7 @@ impl FlowWalk {
             }
             "type_identifier" => {
                 let name = node_text(node, text);
-                if super::go::GO_BUILTIN_TYPES.contains(&name) || passed_over(node, parent) {
+                if super::GO_BUILTIN_TYPES.contains(&name) || passed_over(node, parent) {
                     return;
                 }
                 out.type_uses.push(TypeUse {
