@@ -10,6 +10,7 @@ pub mod formats;
 pub mod impact;
 pub mod output;
 pub mod render_diff;
+pub mod render_inputs;
 pub mod verify;
 
 use std::path::PathBuf;
