@@ -406,6 +406,7 @@ const LAYERS: &[&[&str]] = &[
     &["syntax"],
     &["model"],
     &["vfs"],
+    &["interrupt"],
     &["vcs"],
     &["config"],
     &["facts"],

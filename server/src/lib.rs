@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod facts;
 pub mod ide;
+pub mod interrupt;
 pub mod lsp;
 pub mod model;
 pub mod rules;

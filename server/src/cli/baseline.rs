@@ -42,7 +42,14 @@ impl Baseline {
 
     pub fn write(&self, path: &Path) -> Result<(), String> {
         let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+        // Through a temporary file and a rename: never through a link at `path`.
+        super::safe_write::write_replacing(path, text.as_bytes())
+    }
+
+    /// [`Baseline::write`] to a destination checked for links (`--write-baseline`).
+    pub fn write_to(&self, target: &super::safe_write::Target) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+        super::safe_write::write_target(target, text.as_bytes())
     }
 
     pub fn fingerprints(&self) -> BTreeSet<&str> {
@@ -77,9 +84,9 @@ pub struct NewFromRev {
     pub existing: usize,
 }
 
-/// A private copy of a revision's tree, removed when dropped.
+/// A private (owner-only) copy of a revision's tree, removed when dropped or on a signal.
 pub struct Exported {
-    pub dir: tempfile::TempDir,
+    pub dir: crate::interrupt::PrivateDir,
     pub commit: String,
     /// The repository's top level in the work tree.
     pub toplevel: PathBuf,
@@ -90,10 +97,7 @@ impl Exported {
     pub fn new(root: &Path, rev: &str, skip: &[&str]) -> Result<Exported, String> {
         let toplevel = crate::vcs::toplevel(root)?;
         let commit = crate::vcs::resolve_rev(&toplevel, rev)?;
-        let dir = tempfile::Builder::new()
-            .prefix("invariant-rev-")
-            .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let dir = crate::interrupt::PrivateDir::new("invariant-rev-")?;
         crate::vcs::export_tree_skipping(&toplevel, &commit, dir.path(), skip)?;
         Ok(Exported { dir, commit, toplevel })
     }

@@ -218,9 +218,27 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
     } else {
         ConfigChoice::Workspace
     };
+    // Where reports and the baseline go, checked before anything is written: a link the tree
+    // ships is refused (exit 2), never written through.
+    let boundaries = [root.as_path(), cwd.as_path()];
+    let mut output_targets = Vec::new();
+    for (format, file) in &outputs {
+        output_targets.push((
+            *format,
+            super::safe_write::checked_target(&cwd, Path::new(file), &boundaries)?,
+        ));
+    }
+    let baseline_target = match &args.write_baseline {
+        Some(path) => Some(super::safe_write::checked_target(&cwd, path, &boundaries)?),
+        None => None,
+    };
     if args.fix {
-        let fixed = super::fix::fixed_texts(&root, &paths, &models, &choice);
+        let (fixed, problems) = super::fix::fixed_texts_checked(&root, &paths, &models, &choice);
         if args.diff {
+            if let Some(path) = &args.baseline {
+                // Not applied to a diff, but validated as `check` does.
+                super::baseline::Baseline::read(&cwd.join(path))?;
+            }
             let mut stdout = std::io::stdout().lock();
             for (rel, (before, after)) in &fixed {
                 let shown = super::formats::printable(&display_path(&cwd, &root.join(rel)));
@@ -231,12 +249,42 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
                 "{} file(s) would change (fixes that need no choice: deprecated keys renamed)",
                 fixed.len()
             );
-            return Ok(if fixed.is_empty() { EXIT_CLEAN } else { EXIT_FINDINGS });
+            for problem in &problems {
+                let path = if problem.path.starts_with('<') {
+                    problem.path.clone()
+                } else {
+                    display_path(&cwd, &root.join(&problem.path))
+                };
+                eprintln!(
+                    "error: {}:{}:{}: {} [{}]",
+                    super::formats::printable(&path),
+                    problem.line.unwrap_or(0) + 1,
+                    problem.column.unwrap_or(0) + 1,
+                    super::formats::printable(&problem.message),
+                    problem.code
+                );
+            }
+            return Ok(if !problems.is_empty() {
+                EXIT_USAGE
+            } else if fixed.is_empty() {
+                EXIT_CLEAN
+            } else {
+                EXIT_FINDINGS
+            });
         }
-        for (rel, (_, after)) in &fixed {
-            let path = crate::config::confined(&root, rel)?;
-            std::fs::write(&path, after).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!("fixed {}", super::formats::printable(&display_path(&cwd, &path)));
+        let mut refused = Vec::new();
+        for (rel, (before, after)) in &fixed {
+            let shown = super::formats::printable(&display_path(&cwd, &root.join(rel)));
+            match super::safe_write::write_fix(&root, rel, before, after) {
+                Ok(super::safe_write::FixWrite::Written) => eprintln!("fixed {shown}"),
+                Ok(super::safe_write::FixWrite::ChangedMeanwhile) => {
+                    eprintln!("warning: {shown}: changed since it was read; not fixed (run --fix again)")
+                }
+                Err(e) => refused.push(e),
+            }
+        }
+        if !refused.is_empty() {
+            return Err(refused.join("\nerror: "));
         }
     }
     let mut report = analyse(&cwd, &root, &paths, &models, &choice);
@@ -255,7 +303,8 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
             })
             .collect::<Vec<_>>();
         let count = entries.len();
-        super::baseline::Baseline::new(entries).write(&cwd.join(path))?;
+        let target = baseline_target.ok_or("no baseline target")?;
+        super::baseline::Baseline::new(entries).write_to(&target)?;
         eprintln!("wrote {count} findings to the baseline {}", path.display());
         return Ok(if report.model_errors.is_empty() {
             EXIT_CLEAN
@@ -284,10 +333,11 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
     let mut stdout = std::io::stdout().lock();
     super::formats::write(&report, args.format, &mut stdout, &args.color)
         .map_err(|e| format!("writing the report: {e}"))?;
-    for (format, file) in outputs {
-        let path = cwd.join(&file);
-        let mut out = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        super::formats::write(&report, format, &mut out, "never").map_err(|e| format!("{}: {e}", path.display()))?;
+    for (format, target) in output_targets {
+        let mut out = Vec::new();
+        super::formats::write(&report, format, &mut out, "never")
+            .map_err(|e| format!("{}: {e}", target.path.display()))?;
+        super::safe_write::write_target(&target, &out)?;
     }
     Ok(exit_code(&report))
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::config::ConfigChoice;
 use crate::ide::analysis::{apply, AnalysisHost};
-use crate::vfs::discover;
+use crate::model::ModelError;
+use crate::vfs::discover_checked;
 
 /// The new text of every file a safe fix changes, by workspace-relative path: the same
 /// selection as the editor's fix-all (`Analysis::fix_all`).
@@ -20,9 +21,22 @@ pub fn fixed_texts(
     models: &[PathBuf],
     choice: &ConfigChoice,
 ) -> BTreeMap<String, (String, String)> {
+    fixed_texts_checked(root, paths, models, choice).0
+}
+
+/// [`fixed_texts`], and what `check` would report as problems (exit 2): configuration and
+/// model errors, files that could not be read or discovered.
+pub fn fixed_texts_checked(
+    root: &Path,
+    paths: &[PathBuf],
+    models: &[PathBuf],
+    choice: &ConfigChoice,
+) -> (BTreeMap<String, (String, String)>, Vec<ModelError>) {
     let mut host = AnalysisHost::new(root.to_path_buf(), models, choice);
-    let rels = discover(root, paths, &host.config().filter());
-    host.load(&rels);
+    let (rels, mut problems) = discover_checked(root, paths, &host.config().filter());
+    problems.extend(host.load(&rels));
+    host.add_model_errors(problems);
+    let problems = host.model_errors().to_vec();
     let analysis = host.analysis();
     let files: Vec<_> = rels.iter().filter_map(|r| analysis.file(r)).collect();
     let mut out = BTreeMap::new();
@@ -43,7 +57,7 @@ pub fn fixed_texts(
             }
         }
     }
-    out
+    (out, problems)
 }
 
 /// A unified diff of two texts (one hunk around the changed lines, three lines of context).
@@ -68,10 +82,16 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
         start + 1,
         b_end - start
     ));
+    // Control and bidirectional characters from the file are escaped as the human format
+    // escapes them (`\u{1b}`): a diff on a terminal cannot move the cursor or reorder text.
     let line = |prefix: char, l: &str| {
-        let mut s = format!("{prefix}{l}");
-        if !l.ends_with('\n') {
-            s.push_str("\n\\ No newline at end of file\n");
+        let (content, newline) = match l.strip_suffix('\n') {
+            Some(content) => (content, true),
+            None => (l, false),
+        };
+        let mut s = format!("{prefix}{}\n", super::formats::printable(content));
+        if !newline {
+            s.push_str("\\ No newline at end of file\n");
         }
         s
     };

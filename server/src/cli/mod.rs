@@ -11,6 +11,7 @@ pub mod impact;
 pub mod output;
 pub mod render_diff;
 pub mod render_inputs;
+pub mod safe_write;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -154,8 +155,10 @@ pub struct CheckArgs {
     /// shape), then report what remains.
     #[arg(long)]
     pub fix: bool,
-    /// With --fix: print the changes as a unified diff instead of writing them (exit 1 when any).
-    #[arg(long, requires = "fix")]
+    /// With --fix: print the changes as a unified diff instead of writing them (exit 1 when any,
+    /// 2 over a problem `check` would report). It writes no report or baseline and compares with
+    /// no revision, so it refuses --output, --write-baseline and --new-from-rev.
+    #[arg(long, requires = "fix", conflicts_with_all = ["output", "write_baseline", "new_from_rev"])]
     pub diff: bool,
 }
 
