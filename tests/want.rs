@@ -12,7 +12,7 @@ use invariant_lsp::db::{line_index, Database};
 use invariant_lsp::workspace::{discover, Engine};
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// One wanted finding: its code and, optionally, a regexp its message must match.
