@@ -800,7 +800,11 @@ fn a_right_baseline_gives_no_advice_with_new_from_rev_in_any_format() {
     let (code, _, stderr) = run_in(root, &["check", "--write-baseline", "baseline.json"]);
     assert_eq!(code, 0, "{stderr}");
     let config = std::fs::read_to_string(root.join(".invariant.yaml")).unwrap_or_default();
-    std::fs::write(root.join(".invariant.yaml"), format!("{config}\nbaseline: baseline.json\n")).unwrap();
+    std::fs::write(
+        root.join(".invariant.yaml"),
+        format!("{config}\nbaseline: baseline.json\n"),
+    )
+    .unwrap();
     git(root, &["add", "."]);
     git(root, &["commit", "-q", "-m", "baseline"]);
     add_violation(root);
@@ -809,7 +813,10 @@ fn a_right_baseline_gives_no_advice_with_new_from_rev_in_any_format() {
         assert_eq!(code, 1, "the new violation fails the run ({format}): {stderr}");
         assert!(!out.contains("no longer match"), "{format}: {out}");
         assert!(!stderr.contains("no longer match"), "{format}: {stderr}");
-        assert!(out.contains("adapt-purity/"), "the new finding is reported ({format}): {out}");
+        assert!(
+            out.contains("adapt-purity/"),
+            "the new finding is reported ({format}): {out}"
+        );
         if format == "json" {
             let report = json(&out);
             assert_eq!(report["baseline"]["unmatched"], json!([]), "{out}");
@@ -858,7 +865,10 @@ fn human_output_leads_with_errors_and_ends_with_severities_per_rule() {
         Some("warning") => 1,
         _ => 2,
     };
-    assert!(headers.iter().any(|l| rank(l) == 0) && headers.iter().any(|l| rank(l) == 1), "{out}");
+    assert!(
+        headers.iter().any(|l| rank(l) == 0) && headers.iter().any(|l| rank(l) == 1),
+        "{out}"
+    );
     assert!(
         headers.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
         "errors first, then warnings, then notes: {headers:#?}"
@@ -866,7 +876,8 @@ fn human_output_leads_with_errors_and_ends_with_severities_per_rule() {
     let summary = out.split("findings per rule").nth(1).expect("a per-rule summary");
     let rows: Vec<&str> = summary.lines().skip(1).take_while(|l| l.starts_with(' ')).collect();
     assert!(
-        rows.iter().any(|r| r.contains(" error ") && r.ends_with("capi-boundary/provider-read")),
+        rows.iter()
+            .any(|r| r.contains(" error ") && r.ends_with("capi-boundary/provider-read")),
         "{summary}"
     );
     let severities: Vec<usize> = rows
@@ -921,7 +932,10 @@ fn github_annotations_are_capped_per_type_and_the_step_summary_has_everything() 
         "{stdout}"
     );
     let md = std::fs::read_to_string(&summary).unwrap();
-    assert!(md.starts_with("earlier step\n### invariant-lsp check"), "appended: {md}");
+    assert!(
+        md.starts_with("earlier step\n### invariant-lsp check"),
+        "appended: {md}"
+    );
     assert!(md.contains("| Rule | Severity | Findings |"), "{md}");
     assert!(md.contains("| `capi-boundary/provider-read` | error |"), "{md}");
     assert!(md.contains("more findings: see the step's log"), "{md}");
@@ -936,7 +950,9 @@ fn sarif_names_where_the_tool_is_documented() {
     let sample = repo().join("tests/sample-workspace");
     let (_, out, _) = run_in(&sample, &["check", "--format", "sarif"]);
     let sarif = json(&out);
-    let uri = sarif["runs"][0]["tool"]["driver"]["informationUri"].as_str().unwrap_or_default();
+    let uri = sarif["runs"][0]["tool"]["driver"]["informationUri"]
+        .as_str()
+        .unwrap_or_default();
     assert!(uri.starts_with("https://"), "{out}");
     assert!(sarif_schema().is_valid(&sarif));
 }
@@ -945,7 +961,13 @@ fn sarif_names_where_the_tool_is_documented() {
 fn with_closed_stdout(dir: &Path, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    bin().args(args).current_dir(dir).stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap()
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -966,7 +988,12 @@ fn a_closed_stdout_ends_the_run_quietly() {
         #[cfg(unix)]
         {
             use std::os::unix::process::ExitStatusExt;
-            assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{args:?}: {:?} {stderr}", out.status);
+            assert_eq!(
+                out.status.signal(),
+                Some(libc::SIGPIPE),
+                "{args:?}: {:?} {stderr}",
+                out.status
+            );
         }
     }
 }
@@ -1036,7 +1063,10 @@ impl Contexts {
             } else if e == "runner.os" {
                 "Linux".to_string()
             } else if let Some(name) = e.strip_prefix("inputs.") {
-                self.inputs.get(name).unwrap_or_else(|| panic!("no input {name}")).clone()
+                self.inputs
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no input {name}"))
+                    .clone()
             } else if let Some(rest) = e.strip_prefix("steps.") {
                 let (id, name) = rest.split_once(".outputs.").unwrap_or_else(|| panic!("{e}"));
                 self.outputs.get(&format!("{id}.{name}")).cloned().unwrap_or_default()
@@ -1110,7 +1140,10 @@ fn run_action(workspace: &Path, with: &[(&str, &str)], summary: &Path) -> (Vec<(
         std::fs::write(&output_file, "").unwrap();
         let script = scratch.path().join("step.sh");
         let run = step["run"].as_str().unwrap();
-        assert!(!run.contains("${{"), "{name}: expressions go through env:, not into the script");
+        assert!(
+            !run.contains("${{"),
+            "{name}: expressions go through env:, not into the script"
+        );
         std::fs::write(&script, run).unwrap();
         let mut path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap());
         for added in std::fs::read_to_string(&path_file).unwrap_or_default().lines() {
@@ -1167,7 +1200,11 @@ fn the_actions_steps_run_with_the_github_environment() {
     let code = |name: &str| codes.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
     assert_eq!(code("Cache key"), Some(0), "{logs}");
     assert_eq!(code("Build invariant-lsp"), Some(0), "{logs}");
-    assert_eq!(code("Check"), Some(0), "the step records the exit code and goes on: {logs}");
+    assert_eq!(
+        code("Check"),
+        Some(0),
+        "the step records the exit code and goes on: {logs}"
+    );
     assert_eq!(code("Exit status"), Some(1), "{logs}");
     let hash = key.strip_prefix("invariant-lsp-Linux-").unwrap_or_default();
     assert_eq!(hash.len(), 64, "a sha256 of the action's files: {key}");
@@ -1177,7 +1214,12 @@ fn the_actions_steps_run_with_the_github_environment() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().to_string())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .map(|u| u.split('/').next().unwrap().to_string())
         .collect();
     assert_eq!(
@@ -1200,7 +1242,11 @@ fn the_actions_steps_run_with_the_github_environment() {
     // A usage error is exit 2 whatever `fail-on-findings` says.
     let (codes, _, logs) = run_action(
         root,
-        &[("path", "no-such-dir"), ("fail-on-findings", "false"), ("upload-sarif", "false")],
+        &[
+            ("path", "no-such-dir"),
+            ("fail-on-findings", "false"),
+            ("upload-sarif", "false"),
+        ],
         &summary,
     );
     assert_eq!(codes.last().unwrap().1, 2, "{logs}");
@@ -1218,7 +1264,12 @@ fn pre_commit_tool() -> Option<PathBuf> {
     let venv = Path::new(&home).join(".cache/invariant-lsp-tests/pre-commit-venv");
     let tool = venv.join("bin/pre-commit");
     if !tool.exists() {
-        let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().ok()?.success()
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .ok()?
+            .success()
             && Command::new(venv.join("bin/pip"))
                 .args(["install", "-q", "pre-commit"])
                 .status()
@@ -1252,7 +1303,13 @@ fn hooks_repository(cache: &Path) -> (PathBuf, String) {
     if !head.is_empty() && git(&repo(), &[&git_dir, "rev-parse", &format!("{head}^{{tree}}")]).trim() == tree {
         return (bare, head);
     }
-    let mut args = vec![git_dir.clone(), "commit-tree".into(), tree, "-m".into(), "snapshot".into()];
+    let mut args = vec![
+        git_dir.clone(),
+        "commit-tree".into(),
+        tree,
+        "-m".into(),
+        "snapshot".into(),
+    ];
     if !head.is_empty() {
         args.extend(["-p".to_string(), head]);
     }
@@ -1307,7 +1364,8 @@ fn pre_commit_installs_the_hooks_and_runs_them() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("invariant-lsp check") && out.contains("Failed"), "{out}");
     assert!(
-        out.contains("hypershift-operator/controllers/nodepool/capacity.go:23:") && out.contains("capi-boundary/provider-read"),
+        out.contains("hypershift-operator/controllers/nodepool/capacity.go:23:")
+            && out.contains("capi-boundary/provider-read"),
         "the finding is printed: {out}"
     );
     // New findings only: the committed ones pass, a new one fails.
@@ -1359,8 +1417,10 @@ fn the_crate_is_publishable_with_what_its_build_reads() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let listed: std::collections::BTreeSet<String> =
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let listed: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let mut needed = vec![
         "Cargo.toml".to_string(),
         "Cargo.lock".to_string(),
@@ -1373,10 +1433,15 @@ fn the_crate_is_publishable_with_what_its_build_reads() {
     assert!(needed.iter().any(|n| n.starts_with("domain-models/")), "{needed:?}");
     assert!(needed.iter().any(|n| n.starts_with("grammars-queries/")), "{needed:?}");
     for n in &needed {
-        assert!(listed.contains(n), "{n} is read by the build but not in the package: {listed:#?}");
+        assert!(
+            listed.contains(n),
+            "{n} is read by the build but not in the package: {listed:#?}"
+        );
     }
     assert!(
-        !listed.iter().any(|f| f.starts_with("tests/") || f.starts_with("fuzz/") || f.starts_with("editors/")),
+        !listed
+            .iter()
+            .any(|f| f.starts_with("tests/") || f.starts_with("fuzz/") || f.starts_with("editors/")),
         "only what the build needs: {listed:#?}"
     );
     // What crates.io checks before it accepts the package (metadata, the manifest as rewritten
@@ -1398,7 +1463,9 @@ fn the_crate_is_publishable_with_what_its_build_reads() {
     let other_warnings: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("warning:"))
-        .filter(|l| !l.contains("is not included in the published package") && !l.contains("aborting upload due to dry run"))
+        .filter(|l| {
+            !l.contains("is not included in the published package") && !l.contains("aborting upload due to dry run")
+        })
         .collect();
     assert!(other_warnings.is_empty(), "{stderr}");
 }
@@ -1486,7 +1553,10 @@ fn the_readmes_runnable_commands_print_what_it_shows() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let commands = runnable_readme_commands(&readme);
     assert!(commands.len() >= 4, "the README marks its commands runnable");
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_invariant-lsp")).parent().unwrap().to_path_buf();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_invariant-lsp"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let mut failures = Vec::new();
     for c in &commands {

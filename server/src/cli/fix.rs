@@ -87,6 +87,9 @@ mod tests {
     #[test]
     fn a_missing_final_newline_is_marked() {
         let diff = unified_diff("x.yaml", "a\nb", "a\nB");
-        assert!(diff.ends_with("-b\n\\ No newline at end of file\n+B\n\\ No newline at end of file\n"), "{diff:?}");
+        assert!(
+            diff.ends_with("-b\n\\ No newline at end of file\n+B\n\\ No newline at end of file\n"),
+            "{diff:?}"
+        );
     }
 }

@@ -236,7 +236,11 @@ pub fn step_summary(report: &Report) -> String {
     if !rows.is_empty() {
         md.push_str("| Rule | Severity | Findings |\n|---|---|---:|\n");
         for (code, severity, n) in rows {
-            md.push_str(&format!("| `{}` | {} | {n} |\n", cell(code), output::severity_label(severity)));
+            md.push_str(&format!(
+                "| `{}` | {} | {n} |\n",
+                cell(code),
+                output::severity_label(severity)
+            ));
         }
         md.push('\n');
         let mut ordered: Vec<&ReportedFinding> = report.findings.iter().collect();

@@ -442,7 +442,10 @@ pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let (errors, warnings, others) = severity_totals(report);
     let rows = per_rule(report);
     if !rows.is_empty() {
-        writeln!(out, "findings per rule (errors fail the run; --fail-on sets which severities do):")?;
+        writeln!(
+            out,
+            "findings per rule (errors fail the run; --fail-on sets which severities do):"
+        )?;
         for (code, severity, n) in rows {
             writeln!(out, "{n:>6}  {:<7}  {code}", severity_label(severity))?;
         }
