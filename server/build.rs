@@ -23,8 +23,8 @@ const MARKER: &str = "pub static RULE:";
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let rules_dir = manifest.join("src/rules");
-    println!("cargo:rerun-if-changed=src/rules");
+    let rules_dir = manifest.join("server/src/rules");
+    println!("cargo:rerun-if-changed=server/src/rules");
     let declared = hand_declared(&rules_dir.join("mod.rs"));
     let mut rules: Vec<(String, PathBuf)> = Vec::new();
     let mut problems: Vec<String> = Vec::new();

@@ -18,7 +18,7 @@ fn bin() -> Command {
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap()
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
@@ -326,7 +326,7 @@ fn sarif_from_a_subdirectory_is_repository_relative_fingerprinted_and_valid() {
         assert!(rule["fullDescription"]["text"].as_str().unwrap().chars().count() <= 1024);
     }
     let short = std::fs::read_to_string(root.join("report.txt")).unwrap();
-    assert!(short.contains("findings per rule:"), "{short}");
+    assert!(short.contains("findings per rule"), "{short}");
     assert!(
         short.contains("../hypershift-operator/controllers/nodepool/capacity.go:"),
         "{short}"
@@ -343,11 +343,11 @@ fn ci_formats() {
         // Paths are relative to the repository root: this repository's, when the tests run in a
         // git checkout, else the sample's own.
         annotations.iter().any(|l| l.starts_with("::error file=")
-            && l.contains("hypershift-operator/controllers/nodepool/capacity.go,line=23,")),
+            && l.contains("control-plane-operator/controllers/hostedcontrolplane/v2/ingress/deployment.go,line=24,")),
         "{out}"
     );
     assert!(annotations.iter().any(|l| l.starts_with("::warning ")), "{out}");
-    assert!(out.contains("findings per rule:"), "the human log follows: {out}");
+    assert!(out.contains("findings per rule"), "the human log follows: {out}");
 
     let (_, out, _) = run_in(&sample, &["check", "--format", "rdjson"]);
     let rd = json(&out);
@@ -767,4 +767,836 @@ fn the_editor_shows_baselined_findings_as_hints_and_new_ones_as_they_are() {
     assert_eq!(not_hints[0]["code"], "adapt-purity/clock");
     assert_eq!(not_hints[0]["severity"], 1);
     client.shutdown();
+}
+
+/// `.invariant.yaml` of a fixture repository with `level` for each of `codes` (and nothing else).
+fn set_severities(root: &Path, codes: &[String], level: &str) {
+    let mut text = String::from("severity:\n");
+    for code in codes {
+        text.push_str(&format!("  {code}: {level}\n"));
+    }
+    std::fs::write(root.join(".invariant.yaml"), text).unwrap();
+}
+
+/// The codes `check` reports on `root` at `severity` (`error`, `warning`, ...).
+fn codes_at(root: &Path, severity: &str) -> Vec<String> {
+    let (_, out, _) = run_in(root, &["check", "--format", "json"]);
+    let mut found: Vec<String> = json(&out)["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == severity)
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn a_right_baseline_gives_no_advice_with_new_from_rev_in_any_format() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let (code, _, stderr) = run_in(root, &["check", "--write-baseline", "baseline.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let config = std::fs::read_to_string(root.join(".invariant.yaml")).unwrap_or_default();
+    std::fs::write(
+        root.join(".invariant.yaml"),
+        format!("{config}\nbaseline: baseline.json\n"),
+    )
+    .unwrap();
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "baseline"]);
+    add_violation(root);
+    for format in ["human", "short", "github", "json", "sarif", "rdjson", "checkstyle"] {
+        let (code, out, stderr) = run_in(root, &["check", "--new-from-rev", "HEAD", "--format", format]);
+        assert_eq!(code, 1, "the new violation fails the run ({format}): {stderr}");
+        assert!(!out.contains("no longer match"), "{format}: {out}");
+        assert!(!stderr.contains("no longer match"), "{format}: {stderr}");
+        assert!(
+            out.contains("adapt-purity/"),
+            "the new finding is reported ({format}): {out}"
+        );
+        if format == "json" {
+            let report = json(&out);
+            assert_eq!(report["baseline"]["unmatched"], json!([]), "{out}");
+            assert!(report["baseline"]["suppressed"].as_u64().unwrap() >= 15, "{out}");
+        }
+    }
+}
+
+#[test]
+fn fail_on_sets_the_lowest_severity_that_fails() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let errors = codes_at(root, "error");
+    assert!(!errors.is_empty());
+    // Only warnings left: `error` (the default) passes, `warning` and `note` fail.
+    set_severities(root, &errors, "warning");
+    assert!(codes_at(root, "error").is_empty());
+    assert_eq!(run_in(root, &["check"]).0, 0);
+    assert_eq!(run_in(root, &["check", "--fail-on", "error"]).0, 0);
+    assert_eq!(run_in(root, &["check", "--fail-on", "warning"]).0, 1);
+    assert_eq!(run_in(root, &["check", "--fail-on", "note"]).0, 1);
+    // Only notes: `warning` passes, `note` fails.
+    let warnings = codes_at(root, "warning");
+    let mut all = errors.clone();
+    all.extend(warnings);
+    set_severities(root, &all, "info");
+    assert!(codes_at(root, "warning").is_empty() && codes_at(root, "error").is_empty());
+    assert_eq!(run_in(root, &["check", "--fail-on", "warning"]).0, 0);
+    assert_eq!(run_in(root, &["check", "--fail-on", "note"]).0, 1);
+    let (code, _, stderr) = run_in(root, &["check", "--fail-on", "critical"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--fail-on"), "{stderr}");
+}
+
+#[test]
+fn human_output_leads_with_errors_and_ends_with_severities_per_rule() {
+    let sample = repo().join("tests/sample-workspace");
+    let (code, out, _) = run_in(&sample, &["check", "--color", "never"]);
+    assert_eq!(code, 1);
+    let headers: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("error[") || l.starts_with("warning[") || l.starts_with("note["))
+        .collect();
+    let rank = |l: &str| match l.split('[').next() {
+        Some("error") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    assert!(
+        headers.iter().any(|l| rank(l) == 0) && headers.iter().any(|l| rank(l) == 1),
+        "{out}"
+    );
+    assert!(
+        headers.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "errors first, then warnings, then notes: {headers:#?}"
+    );
+    let summary = out.split("findings per rule").nth(1).expect("a per-rule summary");
+    let rows: Vec<&str> = summary.lines().skip(1).take_while(|l| l.starts_with(' ')).collect();
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(" error ") && r.ends_with("capi-boundary/provider-read")),
+        "{summary}"
+    );
+    let severities: Vec<usize> = rows
+        .iter()
+        .map(|r| match r.split_whitespace().nth(1) {
+            Some("error") => 0,
+            Some("warning") => 1,
+            Some("note") => 2,
+            other => panic!("a row without its severity: {other:?} in {r:?}"),
+        })
+        .collect();
+    assert!(severities.windows(2).all(|w| w[0] <= w[1]), "{summary}");
+    assert!(out.trim_end().lines().last().unwrap().contains(" checked"), "{out}");
+}
+
+/// A copy of the sample workspace with `copies` more copies of the NodePool controller's
+/// capacity file (each its own package), so that every rule it breaks fires many times.
+fn crowded_repo(copies: usize) -> tempfile::TempDir {
+    let dir = fixture_repo();
+    let from = dir.path().join("hypershift-operator/controllers/nodepool");
+    for i in 0..copies {
+        let to = dir.path().join(format!("hypershift-operator/controllers/nodepool{i}"));
+        copy_dir(&from, &to);
+    }
+    dir
+}
+
+#[test]
+fn github_annotations_are_capped_per_type_and_the_step_summary_has_everything() {
+    let dir = crowded_repo(12);
+    let root = dir.path();
+    let summary = root.join("step-summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let out = bin()
+        .args(["check", "--format", "github"])
+        .current_dir(root)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let count = |prefix: &str| stdout.lines().filter(|l| l.starts_with(prefix)).count();
+    let (errors, warnings) = (count("::error "), count("::warning "));
+    assert_eq!(errors, 10, "GitHub shows 10 per type: {stdout}");
+    assert!(warnings <= 10, "{stdout}");
+    let (_, json_out, _) = run_in(root, &["check", "--format", "json"]);
+    let total = json(&json_out)["diagnostics"].as_array().unwrap().len();
+    assert!(total > 20, "{total}");
+    let annotated = errors + warnings + count("::notice ");
+    assert!(
+        stdout.contains(&format!("{} more findings are not annotated", total - annotated)),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("earlier step\n### invariant-lsp check"),
+        "appended: {md}"
+    );
+    assert!(md.contains("| Rule | Severity | Findings |"), "{md}");
+    assert!(md.contains("| `capi-boundary/provider-read` | error |"), "{md}");
+    assert!(md.contains("more findings: see the step's log"), "{md}");
+
+    // Without the variable nothing is written anywhere.
+    let (code, _, _) = run_in(root, &["check", "--format", "github"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn sarif_names_where_the_tool_is_documented() {
+    let sample = repo().join("tests/sample-workspace");
+    let (_, out, _) = run_in(&sample, &["check", "--format", "sarif"]);
+    let sarif = json(&out);
+    let uri = sarif["runs"][0]["tool"]["driver"]["informationUri"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(uri.starts_with("https://"), "{out}");
+    assert!(sarif_schema().is_valid(&sarif));
+}
+
+/// Runs the binary with a stdout whose reading end is already closed.
+fn with_closed_stdout(dir: &Path, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    let sample = repo().join("tests/sample-workspace");
+    for args in [
+        &["explain"][..],
+        &["explain", "capi-boundary/provider-read"],
+        &["check"],
+        &["check", "--format", "json"],
+        &["schema", "model"],
+        &["model", "verify"],
+    ] {
+        let out = with_closed_stdout(&sample, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {stderr}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(
+                out.status.signal(),
+                Some(libc::SIGPIPE),
+                "{args:?}: {:?} {stderr}",
+                out.status
+            );
+        }
+    }
+}
+
+#[test]
+fn fix_diff_is_minimal_one_line_per_rename() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let overlay = root.join("deploy/legacy");
+    std::fs::create_dir_all(&overlay).unwrap();
+    let text = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nbases:\n  - ../base\nnamePrefix: legacy-\nnamespace: legacy\ncommonAnnotations:\n  team: fleet\n  owner: platform\n  tier: data-plane\nreplicas:\n  - name: web\n    count: 2\nimageTags:\n  - name: nginx\n    newTag: \"1.25\"\n";
+    std::fs::write(overlay.join("kustomization.yaml"), text).unwrap();
+    let (code, diff, stderr) = run_in(root, &["check", "--fix", "--diff"]);
+    assert_eq!(code, 1, "{stderr}");
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| (l.starts_with('-') || l.starts_with('+')) && !l.starts_with("---") && !l.starts_with("+++"))
+        .collect();
+    assert_eq!(changed, ["-bases:", "+resources:", "-imageTags:", "+images:"], "{diff}");
+    assert_eq!(diff.matches("\n@@ ").count(), 2, "one hunk per rename: {diff}");
+    // The diff applies: `git apply --check` reads it as a patch of the work tree.
+    let patch = root.join("fix.patch");
+    std::fs::write(&patch, &diff).unwrap();
+    git(root, &["apply", "--check", patch.to_str().unwrap()]);
+}
+
+/// `action.yml` as JSON.
+fn action() -> Value {
+    let text = std::fs::read_to_string(repo().join("action.yml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_action_is_valid_action_metadata() {
+    // SchemaStore's schema for action.yml, vendored (tests/schemas/README.md says from where).
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("tests/schemas/github-action.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let action = action();
+    let errors: Vec<String> = validator
+        .iter_errors(&action)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // And the schema does reject what GitHub rejects (a step with neither `run` nor `uses`).
+    let mut broken = action.clone();
+    broken["runs"]["steps"][0] = json!({"name": "nothing to do"});
+    assert!(!validator.is_valid(&broken));
+}
+
+/// The values of `${{ ... }}` expressions the runner would substitute, for the ones the action
+/// uses; any other expression fails the test (it would not be tested).
+struct Contexts {
+    action_path: PathBuf,
+    inputs: std::collections::BTreeMap<String, String>,
+    outputs: std::collections::BTreeMap<String, String>,
+}
+
+impl Contexts {
+    fn eval(&self, text: &str) -> String {
+        let re = regex::Regex::new(r"\$\{\{\s*([^}]*?)\s*\}\}").unwrap();
+        re.replace_all(text, |c: &regex::Captures| {
+            let e = &c[1];
+            if e == "github.action_path" {
+                self.action_path.display().to_string()
+            } else if e == "runner.os" {
+                "Linux".to_string()
+            } else if let Some(name) = e.strip_prefix("inputs.") {
+                self.inputs
+                    .get(name)
+                    .unwrap_or_else(|| panic!("no input {name}"))
+                    .clone()
+            } else if let Some(rest) = e.strip_prefix("steps.") {
+                let (id, name) = rest.split_once(".outputs.").unwrap_or_else(|| panic!("{e}"));
+                self.outputs.get(&format!("{id}.{name}")).cloned().unwrap_or_default()
+            } else {
+                panic!("an expression the test cannot evaluate (and the runner may not either): {e}")
+            }
+        })
+        .into_owned()
+    }
+}
+
+/// Runs the action's steps as a runner would for `with` (its `run` steps with `bash -e`, each
+/// step's `env:` evaluated, `$GITHUB_OUTPUT` and `$GITHUB_PATH` carried to the next steps) in the
+/// workspace `workspace`. `cargo` is a stand-in that checks its arguments and links the binary
+/// under test where `cargo build` would put it. Returns each step's exit code by name and the
+/// evaluated cache key.
+fn run_action(workspace: &Path, with: &[(&str, &str)], summary: &Path) -> (Vec<(String, i32)>, String, String) {
+    let action = action();
+    let scratch = tempfile::tempdir().unwrap();
+    let action_path = scratch.path().join("action");
+    for file in ["action.yml", "Cargo.toml", "Cargo.lock"] {
+        std::fs::create_dir_all(&action_path).unwrap();
+        std::fs::copy(repo().join(file), action_path.join(file)).unwrap();
+    }
+    for dir in ["server", "domain-models", "grammars-queries"] {
+        copy_dir(&repo().join(dir), &action_path.join(dir));
+    }
+    let tools = scratch.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    let cargo = tools.join("cargo");
+    std::fs::write(
+        &cargo,
+        format!(
+            "#!/bin/sh\nset -e\n[ \"$*\" = \"build --release --locked --manifest-path {manifest} --bin invariant-lsp\" ] || {{ echo \"unexpected: cargo $*\" >&2; exit 3; }}\nmkdir -p {release}\nln -sf {bin} {release}/invariant-lsp\n",
+            manifest = action_path.join("Cargo.toml").display(),
+            release = action_path.join("target/release").display(),
+            bin = env!("CARGO_BIN_EXE_invariant-lsp"),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut contexts = Contexts {
+        action_path: action_path.clone(),
+        inputs: action["inputs"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v["default"].as_str().unwrap_or("").to_string()))
+            .collect(),
+        outputs: Default::default(),
+    };
+    for (k, v) in with {
+        assert!(contexts.inputs.contains_key(*k), "the action has no input {k}");
+        contexts.inputs.insert(k.to_string(), v.to_string());
+    }
+    let (output_file, path_file) = (scratch.path().join("output"), scratch.path().join("path"));
+    let mut codes = Vec::new();
+    let mut cache_key = String::new();
+    let mut logs = String::new();
+    for step in action["runs"]["steps"].as_array().unwrap() {
+        let name = step["name"].as_str().unwrap().to_string();
+        if let Some(uses) = step["uses"].as_str() {
+            if uses.starts_with("actions/cache@") {
+                cache_key = contexts.eval(step["with"]["key"].as_str().unwrap());
+                for path in step["with"]["path"].as_str().unwrap().lines() {
+                    contexts.eval(path);
+                }
+            }
+            continue;
+        }
+        std::fs::write(&output_file, "").unwrap();
+        let script = scratch.path().join("step.sh");
+        let run = step["run"].as_str().unwrap();
+        assert!(
+            !run.contains("${{"),
+            "{name}: expressions go through env:, not into the script"
+        );
+        std::fs::write(&script, run).unwrap();
+        let mut path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap());
+        for added in std::fs::read_to_string(&path_file).unwrap_or_default().lines() {
+            path = format!("{added}:{path}");
+        }
+        let mut command = Command::new("bash");
+        command
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script)
+            .current_dir(workspace)
+            .env("PATH", path)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_WORKSPACE", workspace)
+            .env("GITHUB_ACTION_PATH", &action_path)
+            .env("GITHUB_OUTPUT", &output_file)
+            .env("GITHUB_PATH", &path_file)
+            .env("GITHUB_STEP_SUMMARY", summary)
+            .env("RUNNER_OS", "Linux");
+        for (k, v) in step["env"].as_object().into_iter().flatten() {
+            command.env(k, contexts.eval(v.as_str().unwrap()));
+        }
+        let out = command.output().unwrap();
+        logs.push_str(&format!(
+            "--- {name}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+        if let Some(id) = step["id"].as_str() {
+            for line in std::fs::read_to_string(&output_file).unwrap().lines() {
+                let (k, v) = line.split_once('=').unwrap();
+                contexts.outputs.insert(format!("{id}.{k}"), v.to_string());
+            }
+        }
+        codes.push((name, out.status.code().unwrap_or(-1)));
+    }
+    (codes, cache_key, logs)
+}
+
+#[test]
+fn the_actions_steps_run_with_the_github_environment() {
+    let dir = fixture_repo();
+    let root = dir.path();
+    let summary = root.join("summary.md");
+    // Two paths; warnings fail the step.
+    let (codes, key, logs) = run_action(
+        root,
+        &[
+            ("path", "hypershift-operator control-plane-operator"),
+            ("fail-on", "warning"),
+            ("upload-sarif", "false"),
+        ],
+        &summary,
+    );
+    let code = |name: &str| codes.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(code("Cache key"), Some(0), "{logs}");
+    assert_eq!(code("Build invariant-lsp"), Some(0), "{logs}");
+    assert_eq!(
+        code("Check"),
+        Some(0),
+        "the step records the exit code and goes on: {logs}"
+    );
+    assert_eq!(code("Exit status"), Some(1), "{logs}");
+    let hash = key.strip_prefix("invariant-lsp-Linux-").unwrap_or_default();
+    assert_eq!(hash.len(), 64, "a sha256 of the action's files: {key}");
+    assert!(logs.contains("::error file="), "{logs}");
+    let sarif = json(&std::fs::read_to_string(root.join("invariant.sarif")).unwrap());
+    let uris: std::collections::BTreeSet<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .map(|u| u.split('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        uris.into_iter().collect::<Vec<_>>(),
+        ["control-plane-operator", "hypershift-operator"],
+        "both paths and only them"
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("### invariant-lsp check"), "{md}");
+
+    // A clean tree (every finding below the threshold) passes; the cache key is the same for the
+    // same action files.
+    let errors = codes_at(root, "error");
+    let warnings = codes_at(root, "warning");
+    set_severities(root, &[errors, warnings].concat(), "info");
+    let (codes, same_key, logs) = run_action(root, &[("upload-sarif", "false")], &summary);
+    assert!(codes.iter().all(|(_, c)| *c == 0), "{codes:?} {logs}");
+    assert_eq!(same_key, key);
+
+    // A usage error is exit 2 whatever `fail-on-findings` says.
+    let (codes, _, logs) = run_action(
+        root,
+        &[
+            ("path", "no-such-dir"),
+            ("fail-on-findings", "false"),
+            ("upload-sarif", "false"),
+        ],
+        &summary,
+    );
+    assert_eq!(codes.last().unwrap().1, 2, "{logs}");
+}
+
+/// The `pre-commit` tool from PyPI: on PATH, else in a virtualenv under ~/.cache (created here
+/// when missing). None when neither works (PyPI unreachable): the caller skips, loudly.
+fn pre_commit_tool() -> Option<PathBuf> {
+    if let Ok(out) = Command::new("pre-commit").arg("--version").output() {
+        if out.status.success() {
+            return Some(PathBuf::from("pre-commit"));
+        }
+    }
+    let home = std::env::var_os("HOME")?;
+    let venv = Path::new(&home).join(".cache/invariant-lsp-tests/pre-commit-venv");
+    let tool = venv.join("bin/pre-commit");
+    if !tool.exists() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .ok()?
+            .success()
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "pre-commit"])
+                .status()
+                .ok()?
+                .success();
+        if !made {
+            return None;
+        }
+    }
+    Some(tool)
+}
+
+/// A bare repository (under `cache`) whose `main` is this work tree as it is now, tracked and
+/// untracked files alike (ignored ones not): what a user would push. Returns it and the commit.
+/// The same tree gives the same commit, so pre-commit's environment is reused across runs.
+fn hooks_repository(cache: &Path) -> (PathBuf, String) {
+    let bare = cache.join("hooks.git");
+    if !bare.exists() {
+        std::fs::create_dir_all(&bare).unwrap();
+        git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+    }
+    let git_dir = format!("--git-dir={}", bare.display());
+    let work_tree = format!("--work-tree={}", repo().display());
+    git(&repo(), &[&git_dir, &work_tree, "add", "-A", "."]);
+    let tree = git(&repo(), &[&git_dir, "write-tree"]).trim().to_string();
+    let head = Command::new("git")
+        .args([&git_dir, "rev-parse", "-q", "--verify", "refs/heads/main"])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    if !head.is_empty() && git(&repo(), &[&git_dir, "rev-parse", &format!("{head}^{{tree}}")]).trim() == tree {
+        return (bare, head);
+    }
+    let mut args = vec![
+        git_dir.clone(),
+        "commit-tree".into(),
+        tree,
+        "-m".into(),
+        "snapshot".into(),
+    ];
+    if !head.is_empty() {
+        args.extend(["-p".to_string(), head]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let commit = git(&repo(), &args).trim().to_string();
+    git(&repo(), &[&git_dir, "update-ref", "refs/heads/main", &commit]);
+    (bare, commit)
+}
+
+#[test]
+fn pre_commit_installs_the_hooks_and_runs_them() {
+    let Some(pre_commit) = pre_commit_tool() else {
+        eprintln!("\n\n*** SKIPPED pre_commit_installs_the_hooks_and_runs_them: pre-commit is not installed and could not be installed from PyPI ***\n\n");
+        return;
+    };
+    // Under target/: pre-commit's environments and cargo's build of the hooks survive reruns
+    // (the crate is compiled again only when the work tree changed).
+    let cache = repo().join("target/pre-commit");
+    let (hooks, rev) = hooks_repository(&cache);
+    let config = format!(
+        "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: invariant-check\n      - id: invariant-check-new\n",
+        hooks.display()
+    );
+    let run = |root: &Path, hook: &str| {
+        std::fs::write(root.join(".pre-commit-config.yaml"), &config).unwrap();
+        git(root, &["add", ".pre-commit-config.yaml"]);
+        let started = std::time::Instant::now();
+        let out = Command::new(&pre_commit)
+            .args(["run", hook, "--all-files", "--color", "never"])
+            .current_dir(root)
+            .env("PRE_COMMIT_HOME", cache.join("home"))
+            .env("CARGO_TARGET_DIR", cache.join("target"))
+            // pre-commit's own command (`cargo install --bins --root <env> --path .`), with an
+            // unoptimised profile: what is tested is the install and the hooks, not the speed,
+            // and an optimised build of the crate takes minutes on a small machine.
+            .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+            .output()
+            .unwrap();
+        eprintln!("pre-commit run {hook}: {:.1} s", started.elapsed().as_secs_f64());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+
+    // A tree with violations: the hook fails and prints the findings.
+    let dirty = fixture_repo();
+    let (code, out) = run(dirty.path(), "invariant-check");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("invariant-lsp check") && out.contains("Failed"), "{out}");
+    assert!(
+        out.contains("hypershift-operator/controllers/nodepool/capacity.go:23:")
+            && out.contains("capi-boundary/provider-read"),
+        "the finding is printed: {out}"
+    );
+    // New findings only: the committed ones pass, a new one fails.
+    let (code, out) = run(dirty.path(), "invariant-check-new");
+    assert_eq!(code, Some(0), "nothing new relative to HEAD: {out}");
+    add_violation(dirty.path());
+    let (code, out) = run(dirty.path(), "invariant-check-new");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("adapt-purity/"), "{out}");
+
+    // A clean tree passes.
+    let clean = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(clean.path().join("hypershift-operator/controllers/nodepool")).unwrap();
+    std::fs::write(
+        clean.path().join("hypershift-operator/controllers/nodepool/clean.go"),
+        "package nodepool\n\nfunc replicas(n int32) int32 { return n }\n",
+    )
+    .unwrap();
+    git(clean.path(), &["init", "-q", "-b", "main"]);
+    git(clean.path(), &["add", "."]);
+    git(clean.path(), &["commit", "-q", "-m", "clean"]);
+    let (code, out) = run(clean.path(), "invariant-check");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Passed"), "{out}");
+}
+
+/// Every `include_str!`/`include_bytes!` path under `dir`, resolved against the including file
+/// and made relative to the repository root.
+fn included_files(dir: &Path, out: &mut Vec<String>) {
+    let re = regex::Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
+    for path in walk(dir) {
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for c in re.captures_iter(&text) {
+            let target = path.parent().unwrap().join(&c[1]).canonicalize().unwrap();
+            out.push(target.strip_prefix(repo()).unwrap().to_string_lossy().into_owned());
+        }
+    }
+}
+
+#[test]
+fn the_crate_is_publishable_with_what_its_build_reads() {
+    let cargo = env!("CARGO");
+    let out = Command::new(cargo)
+        .args(["package", "--list", "--allow-dirty"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut needed = vec![
+        "Cargo.toml".to_string(),
+        "Cargo.lock".to_string(),
+        "README.md".to_string(),
+        "server/build.rs".to_string(),
+        "server/src/main.rs".to_string(),
+        "domain-models/domain-model.schema.json".to_string(),
+    ];
+    included_files(&repo().join("server/src"), &mut needed);
+    assert!(needed.iter().any(|n| n.starts_with("domain-models/")), "{needed:?}");
+    assert!(needed.iter().any(|n| n.starts_with("grammars-queries/")), "{needed:?}");
+    for n in &needed {
+        assert!(
+            listed.contains(n),
+            "{n} is read by the build but not in the package: {listed:#?}"
+        );
+    }
+    assert!(
+        !listed
+            .iter()
+            .any(|f| f.starts_with("tests/") || f.starts_with("fuzz/") || f.starts_with("editors/")),
+        "only what the build needs: {listed:#?}"
+    );
+    // What crates.io checks before it accepts the package (metadata, the manifest as rewritten
+    // for publishing); the build of the packaged sources is `--no-verify`d here because it
+    // compiles the whole crate again (README says how to run the full check).
+    let out = Command::new(cargo)
+        .args(["publish", "--dry-run", "--allow-dirty", "--no-verify"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("crates.io index") {
+        eprintln!("\n\n*** SKIPPED the publish dry run: the crates.io index is unreachable ***\n{stderr}\n");
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Uploading invariant-lsp"), "{stderr}");
+    // The test targets stay out of the package (they need the fixtures); nothing else warns.
+    let other_warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .filter(|l| {
+            !l.contains("is not included in the published package") && !l.contains("aborting upload due to dry run")
+        })
+        .collect();
+    assert!(other_warnings.is_empty(), "{stderr}");
+}
+
+/// One command of a README block marked `<!-- runnable -->`: the command line (after `$ `),
+/// the exit status it expects (`# exit N` at its end, else 0) and the output shown under it.
+struct ReadmeCommand {
+    line: usize,
+    command: String,
+    exit: i32,
+    shown: Vec<String>,
+}
+
+fn runnable_readme_commands(readme: &str) -> Vec<ReadmeCommand> {
+    let lines: Vec<&str> = readme.lines().collect();
+    let mut commands = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim() != "<!-- runnable -->" {
+            i += 1;
+            continue;
+        }
+        assert!(
+            lines.get(i + 1).is_some_and(|l| l.starts_with("```")),
+            "README.md:{}: `<!-- runnable -->` must come right before a fenced block",
+            i + 1
+        );
+        i += 2;
+        while i < lines.len() && !lines[i].starts_with("```") {
+            let Some(command) = lines[i].strip_prefix("$ ") else {
+                panic!("README.md:{}: a runnable block starts with a `$ ` command line", i + 1)
+            };
+            let (command, exit) = match command.rsplit_once("# exit ") {
+                Some((c, n)) => (c.trim_end().to_string(), n.trim().parse().unwrap()),
+                None => (command.to_string(), 0),
+            };
+            let line = i + 1;
+            i += 1;
+            let mut shown = Vec::new();
+            while i < lines.len() && !lines[i].starts_with("```") && !lines[i].starts_with("$ ") {
+                shown.push(lines[i].to_string());
+                i += 1;
+            }
+            commands.push(ReadmeCommand {
+                line,
+                command,
+                exit,
+                shown,
+            });
+        }
+        i += 1;
+    }
+    commands
+}
+
+/// Whether `actual` is what `shown` shows: the same lines (trailing blanks aside), where a line
+/// `...` stands for any number of lines.
+fn shows(shown: &[String], actual: &str) -> bool {
+    let actual: Vec<&str> = actual.lines().map(str::trim_end).collect();
+    let parts: Vec<Vec<&str>> = shown
+        .split(|l| l.trim() == "...")
+        .map(|p| p.iter().map(|l| l.trim_end()).collect())
+        .collect();
+    let open_start = shown.first().is_some_and(|l| l.trim() == "...");
+    let open_end = shown.last().is_some_and(|l| l.trim() == "...");
+    let mut at = 0;
+    for (n, part) in parts.iter().enumerate() {
+        if part.is_empty() {
+            continue;
+        }
+        let anchored = n == 0 && !open_start;
+        let found = (at..=actual.len().saturating_sub(part.len()))
+            .filter(|&s| !anchored || s == 0)
+            .find(|&s| actual.len() >= s + part.len() && actual[s..s + part.len()] == part[..]);
+        match found {
+            Some(s) => at = s + part.len(),
+            None => return false,
+        }
+    }
+    open_end || at == actual.len()
+}
+
+#[test]
+fn the_readmes_runnable_commands_print_what_it_shows() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let commands = runnable_readme_commands(&readme);
+    assert!(commands.len() >= 4, "the README marks its commands runnable");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_invariant-lsp"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let mut failures = Vec::new();
+    for c in &commands {
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-c", &c.command])
+            .current_dir(repo())
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let code = out.status.code().unwrap_or(-1);
+        if code != c.exit {
+            failures.push(format!(
+                "README.md:{}: `{}` exited {code}, not {}: {}",
+                c.line,
+                c.command,
+                c.exit,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        } else if !c.shown.is_empty() && !shows(&c.shown, &stdout) {
+            failures.push(format!(
+                "README.md:{}: `{}` printed\n{stdout}\nnot what the README shows:\n{}",
+                c.line,
+                c.command,
+                c.shown.join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn readme_output_matching_is_strict_where_it_shows_lines() {
+    let shown = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
+    assert!(shows(&shown("a\nb"), "a\nb\n"));
+    assert!(!shows(&shown("a\nb"), "a\nb\nc\n"));
+    assert!(!shows(&shown("a\nc"), "a\nb\nc\n"));
+    assert!(shows(&shown("a\n...\nc"), "a\nb\nc\n"));
+    assert!(shows(&shown("...\nb\n..."), "a\nb\nc\n"));
+    assert!(!shows(&shown("...\nd\n..."), "a\nb\nc\n"));
+    assert!(!shows(&shown("b\n..."), "a\nb\nc\n"));
 }

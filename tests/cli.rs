@@ -13,7 +13,7 @@ fn bin() -> Command {
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap()
 }
 
 fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {

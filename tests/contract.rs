@@ -39,7 +39,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn codes_in_source() -> Vec<(String, String)> {
     let re = regex::Regex::new(&format!(r#""((?:{})/[a-z0-9]+(?:-[a-z0-9]+)*)""#, families().join("|"))).unwrap();
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src"), &mut files);
     assert!(files.len() > 10, "no server sources found");
     let mut codes = Vec::new();
     for file in files {
@@ -102,7 +102,7 @@ fn every_model_rule_has_a_title_and_an_explanation() {
 #[test]
 fn the_database_never_depends_on_the_rules() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db"), &mut files);
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src/db"), &mut files);
     assert!(!files.is_empty(), "no sources under server/src/db");
     let mut offenders = Vec::new();
     for file in files {
@@ -183,7 +183,7 @@ fn no_rendered_message_keeps_a_placeholder() {
     use invariant_lsp::db::Database;
     use invariant_lsp::ide::host::Engine;
     use invariant_lsp::vfs::discover;
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut roots: Vec<PathBuf> = std::fs::read_dir(base.join("fixtures"))
         .unwrap()
         .flatten()
@@ -256,7 +256,7 @@ fn the_protocol_and_command_layers_use_only_the_analysis_api() {
     assert_eq!(reaches("use crate::db::Database;", BEHIND_THE_API).len(), 1);
     assert_eq!(reaches("use crate::{config, rules::Finding};", BEHIND_THE_API).len(), 1);
     assert!(reaches("use crate::ide::analysis::Finding; // crate::dbx", BEHIND_THE_API).is_empty());
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src");
     assert!(src.join("ide/analysis.rs").is_file(), "the analysis API is gone");
     let mut offenders = Vec::new();
     for layer in ["lsp", "cli"] {
@@ -309,7 +309,7 @@ fn words_that_belong_to_the_model_are_not_rust_strings() {
     };
     assert_eq!(hits(r#"let t = "Did you mean `{T}`?"; let ok = "fine";"#).len(), 1);
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src"), &mut files);
     let mut found = Vec::new();
     for file in files {
         if file.components().any(|c| c.as_os_str() == "bin") {
@@ -333,7 +333,7 @@ fn words_that_belong_to_the_model_are_not_rust_strings() {
 /// `sample-codes` markers): that list is what `check` reports on it, no more, no fewer.
 #[test]
 fn the_readme_says_which_rules_the_sample_breaks() {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
     let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
     let listed = readme
         .split("<!-- sample-codes -->")
@@ -358,7 +358,7 @@ fn the_readme_says_which_rules_the_sample_breaks() {
 /// follow: check their formatting here (`rustfmt server/src/rules/*.rs` fixes it).
 #[test]
 fn the_rule_modules_are_formatted() {
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src/rules");
     let mut modules = Vec::new();
     for entry in std::fs::read_dir(&rules).unwrap().flatten() {
         let path = entry.path();
@@ -373,7 +373,7 @@ fn the_rule_modules_are_formatted() {
         "rule modules under {}: {modules:?}",
         rules.display()
     );
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let edition = "2021";
     let out = match std::process::Command::new("rustfmt")
         .args(["--check", "--edition", edition])
@@ -423,7 +423,7 @@ fn layer_of(top: &str) -> Option<usize> {
 /// Every module of `src/` (outside `bin/`) by its path (`facts::go::flow`), with its text less any
 /// `#[cfg(test)] mod tests { .. }` at its end (tests may reach anywhere).
 fn crate_modules() -> std::collections::BTreeMap<String, String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("server/src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut out = std::collections::BTreeMap::new();

@@ -26,7 +26,7 @@ use invariant_lsp::ide::actions::{actions, apply, Action};
 use invariant_lsp::ide::host::Engine;
 
 fn fixbuild_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixbuild")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixbuild")
 }
 
 fn files_under(dir: &Path) -> BTreeMap<String, String> {

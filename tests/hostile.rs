@@ -316,7 +316,7 @@ fn model_paths_that_leave_the_workspace_are_located_model_errors() {
 
 fn sample_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sample-workspace");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sample-workspace");
     copy_dir(&src, dir.path());
     let root = dir.path().canonicalize().unwrap();
     (dir, root)

@@ -22,7 +22,7 @@ const KUSTOMIZE_VERSION: &str = "v5.5.0";
 const NAMES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// The command that builds a kustomization directory (the directory is appended).

@@ -10,7 +10,7 @@ use lsp_client::{codes, file_uri, Client};
 
 fn sample_copy() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sample-workspace");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sample-workspace");
     copy_dir(&src, dir.path());
     let root = dir.path().canonicalize().unwrap();
     (dir, root)
@@ -799,7 +799,7 @@ fn the_baseline_reloads_when_its_file_changes() {
 /// `reason-constant-returned-method` (which gofmt, go vet and go build accept).
 #[test]
 fn a_returned_reason_opened_while_indexing_gets_its_constant_fix() {
-    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixbuild/cases/reason-constant-returned-method");
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixbuild/cases/reason-constant-returned-method");
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&case.join("before"), dir.path());
     let root = dir.path().canonicalize().unwrap();

@@ -512,8 +512,8 @@ fn fuzz_regressions_and_seeds_replay_cleanly() {
     let mut replayed = 0;
     for (target, run) in targets {
         for dir in [
-            manifest().join("../tests/fixtures-hostile/fuzz").join(target),
-            manifest().join("../fuzz/corpus").join(target),
+            manifest().join("tests/fixtures-hostile/fuzz").join(target),
+            manifest().join("fuzz/corpus").join(target),
         ] {
             let Ok(entries) = std::fs::read_dir(&dir) else { continue };
             let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();

@@ -13,7 +13,7 @@ use invariant_lsp::ide::host::Engine;
 use invariant_lsp::vfs::discover;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
 /// One wanted finding: its code and, optionally, a regexp its message must match.

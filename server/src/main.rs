@@ -36,6 +36,18 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
+/// A report piped into `head` (or a closed terminal) ends the run quietly, as `cat` does: Rust
+/// ignores SIGPIPE, so a write to a closed stdout is an error, and `println!` panics on it (a
+/// backtrace and exit 101). The default action ends the process at that write, silently (shells
+/// show 141). Not for the server: an editor that goes away is handled by the protocol loop.
+fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal; no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
     no_huge_pages();
     // Logs go to stderr: stdout carries the protocol (lsp) or the report (check).
@@ -45,6 +57,9 @@ fn main() {
         .with_ansi(false)
         .init();
     let cli = Cli::parse();
+    if !matches!(cli.command, None | Some(Command::Lsp)) {
+        quiet_on_closed_stdout();
+    }
     let code = match cli.command {
         None | Some(Command::Lsp) => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {

@@ -9,7 +9,7 @@ use serde_json::Value;
 pub fn sarif_schema() -> jsonschema::Validator {
     let meta = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1"])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
         .output()
         .unwrap();
     let meta: Value = serde_json::from_slice(&meta.stdout).unwrap();

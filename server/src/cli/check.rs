@@ -313,10 +313,8 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
         });
     }
 
-    if let Some(rev) = &args.new_from_rev {
-        apply_new_from_rev(&mut report, rev, &cwd, &paths, &models, &choice)?;
-    }
-
+    // The baseline first, against every finding of the tree: after the revision filter it would
+    // miss the findings that filter dropped and call their entries stale on every pull request.
     let baseline_path = match (&args.baseline, report.configured_baseline.clone()) {
         (Some(p), _) => Some((cwd.join(p), p.display().to_string())),
         (None, Some(rel)) => Some((
@@ -330,16 +328,23 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
         apply_baseline(&mut report, &baseline, display);
     }
 
+    if let Some(rev) = &args.new_from_rev {
+        apply_new_from_rev(&mut report, rev, &cwd, &paths, &models, &choice)?;
+    }
+
     let mut stdout = std::io::stdout().lock();
     super::formats::write(&report, args.format, &mut stdout, &args.color)
         .map_err(|e| format!("writing the report: {e}"))?;
+    if args.format == super::Format::Github {
+        super::formats::append_step_summary(&report)?;
+    }
     for (format, target) in output_targets {
         let mut out = Vec::new();
         super::formats::write(&report, format, &mut out, "never")
             .map_err(|e| format!("{}: {e}", target.path.display()))?;
         super::safe_write::write_target(&target, &out)?;
     }
-    Ok(exit_code(&report))
+    Ok(exit_code_at(&report, args.fail_on.threshold()))
 }
 
 /// One line for stderr: which model is in force and where it came from.
@@ -428,7 +433,13 @@ fn apply_new_from_rev(
     Ok(())
 }
 
+/// The exit code with the default threshold (error-severity findings fail the run).
 pub fn exit_code(report: &Report) -> i32 {
+    exit_code_at(report, Severity::Error)
+}
+
+/// The exit code when findings of `threshold` or above fail the run (`--fail-on`).
+pub fn exit_code_at(report: &Report, threshold: Severity) -> i32 {
     // A rule that panicked or a parse that ran out of time lost findings: not a clean run.
     let lost = report
         .findings
@@ -436,7 +447,11 @@ pub fn exit_code(report: &Report) -> i32 {
         .any(|f| matches!(f.finding.code.as_str(), "internal/rule-panic" | "internal/timeout"));
     if !report.model_errors.is_empty() || lost {
         EXIT_USAGE
-    } else if report.findings.iter().any(|f| f.finding.severity == Severity::Error) {
+    } else if report
+        .findings
+        .iter()
+        .any(|f| f.finding.severity != Severity::Off && f.finding.severity >= threshold)
+    {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN

@@ -60,52 +60,28 @@ pub fn fixed_texts_checked(
     (out, problems)
 }
 
-/// A unified diff of two texts (one hunk around the changed lines, three lines of context).
+/// A minimal unified diff of two texts: line by line (`similar`), one hunk per group of changes
+/// with three lines of context, so a renamed key is one `-` and one `+` line.
 pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    let a: Vec<&str> = before.split_inclusive('\n').collect();
-    let b: Vec<&str> = after.split_inclusive('\n').collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let start = prefix.saturating_sub(3);
-    let a_end = (a.len() - suffix + 3).min(a.len());
-    let b_end = (b.len() - suffix + 3).min(b.len());
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
-    out.push_str(&format!(
-        "@@ -{},{} +{},{} @@\n",
-        start + 1,
-        a_end - start,
-        start + 1,
-        b_end - start
-    ));
+    let diff = similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .to_string();
     // Control and bidirectional characters from the file are escaped as the human format
     // escapes them (`\u{1b}`): a diff on a terminal cannot move the cursor or reorder text.
-    let line = |prefix: char, l: &str| {
-        let (content, newline) = match l.strip_suffix('\n') {
-            Some(content) => (content, true),
-            None => (l, false),
-        };
-        let mut s = format!("{prefix}{}\n", super::formats::printable(content));
-        if !newline {
-            s.push_str("\\ No newline at end of file\n");
+    // The two header lines and the hunk headers are ours; every other line is one marker
+    // character followed by the file's text.
+    let mut out = String::with_capacity(diff.len());
+    for (i, line) in diff.lines().enumerate() {
+        if i < 2 || line.starts_with('@') || line.is_empty() {
+            out.push_str(line);
+        } else {
+            let (marker, content) = line.split_at(1);
+            out.push_str(marker);
+            out.push_str(&super::formats::printable(content));
         }
-        s
-    };
-    for l in &a[start..prefix] {
-        out.push_str(&line(' ', l));
-    }
-    for l in &a[prefix..a.len() - suffix] {
-        out.push_str(&line('-', l));
-    }
-    for l in &b[prefix..b.len() - suffix] {
-        out.push_str(&line('+', l));
-    }
-    for l in &a[a.len() - suffix..a_end] {
-        out.push_str(&line(' ', l));
+        out.push('\n');
     }
     out
 }
@@ -122,6 +98,28 @@ mod tests {
         assert_eq!(
             diff,
             "--- a/x.yaml\n+++ b/x.yaml\n@@ -2,7 +2,7 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n"
+        );
+    }
+
+    #[test]
+    fn changes_far_apart_are_separate_hunks_of_changed_lines_only() {
+        let before: String = (0..20).map(|i| format!("line{i}\n")).collect();
+        let after = before.replace("line2\n", "LINE2\n").replace("line17\n", "LINE17\n");
+        let diff = unified_diff("x.yaml", &before, &after);
+        let changed: Vec<&str> = diff
+            .lines()
+            .filter(|l| (l.starts_with('-') || l.starts_with('+')) && !l.starts_with("---") && !l.starts_with("+++"))
+            .collect();
+        assert_eq!(changed, ["-line2", "+LINE2", "-line17", "+LINE17"], "{diff}");
+        assert_eq!(diff.matches("\n@@ ").count(), 2, "{diff}");
+    }
+
+    #[test]
+    fn a_missing_final_newline_is_marked() {
+        let diff = unified_diff("x.yaml", "a\nb", "a\nB");
+        assert!(
+            diff.ends_with("-b\n\\ No newline at end of file\n+B\n\\ No newline at end of file\n"),
+            "{diff:?}"
         );
     }
 }

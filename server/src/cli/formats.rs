@@ -114,12 +114,25 @@ pub fn github(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             data(&printable(&m.error.message))
         )?;
     }
-    for f in &report.findings {
+    // GitHub shows at most 10 annotations of each type per step: more are dropped, silently and
+    // in no useful order. Errors come first and each type stops at the cap; the step summary and
+    // the log below have every finding.
+    let mut ordered: Vec<&ReportedFinding> = report.findings.iter().collect();
+    ordered.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
+    let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut left_out = 0;
+    for f in ordered {
         let command = match f.finding.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             _ => "notice",
         };
+        let count = shown.entry(command).or_default();
+        if *count == ANNOTATIONS_PER_TYPE {
+            left_out += 1;
+            continue;
+        }
+        *count += 1;
         let title = report
             .rules
             .iter()
@@ -138,7 +151,87 @@ pub fn github(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             data(&printable(&f.finding.message))
         )?;
     }
+    if left_out > 0 {
+        writeln!(
+            out,
+            "{left_out} more findings are not annotated (GitHub shows {ANNOTATIONS_PER_TYPE} per type and step): the log below and the step summary have them all"
+        )?;
+    }
     Ok(())
+}
+
+/// With `--format github` in a GitHub Actions step: appends `step_summary` to the file
+/// `$GITHUB_STEP_SUMMARY` names (nothing when it is unset or empty).
+pub fn append_step_summary(report: &Report) -> Result<(), String> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("GITHUB_STEP_SUMMARY {}: {e}", path.display()))?;
+    file.write_all(step_summary(report).as_bytes())
+        .map_err(|e| format!("GITHUB_STEP_SUMMARY {}: {e}", path.display()))
+}
+
+/// Annotations of one type (error, warning, notice) GitHub shows per step.
+pub const ANNOTATIONS_PER_TYPE: usize = 10;
+/// Findings listed one by one in the step summary (the totals count them all).
+const SUMMARY_FINDINGS: usize = 50;
+
+/// Markdown for `$GITHUB_STEP_SUMMARY`: totals, the findings per rule with their severity, and
+/// the first findings (errors first) with their locations.
+pub fn step_summary(report: &Report) -> String {
+    fn cell(s: &str) -> String {
+        printable(s).replace('|', "\\|").replace('\n', " ")
+    }
+    let (errors, warnings, notes) = output::severity_totals(report);
+    let mut md = String::from("### invariant-lsp check\n\n");
+    md.push_str(&format!(
+        "{errors} errors, {warnings} warnings, {notes} notes in {} files checked",
+        report.files_checked
+    ));
+    if !report.model_errors.is_empty() {
+        md.push_str(&format!(
+            "; {} problems in the configuration or domain model",
+            report.model_errors.len()
+        ));
+    }
+    md.push_str("\n\n");
+    let rows = output::per_rule(report);
+    if !rows.is_empty() {
+        md.push_str("| Rule | Severity | Findings |\n|---|---|---:|\n");
+        for (code, severity, n) in rows {
+            md.push_str(&format!(
+                "| `{}` | {} | {n} |\n",
+                cell(code),
+                output::severity_label(severity)
+            ));
+        }
+        md.push('\n');
+        let mut ordered: Vec<&ReportedFinding> = report.findings.iter().collect();
+        ordered.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
+        md.push_str("| Severity | Location | Rule | Message |\n|---|---|---|---|\n");
+        for f in ordered.iter().take(SUMMARY_FINDINGS) {
+            md.push_str(&format!(
+                "| {} | `{}:{}` | `{}` | {} |\n",
+                output::severity_label(f.finding.severity),
+                cell(&repo_relative(report, &f.rel)),
+                f.range.start.line + 1,
+                cell(&f.finding.code),
+                cell(&f.finding.message)
+            ));
+        }
+        if ordered.len() > SUMMARY_FINDINGS {
+            md.push_str(&format!(
+                "\n{} more findings: see the step's log or the SARIF report.\n",
+                ordered.len() - SUMMARY_FINDINGS
+            ));
+        }
+    }
+    md
 }
 
 /// reviewdog's Diagnostic Format (one `DiagnosticResult` object); columns are UTF-8 bytes.
@@ -182,10 +275,7 @@ pub fn rdjson(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         }
         diagnostics.push(d);
     }
-    let mut source = json!({"name": "invariant-lsp"});
-    if let Some(uri) = &report.information_uri {
-        source["url"] = json!(uri);
-    }
+    let source = json!({"name": "invariant-lsp", "url": output::information_uri(report)});
     serde_json::to_writer(&mut *out, &json!({"source": source, "diagnostics": diagnostics}))?;
     writeln!(out)
 }

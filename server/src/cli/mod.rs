@@ -114,11 +114,35 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations), then the human log.
     Github,
-    /// reviewdog's Diagnostic Format, one JSON object per line.
+    /// reviewdog's Diagnostic Format (rdjson): one JSON document for the run (rdjsonl, one
+    /// object per line, is another format).
     Rdjson,
     Checkstyle,
     /// One line per finding: `path:line:column: severity[code]: message`.
     Short,
+}
+
+/// The lowest severity that fails a `check` (exit 1), in SARIF's words.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Error-severity findings only.
+    #[default]
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Every reported finding (notes are info and hint).
+    Note,
+}
+
+impl FailOn {
+    /// The lowest severity that fails the run.
+    pub fn threshold(self) -> crate::model::Severity {
+        match self {
+            FailOn::Error => crate::model::Severity::Error,
+            FailOn::Warning => crate::model::Severity::Warning,
+            FailOn::Note => crate::model::Severity::Hint,
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -127,6 +151,9 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// The lowest severity of a reported finding that makes the run fail (exit 1).
+    #[arg(long, value_enum, value_name = "SEVERITY", default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
     /// A domain-model file merged over the default model (and the workspace's).
     #[arg(long)]
     pub model: Vec<PathBuf>,

@@ -289,9 +289,7 @@ pub fn sarif_value(report: &Report) -> Value {
             report.findings.len())}}));
     }
     let mut driver = json!({"name": "invariant-lsp", "version": env!("CARGO_PKG_VERSION"), "rules": rules});
-    if let Some(uri) = &report.information_uri {
-        driver["informationUri"] = json!(uri);
-    }
+    driver["informationUri"] = json!(information_uri(report));
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -323,6 +321,18 @@ fn color_choice(color: &str) -> termcolor::ColorChoice {
     }
 }
 
+/// Where the tool and its rules are documented: the model's `information_uri`, else the
+/// published crate's page (its README), for this version.
+pub fn information_uri(report: &Report) -> String {
+    report.information_uri.clone().unwrap_or_else(|| {
+        format!(
+            "https://docs.rs/crate/{}/{}",
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION")
+        )
+    })
+}
+
 /// Human output: each finding with its source snippet, related steps and what to do next.
 pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Result<()> {
     let mut files = SimpleFiles::new();
@@ -348,7 +358,11 @@ pub fn human(report: &Report, out: &mut dyn Write, color: &str) -> std::io::Resu
             )]);
         term::emit(&mut buffer, &config, &files, &d).map_err(std::io::Error::other)?;
     }
-    for f in &report.findings {
+    // Errors first (then warnings, then notes), each group in path order: what fails the run
+    // is what a reader sees first.
+    let mut ordered: Vec<&ReportedFinding> = report.findings.iter().collect();
+    ordered.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
+    for f in ordered {
         let severity = match f.finding.severity {
             Severity::Error => CsSeverity::Error,
             Severity::Warning => CsSeverity::Warning,
@@ -389,25 +403,51 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// The end of human and short output: totals per rule, per severity, and what the baseline
-/// and `--new-from-rev` left out.
-pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+/// A severity as the summaries name it (SARIF's words: info and hint are notes).
+pub fn severity_label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        _ => "note",
+    }
+}
+
+/// How many findings are errors, warnings and notes.
+pub fn severity_totals(report: &Report) -> (usize, usize, usize) {
     let (mut errors, mut warnings, mut others) = (0, 0, 0);
     for f in &report.findings {
-        *per_rule.entry(&f.finding.code).or_default() += 1;
         match f.finding.severity {
             Severity::Error => errors += 1,
             Severity::Warning => warnings += 1,
             _ => others += 1,
         }
     }
-    if !per_rule.is_empty() {
-        let mut rows: Vec<(&str, usize)> = per_rule.into_iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        writeln!(out, "findings per rule:")?;
-        for (code, n) in rows {
-            writeln!(out, "{n:>6}  {code}")?;
+    (errors, warnings, others)
+}
+
+/// Findings per (rule, severity): errors first, then by count (largest first), then by code.
+pub fn per_rule(report: &Report) -> Vec<(&str, Severity, usize)> {
+    let mut counts: BTreeMap<(&str, Severity), usize> = BTreeMap::new();
+    for f in &report.findings {
+        *counts.entry((&f.finding.code, f.finding.severity)).or_default() += 1;
+    }
+    let mut rows: Vec<(&str, Severity, usize)> = counts.into_iter().map(|((c, s), n)| (c, s, n)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)));
+    rows
+}
+
+/// The end of human and short output: totals per rule, per severity, and what the baseline
+/// and `--new-from-rev` left out.
+pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let (errors, warnings, others) = severity_totals(report);
+    let rows = per_rule(report);
+    if !rows.is_empty() {
+        writeln!(
+            out,
+            "findings per rule (errors fail the run; --fail-on sets which severities do):"
+        )?;
+        for (code, severity, n) in rows {
+            writeln!(out, "{n:>6}  {:<7}  {code}", severity_label(severity))?;
         }
     }
     writeln!(
