@@ -173,3 +173,88 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no such file"), "{stderr}");
 }
+
+/// `model verify` checks what the model says the code has (sanctioned helpers, per-cluster
+/// decisions, keep-existing options) and never calls a deny list stale: a workspace that builds
+/// no hosted-cluster client satisfies `hosted_cluster_reach`, it does not outdate it.
+#[test]
+fn model_verify_checks_allow_lists_and_leaves_deny_lists_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("go.mod"), "module example.com/op\n\ngo 1.26\n").unwrap();
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::write(
+        root.join("pkg/a.go"),
+        "package pkg\n\nimport \"os\"\n\nfunc Home() string { return os.Getenv(\"HOME\") }\n",
+    )
+    .unwrap();
+    let (_, out, stderr) = run_in(root, &["model", "verify", "--format", "json"]);
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {stderr}"));
+    let messages: Vec<String> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !messages.iter().any(|m| m.contains("hosted_cluster_reach")),
+        "a deny list matching nothing is the rule satisfied: {messages:#?}"
+    );
+    for section in ["adapt.sanctioned", "adapt.per_cluster", "adapt.keep_existing_options"] {
+        assert!(
+            messages.iter().any(|m| m.contains(&format!("`{section}`"))),
+            "{section} names code this workspace lacks: {messages:#?}"
+        );
+    }
+}
+
+/// `explain` of an adapt category lists what the model sanctions for it, and the per-cluster
+/// decisions it reports, each with its why.
+#[test]
+fn explain_shows_what_the_model_sanctions_and_why() {
+    let (code, out, stderr) = run_in(&repo(), &["explain", "adapt-purity/environment"]);
+    assert_eq!(code, 0, "{stderr}");
+    for expected in [
+        "`proxy.SetEnvVars` (environment): propagates the management cluster's proxy settings",
+        "`netutil.isAroHCP` (environment): the documented Phase 1 fallback",
+        "`azureutil.GetKeyVaultAuthorizedUser`",
+        "`azureutil.IsAroHCP` → `azureutil.IsAroHCPByHCP(cpContext.HCP)`",
+        "**Pass-through (not a finding).**",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    let (_, clock, _) = run_in(&repo(), &["explain", "adapt-purity/clock"]);
+    assert!(!clock.contains("proxy.SetEnvVars"), "{clock}");
+}
+
+/// Hover over an adapt function that reaches a sanctioned helper says which, and why.
+#[test]
+fn hover_names_the_sanctioned_helper_and_why() {
+    use invariant_lsp::config::ConfigChoice;
+    use invariant_lsp::ide::analysis::AnalysisHost;
+    let root = repo().join("tests/fixtures/adapt-relevance");
+    let mut rels = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                rels.push(path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut host = AnalysisHost::new(root.clone(), &[], &ConfigChoice::Workspace);
+    host.load(&rels);
+    let analysis = host.analysis();
+    let rel = "control-plane-operator/controllers/hostedcontrolplane/v2/demo/env.go";
+    let text = std::fs::read_to_string(root.join(rel)).unwrap();
+    let offset = text.find("func adaptProxy").unwrap() + "func ".len() + 2;
+    let hover = analysis.hover(analysis.file(rel).unwrap(), offset).expect("a hover");
+    assert!(hover.contains("**Sanctioned by the model (not findings):**"), "{hover}");
+    assert!(
+        hover.contains("`proxy.SetEnvVars` (environment): propagates the management cluster's proxy settings"),
+        "{hover}"
+    );
+}

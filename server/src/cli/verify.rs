@@ -2,9 +2,11 @@
 //! and reports the entries that no longer describe it (`model/stale-*`), located in the model
 //! file that declares them: component globs matching no file, provider packages nothing
 //! imports, kinds nothing references, platform controllers that do not exist, recognisers
-//! (adapt-function context types and registration calls, condition constant patterns,
-//! hosted-cluster constructors) matching nothing, and names quoted in hover text absent from
-//! the code. A model that drifts from the code gives bad advice.
+//! (adapt-function context types and registration calls, sanctioned helpers and per-cluster
+//! decisions, keep-existing options, condition constant patterns) matching nothing, and names
+//! quoted in hover text absent from the code. A model that drifts from the code gives bad
+//! advice. Deny lists (calls a rule forbids: hosted-cluster constructors, impure calls) are not
+//! checked: nothing matching them is the rule being satisfied, not a stale entry.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,7 +17,7 @@ use globset::GlobBuilder;
 use super::output::{Report, ReportedFinding};
 use crate::config::ConfigChoice;
 use crate::ide::analysis::{AnalysisHost, Finding, Span};
-use crate::model::{CallPattern, CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
+use crate::model::{CompiledModel, DEFAULT_MODEL_PATH, DEFAULT_MODEL_YAML};
 use crate::syntax::Lang;
 use crate::text::Encoding;
 use crate::vfs::{discover, find_root, relative, SKIPPED_DIRS};
@@ -155,24 +157,30 @@ fn name_exists(inv: &Inventory, name: &str) -> bool {
         .all(|segment| inv.words.contains(segment))
 }
 
-fn check_calls(out: &mut Vec<Stale>, inv: &Inventory, section: &str, patterns: &[CallPattern]) {
-    for p in patterns {
-        if !package_imported(inv, &p.package) {
+/// Helpers the model says the code has (sanctioned helpers, per-cluster decisions): stale when
+/// no Go file imports the package or defines the function.
+fn check_helpers<'a>(
+    out: &mut Vec<Stale>,
+    inv: &Inventory,
+    section: &str,
+    entries: impl Iterator<Item = (&'a str, &'a [String])>,
+) {
+    for (package, functions) in entries {
+        if !package_imported(inv, package) {
             out.push(stale(
                 "model/stale-recogniser",
-                &p.package,
+                package,
                 &[
                     ("section", section),
-                    ("entry", &p.package),
+                    ("entry", package),
                     ("why", "no Go file imports this package"),
                 ],
             ));
             continue;
         }
-        let missing: Vec<&str> = p
-            .functions
+        let missing: Vec<&str> = functions
             .iter()
-            .filter(|f| f.as_str() != "*" && !inv.words.contains(f.as_str()))
+            .filter(|f| !inv.functions.contains(f.rsplit('.').next().unwrap_or(f)))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
@@ -181,8 +189,8 @@ fn check_calls(out: &mut Vec<Stale>, inv: &Inventory, section: &str, patterns: &
                 missing[0],
                 &[
                     ("section", section),
-                    ("entry", &format!("{}.{}", p.package, missing.join(", "))),
-                    ("why", "no Go file uses these functions"),
+                    ("entry", &format!("{package}.{}", missing.join(", "))),
+                    ("why", "no Go file defines these functions"),
                 ],
             ));
         }
@@ -340,19 +348,39 @@ fn stale_entries(model: &CompiledModel, inv: &Inventory, root: &Path) -> Vec<Sta
         }
     }
     let reach = &m.hosted_cluster_reach;
-    check_calls(&mut out, inv, "hosted_cluster_reach.constructors", &reach.constructors);
-    check_calls(
+    // What the code is said to have is checked; what a rule forbids (the hosted-cluster
+    // constructors, the adapt contract's impure calls) is not: no match is the rule satisfied.
+    check_helpers(
         &mut out,
         inv,
-        "hosted_cluster_reach.config_loaders",
-        &reach.config_loaders,
+        "adapt.sanctioned",
+        m.adapt
+            .sanctioned
+            .iter()
+            .map(|e| (e.package.as_str(), e.functions.as_slice())),
     );
-    check_calls(
+    check_helpers(
         &mut out,
         inv,
-        "hosted_cluster_reach.client_constructors",
-        &reach.client_constructors,
+        "adapt.per_cluster",
+        m.adapt
+            .per_cluster
+            .iter()
+            .map(|e| (e.package.as_str(), e.functions.as_slice())),
     );
+    for option in &m.adapt.keep_existing_options {
+        if !inv.functions.contains(option.as_str()) {
+            out.push(stale(
+                "model/stale-recogniser",
+                option,
+                &[
+                    ("section", "adapt.keep_existing_options"),
+                    ("entry", option),
+                    ("why", "no Go file defines it"),
+                ],
+            ));
+        }
+    }
     // Names quoted in hover text and hover entries.
     let mut hovers: Vec<(String, &str)> = Vec::new();
     for p in &m.providers {

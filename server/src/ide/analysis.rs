@@ -357,8 +357,13 @@ pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
         rules
             .iter()
             .map(|r| {
+                let known = r
+                    .code
+                    .strip_prefix("adapt-purity/")
+                    .map(|category| crate::rules::purity::explain_known_helpers(model, category))
+                    .unwrap_or_default();
                 format!(
-                    "# {}\n\n*{}* — {}\n\n{}",
+                    "# {}\n\n*{}* — {}\n\n{}{known}",
                     r.code,
                     r.severity.as_str(),
                     r.title,

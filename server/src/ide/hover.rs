@@ -272,12 +272,17 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
     if let Some(function) = purity.functions.iter().find(|f| f.name_span.contains(offset)) {
         if package.is_adapt(&function.key) {
             let mut out = model.model.adapt.hover.clone().unwrap_or_default();
-            let chain: Option<Vec<String>> = package.impure.get(&function.key).map(|categories| {
-                categories
-                    .values()
-                    .flat_map(|c| c.steps.iter().map(|s| s.related(model).message))
-                    .collect()
-            });
+            let categories = package.impure.get(&function.key);
+            let sanctioned = crate::rules::purity::sanctioned_lines(model, categories);
+            let chain: Option<Vec<String>> = categories
+                .map(|categories| {
+                    categories
+                        .values()
+                        .filter(|c| !c.is_sanctioned())
+                        .flat_map(|c| c.steps.iter().map(|s| s.related(model).message))
+                        .collect::<Vec<String>>()
+                })
+                .filter(|steps| !steps.is_empty());
             match chain {
                 Some(steps) => {
                     match &model.model.adapt.hover_impure {
@@ -292,6 +297,14 @@ fn go_hover(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, offset: u
                     if let Some(pure) = &model.model.adapt.hover_pure {
                         out.push_str(&format!("\n\n{pure}"));
                     }
+                }
+            }
+            if !sanctioned.is_empty() {
+                if let Some(heading) = &model.model.adapt.sanctioned_heading {
+                    out.push_str(&format!("\n\n**{heading}**\n"));
+                }
+                for line in sanctioned {
+                    out.push_str(&format!("- {line}\n"));
                 }
             }
             return Some(out);

@@ -237,6 +237,78 @@ pub struct AdaptContract {
     /// The last chain step, the impure operation: `{function}`, `{description}` (the category's),
     /// `{what}` (the call, e.g. `time.Now`).
     pub chain_operation_step: Option<String>,
+    /// Helpers whose impure operations the code base sanctions by design (e.g. propagating the
+    /// management cluster's proxy settings to operands): a chain through one of them is no
+    /// finding for the listed categories; the why is shown in hover and `explain`.
+    pub sanctioned: Vec<SanctionedHelper>,
+    /// Process-wide settings read where a per-cluster form exists: a chain through one of them
+    /// from an adapt function (which runs per hosted control plane) is a per-cluster decision
+    /// made from process state; the finding names the per-cluster form to use instead.
+    pub per_cluster: Vec<PerClusterDecision>,
+    /// A finding through a `per_cluster` entry: `{function}`, `{what}` (the chain), `{instead}`,
+    /// `{why}`, `{more}`.
+    pub per_cluster_message: Option<String>,
+    /// Heading of the sanctioned chains in the adapt-function hover and in `explain`.
+    pub sanctioned_heading: Option<String>,
+    /// One sanctioned helper in hover and `explain`: `{helper}`, `{categories}`, `{why}`.
+    pub sanctioned_line: Option<String>,
+    /// Heading of the per-cluster decisions in `explain`.
+    pub per_cluster_heading: Option<String>,
+    /// One per-cluster decision in `explain`: `{helper}`, `{instead}`, `{why}`.
+    pub per_cluster_line: Option<String>,
+    /// Registration options that make the framework fetch the existing object and hand it to
+    /// the adapt function (`ReconcileExisting`): the existing value is kept, so categories
+    /// marked `silent_when_kept` are no finding for functions registered with one.
+    pub keep_existing_options: Vec<String>,
+    /// A read passed straight through to an operand (`os.Getenv(X)` whose value goes into an
+    /// `EnvVar{Name: X}` a few lines on): operator-level configuration, no finding.
+    pub pass_through: Option<PassThrough>,
+}
+
+/// See `AdaptContract::pass_through`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PassThrough {
+    /// Categories whose operations may be passed through (e.g. `environment`).
+    pub categories: Vec<String>,
+    /// Composite literal types (`import/path.TypeName`) that carry the value to the operand.
+    pub literal_types: Vec<String>,
+    /// The literal's key that must name the same thing as the operation's first argument.
+    pub name_field: String,
+    /// How far after the operation (in bytes, same function) the literal may start.
+    pub within_bytes: u32,
+    /// Why this is fine (shown in `explain`).
+    pub why: String,
+}
+
+/// A helper whose impure operations are sanctioned (see `AdaptContract::sanctioned`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SanctionedHelper {
+    /// The helper's package import path.
+    pub package: String,
+    /// Function names (`Name`, or `Type.Method` for a method).
+    pub functions: Vec<String>,
+    /// Impure categories sanctioned through these functions (e.g. `environment`).
+    pub categories: Vec<String>,
+    /// Why the code base does this on purpose (shown in hover and `explain`).
+    pub why: String,
+}
+
+/// A process-wide read used for a per-cluster decision (see `AdaptContract::per_cluster`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerClusterDecision {
+    /// The package import path of the process-wide helper.
+    pub package: String,
+    /// Function names (`Name`, or `Type.Method`).
+    pub functions: Vec<String>,
+    /// Impure categories this decision is made through (e.g. `environment`).
+    pub categories: Vec<String>,
+    /// The per-cluster form to use instead, as shown (`azureutil.IsAroHCPByHCP(hcp)`).
+    pub instead: String,
+    /// Why (shown in the finding and `explain`).
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -267,6 +339,14 @@ pub struct ImpureCategory {
     /// is a parameter that every caller on the way leaves unset (an empty string, or a field
     /// missing from the options literal passed in), it never runs.
     pub needs_first_argument: bool,
+    /// No finding for an adapt function registered with one of `keep_existing_options`, or
+    /// that returns early when the adapted object already holds data: the existing value is
+    /// kept (a key or certificate generated once).
+    pub silent_when_kept: bool,
+    /// With `adapted_object_only`: `true` counts only reads into the adapted object itself
+    /// (`Get(ctx, key, obj)`), `false` only reads into another variable (copying a field of the
+    /// live object); unset, both.
+    pub into_adapted_object: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -308,6 +388,10 @@ pub struct ConditionConventions {
     pub published_value_note: Option<String>,
     /// Builder methods that set a condition's reason (apply configurations: `WithReason`).
     pub reason_builders: Vec<String>,
+    /// A condition literal passed as `&x.Conditions` where `x`'s type is declared in the same
+    /// package (no `.Status`: a data struct, e.g. one serialised into a ConfigMap's data) is not
+    /// an API status: its literal reason is no finding.
+    pub local_data_holders: bool,
     /// `x.Reason = ".."` is a condition reason unless `x` contains one of these words
     /// (case-insensitive): events have reasons too.
     pub non_condition_receivers: Vec<String>,

@@ -112,6 +112,72 @@ pub struct FnSummary {
     /// The arguments of calls (same-package and other packages), by call-site start, when
     /// one of them is a parameter, a keyed literal or empty.
     pub call_args: BTreeMap<u32, Vec<ArgForm>>,
+    /// Calls to helpers the model knows (sanctioned, or per-cluster decisions), by call-site start.
+    pub marks: BTreeMap<u32, Mark>,
+    /// A method that writes through its receiver (`c.items[k] = v`).
+    pub writes_receiver: bool,
+    /// Methods called on a package-level variable (`cache.get(..)`, callee key `*.get`): the
+    /// write to package state they make when the method writes its receiver.
+    pub global_method_ops: Vec<(String, ImpureOp)>,
+}
+
+impl FnSummary {
+    /// A function literal (its key is its offset).
+    pub fn display_is_literal(&self) -> bool {
+        self.key.starts_with("func@")
+    }
+
+    /// The name a finding uses: a function literal that only delegates to one same-package
+    /// function (`func(ctx, obj) error { return adaptX(ctx, obj, extra) }`) is named after it.
+    pub fn shown_name(&self) -> String {
+        match (self.display_is_literal(), self.ops.as_slice(), self.calls.as_slice(), self.ext_calls.as_slice()) {
+            (true, [], [(callee, _)], []) => match callee.split_once('.') {
+                Some((ty, method)) => format!("({ty}).{method}"),
+                None => callee.clone(),
+            },
+            _ => self.display.clone(),
+        }
+    }
+}
+
+/// What the model says of a call's callee (`adapt.sanctioned`, `adapt.per_cluster`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    pub kind: MarkKind,
+    /// The categories the entry covers.
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarkKind {
+    /// Index into `adapt.sanctioned`.
+    Sanctioned(usize),
+    /// Index into `adapt.per_cluster`.
+    PerCluster(usize),
+}
+
+/// The model's entry for a call to `function` of the package `import`, if any.
+fn mark_for(model: &CompiledModel, import: &str, function: &str) -> Option<Mark> {
+    let adapt = &model.model.adapt;
+    let listed = |package: &str, functions: &[String]| package == import && functions.iter().any(|f| f == function);
+    adapt
+        .per_cluster
+        .iter()
+        .position(|e| listed(&e.package, &e.functions))
+        .map(|i| Mark {
+            kind: MarkKind::PerCluster(i),
+            categories: adapt.per_cluster[i].categories.clone(),
+        })
+        .or_else(|| {
+            adapt
+                .sanctioned
+                .iter()
+                .position(|e| listed(&e.package, &e.functions))
+                .map(|i| Mark {
+                    kind: MarkKind::Sanctioned(i),
+                    categories: adapt.sanctioned[i].categories.clone(),
+                })
+        })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,6 +187,9 @@ pub struct FilePurity {
     pub registered: Vec<String>,
     /// Method names passed as method values whose receiver type is unknown (`x.adapt`).
     pub registered_methods: Vec<String>,
+    /// Function keys registered with an option that keeps the existing object
+    /// (`adapt.keep_existing_options`, e.g. `component.ReconcileExisting()`).
+    pub kept: Vec<String>,
 }
 
 /// Why a function is impure in one category: the steps from its call site down to the operation.
@@ -136,6 +205,24 @@ pub struct Chain {
     /// The operation runs only when one of these parameters of the chain's function is set;
     /// empty: it runs whatever the arguments.
     pub needs: Vec<Need>,
+    /// The innermost helper on the way that the model knows (sanctioned or per-cluster).
+    pub mark: Option<MarkKind>,
+}
+
+impl Chain {
+    /// Which chain speaks for a category: a per-cluster decision (actionable, with its remedy)
+    /// before a plain one, before a sanctioned one.
+    fn rank(&self) -> u8 {
+        match self.mark {
+            Some(MarkKind::PerCluster(_)) => 0,
+            None => 1,
+            Some(MarkKind::Sanctioned(_)) => 2,
+        }
+    }
+
+    pub fn is_sanctioned(&self) -> bool {
+        matches!(self.mark, Some(MarkKind::Sanctioned(_)))
+    }
 }
 
 /// One step of a chain: where it is, the function it is in, and what happens there. Worded by
@@ -210,6 +297,8 @@ pub struct PackagePurity {
     /// (helper, category) → how many adapt functions of the package reach the category
     /// through that helper.
     pub helper_reach: HashMap<(String, String), usize>,
+    /// Adapt functions registered with an option that keeps the existing object.
+    pub kept: HashSet<String>,
 }
 
 impl PackagePurity {
@@ -243,7 +332,12 @@ fn param_type(facts: &GoFacts, scope: Option<u32>, name: &str) -> Option<Option<
 /// Is the key of this read the object being adapted: `client.ObjectKeyFromObject(obj)` inside
 /// the call, `obj` being the second parameter of the enclosing adapt function (by signature; a
 /// helper's second parameter may be any object, e.g. `GenerateKubeConfig(cpContext, cert, ..)`)?
-fn keys_adapted_object(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go::Call) -> bool {
+fn keys_adapted_object(
+    facts: &GoFacts,
+    model: &CompiledModel,
+    call: &crate::facts::go::Call,
+    into_adapted: Option<bool>,
+) -> bool {
     let Some(f) = call.function else { return false };
     let named_index = facts.named_function(f) as usize;
     if !is_adapt_by_signature(facts, model, named_index) {
@@ -253,12 +347,15 @@ fn keys_adapted_object(facts: &GoFacts, model: &CompiledModel, call: &crate::fac
     let Some(object) = named.params.get(1).and_then(|p| p.name.as_deref()) else {
         return false;
     };
-    facts.calls.iter().any(|inner| {
+    let keyed = facts.calls.iter().any(|inner| {
         inner.span.start >= call.span.start
             && inner.span.end <= call.span.end
             && inner.callee.last().is_some_and(|n| n == "ObjectKeyFromObject")
             && matches!(inner.args.first(), Some(Arg::Ident(o)) if o == object)
-    })
+    });
+    // `Get(ctx, key, target)`: into the adapted object itself, or into another variable.
+    let into_object = matches!(call.args.get(2), Some(Arg::Ident(t)) if t == object);
+    keyed && into_adapted.is_none_or(|wanted| wanted == into_object)
 }
 
 /// An impure category of the adapt contract that a call falls in.
@@ -308,7 +405,8 @@ pub fn classify_call<'m>(
                         .flatten()
                         .is_some_and(|t| category.client_types.iter().any(|w| type_matches(&t, w)));
                 (through_field || named_receiver || typed_client)
-                    && (!category.adapted_object_only || keys_adapted_object(facts, model, call))
+                    && (!category.adapted_object_only
+                        || keys_adapted_object(facts, model, call, category.into_adapted_object))
             };
         if by_package || by_method || by_client {
             out.push(CallCategory {
@@ -435,6 +533,8 @@ fn merge(found: &mut BTreeMap<String, Chain>, category: String, chain: Chain) {
         None => {
             found.insert(category, chain);
         }
+        Some(existing) if chain.rank() < existing.rank() => *existing = chain,
+        Some(existing) if chain.rank() > existing.rank() => {}
         Some(existing) if existing.needs.is_empty() => {}
         Some(existing) if chain.needs.is_empty() => *existing = chain,
         Some(existing) => {
@@ -457,10 +557,12 @@ pub fn summarize_file(
     let mut registered = Vec::new();
     let mut registered_methods = Vec::new();
     let mut registered_literals: HashSet<u32> = HashSet::new();
+    let mut kept = Vec::new();
     for call in &facts.calls {
         if !call.callee.last().is_some_and(|n| adapt.registration_calls.contains(n)) {
             continue;
         }
+        let first_registered = registered.len();
         for arg in &call.args {
             match arg {
                 Arg::Ident(name) => registered.push(name.clone()),
@@ -483,6 +585,9 @@ pub fn summarize_file(
                 }
                 _ => {}
             }
+        }
+        if registered_with_keep_option(facts, model, call) {
+            kept.extend(registered[first_registered..].iter().cloned());
         }
     }
 
@@ -510,6 +615,9 @@ pub fn summarize_file(
         calls: Vec::new(),
         ext_calls: Vec::new(),
         call_args: BTreeMap::new(),
+        marks: BTreeMap::new(),
+        writes_receiver: false,
+        global_method_ops: Vec::new(),
     };
     macro_rules! summary_for {
         ($summaries:expr, $i:expr) => {{
@@ -580,6 +688,9 @@ pub fn summarize_file(
                     .impure
                     .iter()
                     .any(|c| c.id == class.category && c.needs_first_argument);
+                if passed_through(facts, model, call, class.category) {
+                    continue;
+                }
                 let needs = match forms.first() {
                     Some(ArgForm::Empty) if needs_first => continue,
                     Some(ArgForm::Param { index, field }) if needs_first => Some(Need {
@@ -614,12 +725,16 @@ pub fn summarize_file(
         // Another package's function: `alias.Func(..)`.
         if let (Some(import), [alias, function]) = (&call.import, call.callee.as_slice()) {
             if !is_std(import) {
-                summary_for!(summaries, owner_index).ext_calls.push(ExtCall {
+                let summary = summary_for!(summaries, owner_index);
+                summary.ext_calls.push(ExtCall {
                     import: import.clone(),
                     alias: alias.clone(),
                     function: function.clone(),
                     span: call.callee_span,
                 });
+                if let Some(mark) = mark_for(model, import, function) {
+                    summary.marks.insert(call.callee_span.start, mark);
+                }
             }
             continue;
         }
@@ -638,10 +753,15 @@ pub fn summarize_file(
                     (Some(key), _) => Some(key),
                     (None, Some(ty)) => match &ty.import {
                         Some(import) if !is_std(import) => {
-                            summary_for!(summaries, owner_index).ext_calls.push(ExtCall {
+                            let function = format!("{}.{method}", ty.name);
+                            let summary = summary_for!(summaries, owner_index);
+                            if let Some(mark) = mark_for(model, import, &function) {
+                                summary.marks.insert(call.callee_span.start, mark);
+                            }
+                            summary.ext_calls.push(ExtCall {
                                 import: import.clone(),
                                 alias: var.clone(),
-                                function: format!("{}.{method}", ty.name),
+                                function,
                                 span: call.callee_span,
                             });
                             None
@@ -649,15 +769,36 @@ pub fn summarize_file(
                         Some(_) => None,
                         None => Some(format!("{}.{method}", ty.name)),
                     },
+                    // A method on a package-level variable (`var cache = &imagesCache{}`;
+                    // `cache.get(..)`): the package's method of that name, and a write to
+                    // package state when it writes its receiver.
+                    (None, None) if globals.contains(var) && !facts.is_local(Some(f), var) => {
+                        let key = format!("*.{method}");
+                        if let Some((id, description)) = &global_write {
+                            summary_for!(summaries, owner_index).global_method_ops.push((
+                                key.clone(),
+                                ImpureOp {
+                                    category: id.clone(),
+                                    what: call.callee.join("."),
+                                    description: description.clone(),
+                                    span: call.callee_span,
+                                    needs: None,
+                                },
+                            ));
+                        }
+                        Some(key)
+                    }
                     (None, None) => None,
                 }
             }
             _ => None,
         };
         if let Some(callee) = callee {
-            summary_for!(summaries, owner_index)
-                .calls
-                .push((callee, call.callee_span));
+            let summary = summary_for!(summaries, owner_index);
+            if let Some(mark) = own_import.and_then(|import| mark_for(model, import, &callee)) {
+                summary.marks.insert(call.callee_span.start, mark);
+            }
+            summary.calls.push((callee, call.callee_span));
         }
     }
     if let Some((category_id, description)) = &global_write {
@@ -686,13 +827,165 @@ pub fn summarize_file(
             }
         }
     }
+    // Methods that write through their receiver (`c.items[k] = v` in `func (c *T) m()`).
+    for assignment in &facts.assignments {
+        let Some(f) = assignment.function else { continue };
+        let named = facts.named_function(f);
+        let Some((Some(receiver), _)) = &facts.functions[named as usize].receiver else {
+            continue;
+        };
+        if assignment.targets.iter().any(|t| &t.root == receiver && t.qualified_import.is_none()) {
+            summary_for!(summaries, named).writes_receiver = true;
+        }
+    }
     let mut functions: Vec<FnSummary> = summaries.into_values().collect();
     functions.sort_by_key(|s| s.name_span.start);
     FilePurity {
         functions,
         registered,
         registered_methods,
+        kept,
     }
+}
+
+/// The model's sanctioned helpers that `categories` (a function's chains) went through, worded
+/// by `adapt.sanctioned_line`, for hover.
+pub fn sanctioned_lines(model: &CompiledModel, categories: Option<&BTreeMap<String, Chain>>) -> Vec<String> {
+    let adapt = &model.model.adapt;
+    let mut seen = Vec::new();
+    for chain in categories.into_iter().flat_map(|c| c.values()) {
+        if let Some(MarkKind::Sanctioned(i)) = chain.mark {
+            if !seen.contains(&i) {
+                seen.push(i);
+            }
+        }
+    }
+    seen.iter()
+        .filter_map(|&i| adapt.sanctioned.get(i))
+        .map(|entry| sanctioned_line(model, entry))
+        .collect()
+}
+
+fn short_package(package: &str) -> &str {
+    package.rsplit('/').next().unwrap_or(package)
+}
+
+fn sanctioned_line(model: &CompiledModel, entry: &crate::model::types::SanctionedHelper) -> String {
+    let helper = entry
+        .functions
+        .iter()
+        .map(|f| format!("{}.{f}", short_package(&entry.package)))
+        .collect::<Vec<_>>()
+        .join("`, `");
+    match &model.model.adapt.sanctioned_line {
+        Some(t) => crate::model::render(
+            t,
+            &[("helper", &helper), ("categories", &entry.categories.join(", ")), ("why", &entry.why)],
+        ),
+        None => format!("{helper}: {}", entry.why),
+    }
+}
+
+/// What the model sanctions, and the per-cluster decisions it reports, for `explain` of an
+/// adapt-purity `category`: empty when the model lists none for it.
+pub fn explain_known_helpers(model: &CompiledModel, category: &str) -> String {
+    let adapt = &model.model.adapt;
+    let mut out = String::new();
+    if let Some(rule) = adapt.pass_through.as_ref().filter(|r| r.categories.iter().any(|c| c == category)) {
+        out.push_str(&format!("\n\n{}", rule.why.trim_end()));
+    }
+    let sanctioned: Vec<String> = adapt
+        .sanctioned
+        .iter()
+        .filter(|e| e.categories.iter().any(|c| c == category))
+        .map(|e| sanctioned_line(model, e))
+        .collect();
+    if !sanctioned.is_empty() {
+        out.push_str(&format!("\n\n**{}**\n", adapt.sanctioned_heading.as_deref().unwrap_or("")));
+        for line in sanctioned {
+            out.push_str(&format!("\n- {line}"));
+        }
+    }
+    let per_cluster: Vec<String> = adapt
+        .per_cluster
+        .iter()
+        .filter(|e| e.categories.iter().any(|c| c == category))
+        .map(|e| {
+            let helper = e
+                .functions
+                .iter()
+                .map(|f| format!("{}.{f}", short_package(&e.package)))
+                .collect::<Vec<_>>()
+                .join("`, `");
+            match &adapt.per_cluster_line {
+                Some(t) => crate::model::render(t, &[("helper", &helper), ("instead", &e.instead), ("why", &e.why)]),
+                None => format!("{helper}: {}", e.why),
+            }
+        })
+        .collect();
+    if !per_cluster.is_empty() {
+        out.push_str(&format!("\n\n**{}**\n", adapt.per_cluster_heading.as_deref().unwrap_or("")));
+        for line in per_cluster {
+            out.push_str(&format!("\n- {line}"));
+        }
+    }
+    out
+}
+
+/// Is this operation's first argument (`os.Getenv(X)`) the name of an operand's setting built a
+/// few lines on in the same function, or around it (`corev1.EnvVar{Name: X, ..}`): a pass-through of the
+/// operator's configuration (`adapt.pass_through`)?
+fn passed_through(facts: &GoFacts, model: &CompiledModel, call: &crate::facts::go::Call, category: &str) -> bool {
+    let Some(rule) = &model.model.adapt.pass_through else {
+        return false;
+    };
+    if !rule.categories.iter().any(|c| c == category) {
+        return false;
+    }
+    let named = |f: Option<u32>| f.map(|f| facts.named_function(f));
+    let same_value = |field: &crate::facts::go::KeyedField| match call.args.first() {
+        Some(Arg::Str(v)) => field.string_value.as_deref() == Some(v.as_str()),
+        Some(Arg::Ident(name)) => field.value_text.trim() == name,
+        Some(Arg::Selector(chain)) => field.value_text.trim() == chain.join("."),
+        _ => false,
+    };
+    facts.literals.iter().any(|literal| {
+        // The literal follows the read closely, or holds it (`EnvVar{Name: X, Value: os.Getenv(X)}`).
+        literal.span.end > call.span.start
+            && literal.span.start <= call.span.start.saturating_add(rule.within_bytes)
+            && named(literal.function) == named(call.function)
+            && literal
+                .ty
+                .as_ref()
+                .is_some_and(|t| rule.literal_types.iter().any(|w| type_matches(t, w)))
+            && literal.fields.iter().any(|f| f.key == rule.name_field && same_value(f))
+    })
+}
+
+/// Is this registration call (`WithAdaptFunction(adaptX)`) an argument of a call that also
+/// passes one of the model's keep-existing options (`WithManifestAdapter("x.yaml",
+/// component.WithAdaptFunction(adaptX), component.ReconcileExisting())`)? The enclosing call
+/// is the innermost one with the registration among its arguments (after its callee, so a
+/// builder chain's earlier adapters do not count).
+fn registered_with_keep_option(facts: &GoFacts, model: &CompiledModel, registration: &crate::facts::go::Call) -> bool {
+    let options = &model.model.adapt.keep_existing_options;
+    if options.is_empty() {
+        return false;
+    }
+    let within_args = |outer: &crate::facts::go::Call, inner: Span| {
+        outer.callee_span.end <= inner.start && inner.end <= outer.span.end && outer.span != inner
+    };
+    let Some(enclosing) = facts
+        .calls
+        .iter()
+        .filter(|c| within_args(c, registration.span))
+        .min_by_key(|c| c.span.end - c.span.start)
+    else {
+        return false;
+    };
+    facts.calls.iter().any(|c| {
+        within_args(enclosing, c.span) && c.callee.last().is_some_and(|n| options.contains(n))
+    })
 }
 
 /// What the fold needs from another package: its summary, by import path (`None` when the
@@ -713,7 +1006,9 @@ pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)], deps: &mut D
     let mut registered: HashSet<String> = HashSet::new();
     let mut registered_methods: HashSet<&str> = HashSet::new();
     let mut called: HashSet<&str> = HashSet::new();
+    let mut kept: HashSet<String> = HashSet::new();
     for (path, file) in files {
+        kept.extend(file.kept.iter().cloned());
         for summary in &file.functions {
             by_key.entry(summary.key.as_str()).or_insert((path.as_str(), summary));
             called.extend(summary.calls.iter().map(|(c, _)| c.as_str()));
@@ -749,10 +1044,19 @@ pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)], deps: &mut D
         if !is_adapt {
             continue;
         }
-        let sites = fold.sites(path, summary);
+        let mut sites = fold.sites(path, summary);
+        // A registered function literal that calls another registered adapt function
+        // (`WithAdaptFunction(func(ctx, obj) error { return adaptX(ctx, obj) })` where `adaptX`
+        // is registered elsewhere too): that function's own finding covers the call.
+        if summary.display_is_literal() {
+            for list in sites.values_mut() {
+                list.retain(|site| !site.helper.as_ref().is_some_and(|h| registered.contains(h)));
+            }
+            sites.retain(|_, list| !list.is_empty());
+        }
         let mut helpers_seen: HashSet<(String, String)> = HashSet::new();
         for (category, list) in &sites {
-            for site in list {
+            for site in list.iter().filter(|s| !s.chain.is_sanctioned()) {
                 if let Some(helper) = &site.helper {
                     if helpers_seen.insert((helper.clone(), category.clone())) {
                         *helper_reach.entry((helper.clone(), category.clone())).or_default() += 1;
@@ -767,6 +1071,7 @@ pub fn fold_package(files: &[(String, std::sync::Arc<FilePurity>)], deps: &mut D
         registered,
         adapt,
         helper_reach,
+        kept,
     }
 }
 
@@ -785,6 +1090,7 @@ fn direct_chain(path: &str, summary: &FnSummary, op: &ImpureOp) -> Chain {
         }],
         via: Vec::new(),
         needs: op.needs.iter().cloned().collect(),
+        mark: None,
     }
 }
 
@@ -793,6 +1099,13 @@ fn call_chain_if(path: &str, summary: &FnSummary, site: Span, callee: &str, inne
     let needs = map_needs(&inner.needs, summary.call_args.get(&site.start))?;
     let mut chain = call_chain(path, summary, site, callee, inner);
     chain.needs = needs;
+    if chain.mark.is_none() {
+        if let Some(mark) = summary.marks.get(&site.start) {
+            if mark.categories.contains(&chain.op.category) {
+                chain.mark = Some(mark.kind);
+            }
+        }
+    }
     Some(chain)
 }
 
@@ -814,10 +1127,42 @@ fn call_chain(path: &str, summary: &FnSummary, site: Span, callee: &str, inner: 
         steps,
         via,
         needs: inner.needs.clone(),
+        mark: inner.mark,
     }
 }
 
 impl Fold<'_, '_, '_> {
+    /// A callee key as the package knows it: `*.method` (a method on a package-level variable
+    /// of unknown type) is the package's one method of that name, if there is exactly one.
+    fn resolve_key(&self, callee: &str) -> Option<String> {
+        let Some(method) = callee.strip_prefix("*.") else {
+            return Some(callee.to_string());
+        };
+        let mut found = self
+            .by_key
+            .keys()
+            .filter(|k| k.rsplit_once('.').is_some_and(|(_, m)| m == method));
+        match (found.next(), found.next()) {
+            (Some(key), None) => Some(key.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The writes to package state made by calling receiver-writing methods on package-level
+    /// variables.
+    fn global_method_writes(&self, summary: &FnSummary) -> Vec<ImpureOp> {
+        summary
+            .global_method_ops
+            .iter()
+            .filter(|(key, _)| {
+                self.resolve_key(key)
+                    .and_then(|k| self.by_key.get(k.as_str()))
+                    .is_some_and(|(_, s)| s.writes_receiver)
+            })
+            .map(|(_, op)| op.clone())
+            .collect()
+    }
+
     /// The categories a same-package function reaches, with the first chain for each.
     /// Depth-first with memo; a function already on the stack counts as pure for the caller in
     /// progress, so recursion terminates; results that relied on that are not memoized.
@@ -832,12 +1177,14 @@ impl Fold<'_, '_, '_> {
             return (BTreeMap::new(), true);
         }
         let mut found: BTreeMap<String, Chain> = BTreeMap::new();
-        for op in &summary.ops {
+        for op in summary.ops.iter().chain(&self.global_method_writes(summary)) {
             merge(&mut found, op.category.clone(), direct_chain(path, summary, op));
         }
         self.on_stack.insert(key.to_string());
         let mut provisional = false;
         for (callee, site) in &summary.calls {
+            let Some(callee) = self.resolve_key(callee) else { continue };
+            let callee = &callee;
             let (inner, touched) = self.resolve(callee, depth + 1);
             provisional |= touched;
             let display = self
@@ -875,7 +1222,7 @@ impl Fold<'_, '_, '_> {
     /// Every site where `summary` reaches each category: its own operations and its calls.
     fn sites(&mut self, path: &str, summary: &FnSummary) -> BTreeMap<String, Vec<Site>> {
         let mut out: BTreeMap<String, Vec<Site>> = BTreeMap::new();
-        for op in &summary.ops {
+        for op in summary.ops.iter().chain(&self.global_method_writes(summary)) {
             out.entry(op.category.clone()).or_default().push(Site {
                 span: op.span,
                 helper: None,
@@ -883,6 +1230,8 @@ impl Fold<'_, '_, '_> {
             });
         }
         for (callee, site) in &summary.calls {
+            let Some(callee) = self.resolve_key(callee) else { continue };
+            let callee = &callee;
             let (inner, _) = self.resolve(callee, 1);
             let display = self
                 .by_key
@@ -985,8 +1334,22 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
         let Some(categories) = package.adapt.get(&function.key) else {
             continue;
         };
+        // The existing value is kept: registered with a keep-existing option, or the function
+        // reads the existing object back itself (to keep what it generated before).
+        let kept = package.kept.contains(&function.key)
+            || adapt
+                .impure
+                .iter()
+                .any(|c| c.adapted_object_only && c.into_adapted_object != Some(false) && categories.contains_key(&c.id));
         for (category, sites) in categories {
-            let Some(first) = sites.first() else { continue };
+            let silent_when_kept = adapt.impure.iter().any(|c| &c.id == category && c.silent_when_kept);
+            if kept && silent_when_kept {
+                continue;
+            }
+            // Sanctioned routes are no finding; a per-cluster decision (actionable) leads.
+            let mut sites: Vec<&Site> = sites.iter().filter(|s| !s.chain.is_sanctioned()).collect();
+            sites.sort_by_key(|s| (s.chain.rank(), s.span.start));
+            let Some(first) = sites.first().copied() else { continue };
             let code = format!("adapt-purity/{category}");
             let what = if first.chain.via.is_empty() {
                 first.chain.op.what.clone()
@@ -1019,15 +1382,31 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
             } else {
                 format!(" ({})", notes.join("; "))
             };
-            let message = cx.model.message(
-                &code,
-                &[
-                    ("function", &function.display),
-                    ("what", &what),
-                    ("description", &first.chain.op.description),
-                    ("more", &more),
-                ],
-            );
+            let per_cluster = match first.chain.mark {
+                Some(MarkKind::PerCluster(i)) => adapt.per_cluster.get(i).zip(adapt.per_cluster_message.as_ref()),
+                _ => None,
+            };
+            let message = match per_cluster {
+                Some((entry, template)) => crate::model::render(
+                    template,
+                    &[
+                        ("function", &function.shown_name()),
+                        ("what", &what),
+                        ("instead", &entry.instead),
+                        ("why", &entry.why),
+                        ("more", &more),
+                    ],
+                ),
+                None => cx.model.message(
+                    &code,
+                    &[
+                        ("function", &function.shown_name()),
+                        ("what", &what),
+                        ("description", &first.chain.op.description),
+                        ("more", &more),
+                    ],
+                ),
+            };
             let mut finding = Finding::new(&code, first.span, message);
             // The first site is the finding itself: its chain from the next step on.
             for (i, site) in sites.iter().enumerate() {

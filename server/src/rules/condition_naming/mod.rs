@@ -168,8 +168,9 @@ pub fn check_go(cx: &GoContext<'_>, flows: &flows::ReasonFlows) -> Vec<Finding> 
         if !is_condition_literal(cx.model, literal) {
             continue;
         }
+        let data = conventions.local_data_holders && held_by_local_data(cx, literal);
         for field in &literal.fields {
-            if field.key == "Reason" {
+            if field.key == "Reason" && !data {
                 if let Some(value) = &field.string_value {
                     out.push(reason_literal(cx, value, field.value_span));
                 }
@@ -186,16 +187,72 @@ pub fn check_go(cx: &GoContext<'_>, flows: &flows::ReasonFlows) -> Vec<Finding> 
     out
 }
 
+/// Is this condition literal the second argument of a call whose first is `&x.Conditions`, `x`
+/// being a variable of a type declared in this package (not `x.Status.Conditions`): conditions
+/// kept in the package's own data struct (serialised into a ConfigMap, say), not an API status?
+fn held_by_local_data(cx: &GoContext<'_>, literal: &crate::facts::go::CompositeLiteral) -> bool {
+    let text = cx.file.text(cx.db);
+    let Some(call) = cx
+        .facts
+        .calls
+        .iter()
+        .filter(|c| c.callee_span.end <= literal.span.start && literal.span.end <= c.span.end)
+        .min_by_key(|c| c.span.end - c.span.start)
+    else {
+        return false;
+    };
+    let Some(before) = text.get(call.callee_span.end as usize..literal.span.start as usize) else {
+        return false;
+    };
+    let first = before.trim_start_matches(['(', ' ', '\t', '\n']).split(',').next().unwrap_or("");
+    let Some((root, "Conditions")) = first.trim().trim_start_matches('&').split_once('.') else {
+        return false;
+    };
+    cx.facts
+        .flow
+        .var_type(cx.facts, call.function, root)
+        .is_some_and(|t| t.import.is_none())
+}
+
 /// The `reason-literal` finding for a literal reason at `span`, with the constant fix.
 pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts::Span) -> Finding {
     let model = cx.model;
     let suggestion = camel_case(value);
-    let message = model.message(REASON_LITERAL, &[("value", value), ("suggestion", &suggestion)]);
+    let plan = reason_constant_plan(cx.db, cx.ws, cx.file, &suggestion);
+    // Where the constant belongs, as the fix would put it (the package that owns the condition,
+    // not always the API), and CamelCase advice only for a value that is not CamelCase.
+    let say = |key: &str, args: &[(&str, &str)]| model.rule_say(REASON_LITERAL, key, args).unwrap_or_default();
+    let advice = match &plan {
+        Some(ReasonConstantPlan::Reuse { name }) => say("say_reuse", &[("name", name)]),
+        Some(ReasonConstantPlan::Beside { name, file, .. }) => {
+            say("say_beside", &[("name", name), ("file", file.path(cx.db))])
+        }
+        Some(ReasonConstantPlan::Local { name }) => say("say_local", &[("name", name)]),
+        None => say("say_declare", &[]),
+    };
+    let camel = if model.condition_value.is_match(value) {
+        String::new()
+    } else {
+        say("say_not_camel", &[("suggestion", &suggestion)])
+    };
+    let spelling = misspelt_word(cx.file.text(cx.db), value)
+        .map(|(word, intended)| say("say_misspelt", &[("word", &word), ("intended", &intended)]))
+        .unwrap_or_default();
+    let message = model.message(
+        REASON_LITERAL,
+        &[
+            ("value", value),
+            ("suggestion", &suggestion),
+            ("advice", &advice),
+            ("camel", &camel),
+            ("spelling", &spelling),
+        ],
+    );
     let mut finding = Finding::new(REASON_LITERAL, span, message);
     // The fix is offered when the model titles it, under the name the editor's fix will use
     // (one naming rule: [`reason_constant_plan`]); not when that name is taken.
     if let Some(title) = &model.model.code_actions.reason_constant_title {
-        if let Some(plan) = reason_constant_plan(cx.db, cx.ws, cx.file, &suggestion) {
+        if let Some(plan) = plan {
             finding.fixes.push(Fix {
                 title: crate::model::render(title, &[("Name", plan.name())]),
                 kind: FixKind::ReasonConstant { value: suggestion },
@@ -203,6 +260,72 @@ pub(super) fn reason_literal(cx: &GoContext<'_>, value: &str, span: crate::facts
         }
     }
     finding
+}
+
+/// A word of a CamelCase `value` that looks like a misspelling of a word the file uses elsewhere
+/// (one letter missing, extra or swapped, words of six letters or more): `Reconciliaton` in
+/// `"ReconciliatonSucceeded"` beside `ReconciliationError`. Returns (word, intended).
+fn misspelt_word(text: &str, value: &str) -> Option<(String, String)> {
+    fn words(s: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in s.char_indices() {
+            match (c.is_ascii_uppercase(), c.is_ascii_lowercase(), start) {
+                (true, _, Some(st)) => {
+                    out.push(&s[st..i]);
+                    start = Some(i);
+                }
+                (true, _, None) => start = Some(i),
+                (false, true, _) => {}
+                (false, false, Some(st)) => {
+                    out.push(&s[st..i]);
+                    start = None;
+                }
+                (false, false, None) => {}
+            }
+        }
+        if let Some(st) = start {
+            out.push(&s[st..]);
+        }
+        out
+    }
+    fn one_edit(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a == b {
+            return false;
+        }
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+        match a.len() as isize - b.len() as isize {
+            // one letter missing or extra
+            1 | -1 => prefix + suffix >= a.len().min(b.len()),
+            // two neighbours swapped
+            0 => {
+                prefix + suffix + 2 == a.len()
+                    && a.get(prefix) == b.get(prefix + 1)
+                    && a.get(prefix + 1) == b.get(prefix)
+            }
+            _ => false,
+        }
+    }
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for w in words(text) {
+        *counts.entry(w).or_default() += 1;
+    }
+    let in_value = words(value);
+    for word in in_value.iter().filter(|w| w.len() >= 6) {
+        let used = counts.get(word).copied().unwrap_or(0);
+        // The word itself is rare here, and a near neighbour is used more often.
+        let intended = counts
+            .iter()
+            .filter(|(w, n)| w.len() >= 6 && **n > used && one_edit(word, w))
+            .max_by_key(|(w, n)| (**n, std::cmp::Reverse(**w)))
+            .map(|(w, _)| w.to_string());
+        if let Some(intended) = intended {
+            return Some((word.to_string(), intended));
+        }
+    }
+    None
 }
 
 /// Where the reason-constant fix puts a literal reason's value, and its name.
@@ -268,6 +391,8 @@ pub fn reason_constant_plan(
         .into_iter()
         .filter(|f| f.lang(db) == crate::syntax::Lang::Go && f.text(db).contains(suffix.as_str()))
         .filter(|f| go_facts(db, *f).package == package)
+        // A constant in a `_test.go` file is invisible to the package's other files.
+        .filter(|f| *f == file || !f.path(db).ends_with("_test.go"))
         .collect();
     if !siblings.contains(&file) {
         siblings.push(file);

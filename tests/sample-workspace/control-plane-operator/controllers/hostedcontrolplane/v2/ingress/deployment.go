@@ -15,8 +15,7 @@ import (
 var reconcileCount int
 
 func adaptDeployment(cpContext component.WorkloadContext, deployment *appsv1.Deployment) error {
-	existing := &appsv1.Deployment{}
-	if err := cpContext.Client.Get(cpContext, client.ObjectKeyFromObject(deployment), existing); err != nil { // want "adapt-purity/read-back"
+	if err := cpContext.Client.Get(cpContext, client.ObjectKeyFromObject(deployment), deployment); err != nil { // want "adapt-purity/read-back"
 		return err
 	}
 	deployment.Spec.Template.Annotations = map[string]string{
