@@ -205,3 +205,46 @@ fn deprecated_kustomize_key_is_renamed() {
     assert!(after.contains("\nresources:\n- https://"), "{after}");
     assert!(!codes(&engine, rel).contains(&"kustomize/deprecated-field".to_string()));
 }
+
+/// Issue 24.12: a platform file that exists on disk but is not part of the analysis (excluded
+/// or git-ignored) gets its imports in its import block and the writer after its code, never
+/// before its `package` clause; the file is edited, not created.
+#[test]
+fn annotation_bridge_on_an_unindexed_platform_file_edits_it_after_the_package_clause() {
+    let rel = "hypershift-operator/controllers/nodepool/states.go";
+    let platform_rel = "hypershift-operator/controllers/nodepool/aws.go";
+    let platform = "// Package nodepool: the AWS parts.\npackage nodepool\n\nimport (\n\t\"context\"\n)\n\nfunc awsOnly(ctx context.Context) error {\n\treturn ctx.Err()\n}\n";
+    let (dir, mut engine) = engine(&[(rel, GENERIC)]);
+    std::fs::create_dir_all(dir.path().join("hypershift-operator/controllers/nodepool")).unwrap();
+    std::fs::write(dir.path().join(platform_rel), platform).unwrap();
+    assert!(
+        !engine.files.contains_key(platform_rel),
+        "the platform file is not analysed"
+    );
+    let bridge = actions_for(&engine, rel, "capi-boundary/provider-read")
+        .into_iter()
+        .find(|a| a.title == "Use the annotation bridge")
+        .expect("the bridge is offered");
+    let edit = bridge
+        .files
+        .iter()
+        .find(|f| f.path == platform_rel)
+        .expect("the platform file is edited");
+    assert!(!edit.create, "aws.go exists on disk: edited, not created");
+    let after = apply(platform, &edit.edits);
+    let package_at = after.find("package nodepool").expect("package clause kept");
+    let first_import = after.find("import").unwrap();
+    assert!(package_at < first_import, "nothing before the package clause:\n{after}");
+    assert_eq!(after.matches("package nodepool").count(), 1, "{after}");
+    assert!(
+        after.starts_with("// Package nodepool: the AWS parts.\npackage nodepool\n"),
+        "{after}"
+    );
+    assert!(after.contains("func awsOnly(ctx context.Context) error"), "{after}");
+    assert!(after.contains("func setAWSMachineFailureReasonAnnotation("), "{after}");
+    // The edited platform file parses, with its old and new imports in one block.
+    engine.set_text(platform_rel, Arc::from(after.clone()), None);
+    engine.sync_file_set();
+    assert_parses(&engine, platform_rel);
+    assert_eq!(after.matches("import (").count(), 1, "{after}");
+}

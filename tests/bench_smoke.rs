@@ -24,6 +24,8 @@ fn bench_quick_prints_every_metric() {
         "check-cold: ",
         "ast-grep: ",
         "keystroke: median ",
+        "keystroke-first: ",
+        "keystroke-fixable: median ",
         "server-rss: peak ",
         "initialize: ",
         "markdown: | ",

@@ -386,3 +386,64 @@ func second(ctx context.Context) (*capiv1.MachineSet, error) {{
         );
     }
 }
+
+/// A generic file whose provider read has the annotation-bridge fix.
+const BRIDGED: &str = "package nodepool\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\n\tcapiaws \"sigs.k8s.io/cluster-api-provider-aws/v2/api/v1beta2\"\n\tcapiv1 \"sigs.k8s.io/cluster-api/api/core/v1beta1\"\n\t\"sigs.k8s.io/controller-runtime/pkg/client\"\n)\n\nfunc states(ctx context.Context, c client.Client, machines []capiv1.Machine) []string {\n\tvar out []string\n\tfor _, machine := range machines {\n\t\tawsMachine := &capiaws.AWSMachine{}\n\t\tkey := client.ObjectKey{Namespace: machine.Namespace, Name: machine.Spec.InfrastructureRef.Name}\n\t\tif err := c.Get(ctx, key, awsMachine); err != nil {\n\t\t\tcontinue\n\t\t}\n\t\tif awsMachine.Status.FailureReason != nil {\n\t\t\tout = append(out, fmt.Sprintf(\"%s: %s\", machine.Name, *awsMachine.Status.FailureReason))\n\t\t}\n\t}\n\treturn out\n}\n\nfunc other() string { return \"x\" }\n";
+
+/// The findings of `rel`, computed on this thread (the parse counter is per thread).
+fn findings_here(engine: &Engine, rel: &str) -> Vec<invariant_lsp::rules::Finding> {
+    invariant_lsp::rules::findings(&engine.db, engine.ws, engine.files[rel]).to_vec()
+}
+
+/// Issue 29.1 and 29.2: a document opened in the editor holds its tree; a keystroke in it
+/// (even the first) reparses incrementally only: the annotation-bridge fix is found in the
+/// held tree, never by a parse from scratch, and only the edited declaration is walked. The
+/// findings, fixes included, are those of a cold check of the same text.
+#[test]
+fn a_keystroke_in_an_open_document_with_a_bridge_fix_parses_nothing_from_scratch() {
+    use invariant_lsp::facts::go::declarations_walked;
+    use invariant_lsp::syntax::{parse, scratch_parses, Lang};
+    let _counting = counting();
+    let rel = "hypershift-operator/controllers/nodepool/states.go";
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::new(Database::default(), dir.path().to_path_buf(), &[]);
+    engine.set_text(rel, Arc::from(BRIDGED), None);
+    engine.sync_file_set();
+    // didOpen: the tree, parsed once, is held.
+    let mut tree = parse(Lang::Go, BRIDGED, None).tree.unwrap();
+    engine.hold_tree(rel, tree.clone());
+    let opened = findings_here(&engine, rel);
+    assert!(
+        opened.iter().any(|f| f.code == "capi-boundary/provider-read"
+            && f.fixes.iter().any(|x| x.title == "Use the annotation bridge")),
+        "{opened:?}"
+    );
+    let mut text = BRIDGED.to_string();
+    for (old, new) in [("\"x\"", "\"xy\""), ("\"xy\"", "\"xyz\"")] {
+        text = edit(&text, &mut tree, old, new);
+        engine.set_text_with_tree(rel, Arc::from(text.as_str()), None, Some(tree.clone()));
+        let parses = scratch_parses(Lang::Go);
+        let walked = declarations_walked();
+        let typed = findings_here(&engine, rel);
+        assert_eq!(
+            scratch_parses(Lang::Go) - parses,
+            0,
+            "after {old} → {new}: a parse from scratch"
+        );
+        assert_eq!(
+            declarations_walked() - walked,
+            1,
+            "after {old} → {new}: only `other` is walked"
+        );
+        tree = invariant_lsp::db::parse_file(&engine.db, engine.files[rel])
+            .tree
+            .clone()
+            .unwrap();
+        // The same findings and fixes as a cold check of this text.
+        let cold_dir = tempfile::tempdir().unwrap();
+        let mut cold = Engine::new(Database::default(), cold_dir.path().to_path_buf(), &[]);
+        cold.set_text(rel, Arc::from(text.as_str()), None);
+        cold.sync_file_set();
+        assert_eq!(typed, findings_here(&cold, rel), "after {old} → {new}");
+    }
+}

@@ -843,3 +843,113 @@ fn a_returned_reason_opened_while_indexing_gets_its_constant_fix() {
     );
     client.shutdown();
 }
+
+/// Issue 24.11: removing a workspace folder clears the diagnostics of every file of it that
+/// was told any (open or not); an edit made while it is gone is kept, and adding the folder
+/// back republishes the open document with that edit.
+#[test]
+fn a_removed_folder_clears_its_files_and_re_adding_it_republishes_the_edited_document() {
+    let (_dir, root) = sample_copy();
+    let mut client = Client::start(&root, json!({}));
+    let deployment = file_uri(&root.join(DEPLOYMENT));
+    client.wait("diagnostics for an unopened file", |m| {
+        is_publish_for(m, &deployment) && !m["params"]["diagnostics"].as_array().unwrap().is_empty()
+    });
+    let capacity = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&capacity).unwrap();
+    let uri = client.open(&capacity, &text);
+    let before = client.diagnostics(&uri, 1);
+    let read_line = |d: &[Value]| {
+        d.iter()
+            .find(|d| d["code"] == "capi-boundary/provider-read")
+            .map(|d| d["range"]["start"]["line"].as_u64().unwrap())
+    };
+    let line = read_line(&before).expect("provider-read before");
+    let folder = json!([{"uri": file_uri(&root), "name": "sample"}]);
+    client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": [], "removed": folder}}),
+    );
+    let empty = |m: &Value, u: &str| is_publish_for(m, u) && m["params"]["diagnostics"].as_array().unwrap().is_empty();
+    client.wait("the unopened file's diagnostics cleared", |m| empty(m, &deployment));
+    client.wait("the open document's diagnostics cleared", |m| empty(m, &uri));
+    // Typed while the folder is gone: two lines above everything.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2},
+               "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// one\n// two\n"}]}),
+    );
+    client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        json!({"event": {"added": folder, "removed": []}}),
+    );
+    let after = client.diagnostics(&uri, 2);
+    assert_eq!(
+        read_line(&after),
+        Some(line + 2),
+        "the edit made while removed counts: {after:?}"
+    );
+    // Typing goes on being analysed.
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3},
+               "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "// three\n"}]}),
+    );
+    let typed = client.diagnostics(&uri, 3);
+    assert_eq!(read_line(&typed), Some(line + 3), "{typed:?}");
+    client.shutdown();
+}
+
+/// Issue 24.12: the annotation bridge's edit of a platform file that exists on disk but is
+/// excluded from the analysis is positioned in that file's text: its imports go in its import
+/// block and the writer after its code, never before its `package` clause.
+#[test]
+fn the_annotation_bridge_edits_an_excluded_platform_file_at_the_right_places() {
+    let (_dir, root) = sample_copy();
+    let platform_rel = "hypershift-operator/controllers/nodepool/azure.go";
+    let config = std::fs::read_to_string(root.join(".invariant.yaml")).unwrap();
+    std::fs::write(
+        root.join(".invariant.yaml"),
+        format!("{config}exclude: [\"{platform_rel}\"]\n"),
+    )
+    .unwrap();
+    let platform_path = root.join(platform_rel);
+    let platform = std::fs::read_to_string(&platform_path).unwrap();
+    let mut client = Client::start(&root, json!({}));
+    let capacity = root.join("hypershift-operator/controllers/nodepool/capacity.go");
+    let text = std::fs::read_to_string(&capacity).unwrap();
+    let uri = client.open(&capacity, &text);
+    let diagnostics = client.diagnostics(&uri, 1);
+    let read = diagnostics
+        .iter()
+        .find(|d| d["code"] == "capi-boundary/provider-read")
+        .unwrap_or_else(|| panic!("{diagnostics:?}"))
+        .clone();
+    let actions = client.actions_for(&uri, &read);
+    let bridge = actions
+        .iter()
+        .find(|a| a["title"] == "Use the annotation bridge")
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    let platform_uri = file_uri(&platform_path);
+    let operations = bridge["edit"]["documentChanges"].as_array().unwrap();
+    assert!(
+        !operations.iter().any(|op| op["kind"] == "create"),
+        "azure.go exists: edited, not created: {operations:?}"
+    );
+    let edit = operations
+        .iter()
+        .find(|op| op["textDocument"]["uri"] == platform_uri)
+        .unwrap_or_else(|| panic!("the platform file is edited: {operations:?}"));
+    let after = apply_lsp_edits(&platform, edit["edits"].as_array().unwrap());
+    assert!(after.starts_with("package nodepool\n"), "{after}");
+    assert_eq!(after.matches("package nodepool").count(), 1, "{after}");
+    assert_eq!(after.matches("import (").count(), 1, "{after}");
+    assert!(after.contains("func azureMachineTemplate(name string)"), "{after}");
+    let writer = after.find("func setAzureMachine").unwrap_or_else(|| panic!("{after}"));
+    assert!(writer > after.find("func azureMachineTemplate").unwrap(), "{after}");
+    let tree = invariant_lsp::syntax::parse(invariant_lsp::syntax::Lang::Go, &after, None)
+        .tree
+        .unwrap();
+    assert!(!tree.root_node().has_error(), "{after}");
+    client.shutdown();
+}

@@ -136,6 +136,16 @@ impl AnalysisHost {
         self.engine.set_text_with_tree(rel, text.0, text.1, tree)
     }
 
+    /// An opened document's tree, parsed off the lock (see [`crate::ide::host::Engine::hold_tree`]).
+    pub fn hold_tree(&mut self, rel: &str, tree: tree_sitter::Tree) {
+        self.engine.hold_tree(rel, tree)
+    }
+
+    /// A closed document's tree is dropped.
+    pub fn release_tree(&mut self, rel: &str) {
+        self.engine.release_tree(rel)
+    }
+
     pub fn remove(&mut self, rel: &str) {
         self.engine.remove(rel)
     }

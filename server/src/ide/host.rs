@@ -191,6 +191,27 @@ impl Engine {
         }
     }
 
+    /// Holds `tree` (the tree of the file's current text) for a document opened in the editor:
+    /// its facts and the rules that need its tree then go through the memoized parse, and its
+    /// first keystroke reparses incrementally instead of from scratch. No-op when the file
+    /// already holds a tree or is not known.
+    pub fn hold_tree(&mut self, rel: &str, tree: tree_sitter::Tree) {
+        if let Some(&file) = self.files.get(rel) {
+            if file.prior_tree(&self.db).is_none() {
+                file.set_prior_tree(&mut self.db).to(Some(PriorTree(tree)));
+            }
+        }
+    }
+
+    /// A document closed: its tree is no longer held (the file is analysed like any other).
+    pub fn release_tree(&mut self, rel: &str) {
+        if let Some(&file) = self.files.get(rel) {
+            if file.prior_tree(&self.db).is_some() {
+                file.set_prior_tree(&mut self.db).to(None);
+            }
+        }
+    }
+
     pub fn remove(&mut self, rel: &str) {
         if self.files.remove(rel).is_some() {
             self.sync_file_set();

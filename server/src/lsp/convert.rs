@@ -185,7 +185,21 @@ pub fn code_action(
             continue;
         };
         let target = analysis.file(&file_edit.path).filter(|_| !file_edit.create);
-        let empty = LineIndex::new("");
+        // A file the analysis does not hold (excluded, git-ignored, not indexed yet) is edited
+        // at positions in its text on disk; one that cannot be read drops the action (issue
+        // 24.12: positions from an empty text put everything before its `package` clause).
+        let on_disk: Option<std::sync::Arc<str>> = match (target, file_edit.create) {
+            (None, false) => match crate::vfs::read_confined(root, &root.join(&file_edit.path)) {
+                Ok((text, None)) => Some(text),
+                _ => {
+                    tracing::warn!(path = %file_edit.path, action = %action.title, "target not readable; action dropped");
+                    return None;
+                }
+            },
+            _ => None,
+        };
+        let base: &str = on_disk.as_deref().unwrap_or("");
+        let empty = LineIndex::new(base);
         if file_edit.create {
             operations.push(DocumentChangeOperation::Op(ResourceOp::Create(CreateFile {
                 uri: uri.clone(),
@@ -203,7 +217,7 @@ pub fn code_action(
                 OneOf::Left(TextEdit {
                     range: match target {
                         Some(f) => range(analysis, f, e.span, encoding),
-                        None => protocol_range(empty.range("", e.span.start as usize, e.span.end as usize, encoding)),
+                        None => protocol_range(empty.range(base, e.span.start as usize, e.span.end as usize, encoding)),
                     },
                     new_text: e.new_text.clone(),
                 })

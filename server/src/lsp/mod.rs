@@ -96,6 +96,9 @@ struct State {
     /// Counts document edits, so that the rest of the workspace is recomputed only once typing
     /// pauses (see `refresh_after_edit`).
     edits: u64,
+    /// Open documents whose workspace folder was removed, by path: their edits keep the text
+    /// current, and a folder added again that holds them takes them back (issue 24.11).
+    detached: HashMap<PathBuf, OpenDoc>,
 }
 
 #[derive(Clone)]
@@ -154,7 +157,34 @@ impl State {
 
     fn add_root(&mut self, root: Root) -> usize {
         self.roots.push(root);
-        self.roots.len() - 1
+        let i = self.roots.len() - 1;
+        self.adopt_detached(i);
+        i
+    }
+
+    /// Documents left open when their folder was removed, and that root `i` now holds, are
+    /// open documents of it again: the editor's text wins over the file on disk.
+    fn adopt_detached(&mut self, i: usize) {
+        let mine: Vec<PathBuf> = self
+            .detached
+            .keys()
+            .filter(|p| self.root_index(p) == Some(i))
+            .cloned()
+            .collect();
+        for path in mine {
+            let Some(open) = self.detached.remove(&path) else {
+                continue;
+            };
+            let root = &mut self.roots[i];
+            let Some(rel) = crate::vfs::relative(&root.path, &path) else {
+                continue;
+            };
+            let source = crate::vfs::from_editor(open.doc.text());
+            if root.host.set_text(&rel, source).is_some() {
+                root.docs.insert(rel, open);
+            }
+        }
+        self.roots[i].host.sync_file_set();
     }
 }
 

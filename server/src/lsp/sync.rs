@@ -20,6 +20,14 @@ impl Backend {
                 (state.root_index(&path).is_some(), state.options.clone())
             };
             let fresh = (!known).then(|| new_root(crate::vfs::find_root(&path), &options));
+            // Parsed off the lock: the open document holds its tree, so its first keystroke
+            // reparses incrementally and its facts are reused per declaration (issue 29.2).
+            let source = crate::vfs::from_editor(item.text.clone());
+            let tree = path
+                .to_str()
+                .and_then(crate::syntax::Lang::from_path)
+                .filter(|_| source.1.is_none())
+                .and_then(|lang| crate::syntax::parse(lang, &source.0, None).tree);
             let root_index = {
                 let mut state = lock(&self.state);
                 let i = match (state.root_index(&path), fresh) {
@@ -30,14 +38,14 @@ impl Backend {
                 // A reopened document starts a new version history: an older published version
                 // must not block its diagnostics.
                 state.published.remove(&item.uri);
+                state.detached.remove(&path);
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
-                if root
-                    .host
-                    .set_text(&rel, crate::vfs::from_editor(item.text.clone()))
-                    .is_none()
-                {
+                if root.host.set_text(&rel, source).is_none() {
                     return; // not a language we check
+                }
+                if let Some(tree) = tree {
+                    root.host.hold_tree(&rel, tree);
                 }
                 root.host.sync_file_set();
                 root.docs.insert(
@@ -64,6 +72,25 @@ impl Backend {
             let root_index = {
                 let mut state = lock(&self.state);
                 let encoding = state.encoding;
+                if let Some(open) = state.detached.get_mut(&path) {
+                    // Its folder was removed: the text is kept current for when a folder
+                    // holding it is added again; nothing is analysed meanwhile.
+                    if version > open.doc.version {
+                        let changes: Vec<Change> = params
+                            .content_changes
+                            .iter()
+                            .map(|change| Change {
+                                range: change
+                                    .range
+                                    .map(|r| ((r.start.line, r.start.character), (r.end.line, r.end.character))),
+                                text: change.text.clone(),
+                            })
+                            .collect();
+                        open.doc.apply_all(&changes, None, encoding);
+                        open.doc.version = version;
+                    }
+                    return;
+                }
                 let Some(i) = state.root_index(&path) else { return };
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
@@ -115,10 +142,14 @@ impl Backend {
             };
             let (root_index, root_path, rel) = {
                 let mut state = lock(&self.state);
+                if state.detached.remove(&path).is_some() {
+                    return; // its folder was removed: nothing analysed, nothing published
+                }
                 let Some(i) = state.root_index(&path) else { return };
                 let root = &mut state.roots[i];
                 let Some(rel) = relative(&root.path, &path) else { return };
                 root.docs.remove(&rel);
+                root.host.release_tree(&rel);
                 let root_path = root.path.clone();
                 state.published.remove(&params.text_document.uri);
                 state.memory.forget(&params.text_document.uri);

@@ -113,28 +113,62 @@ impl Backend {
                 .iter()
                 .filter_map(|f| uri_to_path(&f.uri))
                 .collect();
-            let (added, cleared): (Vec<usize>, Vec<Uri>) = {
+            let (added, cleared, rehomed): (Vec<usize>, Vec<Uri>, Vec<usize>) = {
                 let mut state = lock(&self.state);
                 let mut cleared = Vec::new();
+                let mut left_open: Vec<(PathBuf, OpenDoc)> = Vec::new();
                 for path in &removed_paths {
-                    for root in state.roots.iter().filter(|r| &r.path == path) {
+                    let (gone, kept): (Vec<Root>, Vec<Root>) = std::mem::take(&mut state.roots)
+                        .into_iter()
+                        .partition(|r| &r.path == path);
+                    state.roots = kept;
+                    for root in gone {
                         cleared.extend(root.docs.values().map(|d| d.uri.clone()));
                         cleared.extend(root.model_problem_uris.iter().cloned());
+                        left_open.extend(root.docs.into_iter().map(|(rel, d)| (root.path.join(rel), d)));
+                        // Every file of the folder that was told findings (push), open or not.
+                        cleared.extend(
+                            state
+                                .memory
+                                .published
+                                .keys()
+                                .filter(|u| uri_to_path(u).is_some_and(|p| p.starts_with(&root.path)))
+                                .cloned(),
+                        );
                     }
-                    state.roots.retain(|r| &r.path != path);
                 }
+                cleared.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+                cleared.dedup();
                 for uri in &cleared {
                     state.published.remove(uri);
+                    state.memory.forget(uri);
                 }
-                (fresh.into_iter().map(|r| state.add_root(r)).collect(), cleared)
+                // A document still open stays with the editor: kept aside until a folder holds it.
+                for (path, doc) in left_open {
+                    state.detached.insert(path, doc);
+                }
+                // A remaining folder that holds one of them (an enclosing folder) takes it now.
+                let mut rehomed = Vec::new();
+                for i in 0..state.roots.len() {
+                    let before = state.roots[i].docs.len();
+                    state.adopt_detached(i);
+                    if state.roots[i].docs.len() != before {
+                        rehomed.push(i);
+                    }
+                }
+                (fresh.into_iter().map(|r| state.add_root(r)).collect(), cleared, rehomed)
             };
-            // A removed folder's documents and model files keep no diagnostics.
+            // A removed folder's files (open or not) and model files keep no diagnostics.
             for uri in cleared {
                 self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+            for i in rehomed {
+                self.refresh(i).await;
             }
             for i in added {
                 self.index(i).await;
             }
+            self.pull_refresh().await;
         })
         .await
     }

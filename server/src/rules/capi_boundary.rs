@@ -194,14 +194,19 @@ fn check_provider_reads(cx: &GoContext<'_>, out: &mut Vec<Finding>) {
                     message: format!("the sibling code here uses a template kind, `{}`", sibling.name),
                 });
             } else if let Some(bridge) = &cx.model.model.code_actions.annotation_bridge {
-                // Parsed again here, not memoized: only a file with this finding needs its tree
-                // (trees are kept for the documents being edited only).
+                // A document open in the editor holds its tree (memoized, reparsed incrementally
+                // on each keystroke): the site is found in that tree, never by a parse from
+                // scratch per keystroke. Any other file (a cold check) is parsed again here, not
+                // memoized: only a file with this finding needs its tree.
                 let text = cx.file.text(cx.db);
-                let parsed = crate::syntax::parse(crate::syntax::Lang::Go, text, None);
-                let site = parsed
-                    .tree
-                    .as_ref()
-                    .and_then(|tree| bridge_site(cx.model, tree, text, cx.facts, r.span));
+                let fresh;
+                let tree = if cx.file.prior_tree(cx.db).is_some() {
+                    crate::db::parse_file(cx.db, cx.file).tree.as_ref()
+                } else {
+                    fresh = crate::syntax::parse(crate::syntax::Lang::Go, text, None);
+                    fresh.tree.as_ref()
+                };
+                let site = tree.and_then(|tree| bridge_site(cx.model, tree, text, cx.facts, r.span));
                 if site.is_some() {
                     let kind = r.name.trim_end_matches("List").to_string();
                     finding.fixes.push(Fix {

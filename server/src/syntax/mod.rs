@@ -117,8 +117,26 @@ pub fn yaml_too_deep(text: &str) -> bool {
     })
 }
 
+thread_local! {
+    /// Parses from scratch (no prior tree) on this thread, by language: what a keystroke must
+    /// not do for a document whose tree is held (see `tests/incremental.rs`).
+    static SCRATCH_PARSES: std::cell::Cell<[u64; 2]> = const { std::cell::Cell::new([0, 0]) };
+}
+
+/// How many parses from scratch (no prior tree) of `lang` this thread ran.
+pub fn scratch_parses(lang: Lang) -> u64 {
+    SCRATCH_PARSES.with(|c| c.get()[lang as usize])
+}
+
 /// Parses `text`, reusing `old` (already edited with `Tree::edit`) for an incremental reparse.
 pub fn parse(lang: Lang, text: &str, old: Option<&Tree>) -> Parsed {
+    if old.is_none() {
+        SCRATCH_PARSES.with(|c| {
+            let mut n = c.get();
+            n[lang as usize] += 1;
+            c.set(n);
+        });
+    }
     if lang == Lang::Yaml && yaml_too_deep(text) {
         return Parsed {
             tree: None,

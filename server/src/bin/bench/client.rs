@@ -100,6 +100,24 @@ impl Client {
         }
     }
 
+    /// Waits until the server has said nothing for `quiet` (answering its requests on the
+    /// way), at most `max`: the workspace analysis has settled. Returns the time waited.
+    pub fn settle(&mut self, quiet: Duration, max: Duration) -> Result<Duration, String> {
+        let started = Instant::now();
+        while started.elapsed() < max {
+            match self.incoming.recv_timeout(quiet) {
+                Ok((_, message)) => {
+                    if message.get("method").is_some() && message.get("id").is_some() {
+                        self.send(&json!({"jsonrpc": "2.0", "id": message["id"], "result": null}))?;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => return Ok(started.elapsed() - quiet),
+                Err(e) => return Err(format!("server gone while settling: {e}")),
+            }
+        }
+        Ok(started.elapsed())
+    }
+
     /// `initialize` + `initialized`; returns the time from spawning to the response.
     pub fn initialize(&mut self, root: &Path) -> Result<Duration, String> {
         let uri = file_uri(root);
@@ -146,9 +164,15 @@ pub fn memory_kib(pid: u32) -> Option<(u64, u64)> {
 pub struct Session {
     pub initialize: Duration,
     pub index: Duration,
+    /// From indexing done to the workspace analysis settled (no message for 1.5 s).
+    pub settle: Duration,
     pub open: Duration,
+    /// The first keystroke after open; `keystrokes` are the ones after it.
+    pub first_keystroke: Duration,
     pub keystrokes: Vec<Duration>,
     pub rss_ready_kib: u64,
+    /// Resident once the workspace analysis settled, before any file is open.
+    pub rss_settled_kib: u64,
     pub peak_rss_kib: u64,
 }
 
@@ -162,6 +186,9 @@ pub fn keystroke_session(server: &Path, root: &Path, file: &Path, keys: usize) -
         m["method"] == "invariant/status" && m["params"]["state"] == "ready"
     })?;
     let index = ready_at - index_started;
+    // Typing is measured once the workspace analysis has settled (its publications done).
+    let settle = client.settle(Duration::from_millis(1500), Duration::from_secs(300))?;
+    let rss_settled_kib = memory_kib(pid).map(|m| m.0).unwrap_or(0);
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let uri = file_uri(file);
     let sent = client.notify(
@@ -178,6 +205,7 @@ pub fn keystroke_session(server: &Path, root: &Path, file: &Path, keys: usize) -
     let (at, _) = client.wait("diagnostics of the opened file", diagnostics_of(uri.clone(), 1))?;
     let open = at - sent;
     let rss_ready_kib = memory_kib(pid).map(|m| m.0).unwrap_or(0);
+    client.settle(Duration::from_millis(500), Duration::from_secs(60))?;
 
     // Type statements into the middle of a function body, one character per change.
     let (mut line, mut character) = typing_position(&text);
@@ -206,12 +234,21 @@ pub fn keystroke_session(server: &Path, root: &Path, file: &Path, keys: usize) -
     }
     let peak_rss_kib = memory_kib(pid).map(|m| m.1).unwrap_or(0);
     client.shutdown();
+    // The first keystroke after open is reported on its own.
+    let first_keystroke = if keystrokes.is_empty() {
+        Duration::ZERO
+    } else {
+        keystrokes.remove(0)
+    };
     Ok(Session {
         initialize,
         index,
+        settle,
         open,
+        first_keystroke,
         keystrokes,
         rss_ready_kib,
+        rss_settled_kib,
         peak_rss_kib,
     })
 }

@@ -90,6 +90,9 @@ const AST_GREP_FILES: &[(&str, &str)] = &[
 
 /// The file DESIGN §4 names on the real tree.
 const REAL_TREE_FILE: &str = "control-plane-operator/controllers/hostedcontrolplane/hostedcontrolplane_controller.go";
+/// A file with a fixable finding (the annotation bridge) to type into on the real tree
+/// (issue 29.1: fixes computed per keystroke cost 45 ms there).
+const REAL_TREE_FIXABLE_FILE: &str = "hypershift-operator/controllers/hostedcluster/hostedcluster_controller.go";
 
 // DESIGN §4 targets.
 // DESIGN §4 set cold `check` ≤ 1.3 × the floor and a keystroke p99 ≤ 20 ms; issue 12 tightened
@@ -641,13 +644,42 @@ fn run(args: Args) -> Result<(), String> {
         verdict(ms(key_median) <= TARGET_KEY_MEDIAN_MS),
         verdict(ms(key_p99) <= TARGET_KEY_P99_MS)
     );
+    println!(
+        "keystroke-first: {:.2} ms for the first change after open of {file}; workspace analysis settled {:.0} ms after indexing",
+        ms(session.first_keystroke),
+        ms(session.settle)
+    );
     let rss_mb = session.peak_rss_kib as f64 / 1024.0;
     println!(
-        "server-rss: peak {:.0} MB (VmHWM), {:.0} MB resident once indexed with the file open [target ≤ {TARGET_RSS_MB}: {}]",
+        "server-rss: peak {:.0} MB (VmHWM), {:.0} MB resident once the workspace analysis settled, {:.0} MB with the file open [target ≤ {TARGET_RSS_MB}: {}]",
         rss_mb,
+        session.rss_settled_kib as f64 / 1024.0,
         session.rss_ready_kib as f64 / 1024.0,
         verdict(rss_mb <= TARGET_RSS_MB)
     );
+    // Typing in a file with a fixable finding (the real tree's HostedCluster controller, or the
+    // synthetic tree's twin of it).
+    let fixable = [REAL_TREE_FIXABLE_FILE, synth::FIXABLE_FILE]
+        .into_iter()
+        .find(|f| tree.files.iter().any(|(r, _)| r == f));
+    if let Some(fixable) = fixable {
+        let lines = std::fs::read_to_string(tree.root.join(fixable))
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        let s = client::keystroke_session(&server, &tree.root, &tree.root.join(fixable), keys)?;
+        let mut sorted = s.keystrokes.clone();
+        sorted.sort();
+        println!(
+            "keystroke-fixable: median {:.2} ms, p99 {:.2} ms, max {:.2} ms over {} changes to {fixable} ({lines} lines) after the first; first {:.2} ms [targets ≤ {TARGET_KEY_MEDIAN_MS} / ≤ {TARGET_KEY_P99_MS} ms: {} / {}]",
+            ms(percentile(&sorted, 0.5)),
+            ms(percentile(&sorted, 0.99)),
+            ms(sorted.last().copied().unwrap_or_default()),
+            sorted.len(),
+            ms(s.first_keystroke),
+            verdict(ms(percentile(&sorted, 0.5)) <= TARGET_KEY_MEDIAN_MS),
+            verdict(ms(percentile(&sorted, 0.99)) <= TARGET_KEY_P99_MS)
+        );
+    }
     let mut inits = vec![session.initialize];
     for _ in 1..runs {
         inits.push(client::initialize_only(&server, &tree.root)?);
