@@ -134,6 +134,7 @@ fn build_report(
         information_uri: model.model.information_uri.clone(),
         rule_docs_url: model.model.rule_docs_url.clone(),
         configured_baseline: analysis.config().baseline.clone(),
+        max_file_size: analysis.config().max_file_bytes(),
         ..Report::default()
     };
     for error in model_errors {
@@ -268,16 +269,19 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
         apply_new_from_rev(&mut report, rev, &cwd, &paths, &models, &choice)?;
     }
 
+    // A `--baseline` the user named is read where it is; the configured one (a file in the
+    // tree) stays inside the root. Either way without blocking, and only a regular file.
     let baseline_path = match (&args.baseline, report.configured_baseline.clone()) {
-        (Some(p), _) => Some((cwd.join(p), p.display().to_string())),
+        (Some(p), _) => Some((cwd.join(p), p.display().to_string(), None)),
         (None, Some(rel)) => Some((
             crate::config::confined(&root, &rel).map_err(|e| format!("baseline: {e}"))?,
             rel,
+            Some(root.as_path()),
         )),
         (None, None) => None,
     };
-    if let Some((path, display)) = baseline_path {
-        let baseline = super::baseline::Baseline::read(&path)?;
+    if let Some((path, display, confine)) = baseline_path {
+        let baseline = super::baseline::Baseline::read(confine, &path)?;
         apply_baseline(&mut report, &baseline, display);
     }
 
@@ -379,11 +383,17 @@ fn apply_new_from_rev(
 }
 
 pub fn exit_code(report: &Report) -> i32 {
-    // A rule that panicked or a parse that ran out of time lost findings: not a clean run.
+    // A rule that panicked, a parse that ran out of time or a file not checked (too large,
+    // binary, over the analysis budget) lost findings: not a clean run.
     let lost = report
         .findings
         .iter()
-        .any(|f| matches!(f.finding.code.as_str(), "internal/rule-panic" | "internal/timeout"));
+        .any(|f| {
+            matches!(
+                f.finding.code.as_str(),
+                "internal/rule-panic" | "internal/timeout" | "internal/not-checked"
+            )
+        });
     if !report.model_errors.is_empty() || lost {
         EXIT_USAGE
     } else if report.findings.iter().any(|f| f.finding.severity == Severity::Error) {

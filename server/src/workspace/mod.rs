@@ -306,6 +306,11 @@ fn source_text(read: Result<Vec<u8>, ReadError>) -> std::io::Result<(Arc<str>, O
     }
 }
 
+/// [`read_source_in`] with the workspace's size limit (`max_file_size`) instead of the default.
+pub fn read_source_limited(root: Option<&Path>, path: &Path, limit: usize) -> std::io::Result<SourceText> {
+    source_text(read_file(root, path, limit))
+}
+
 /// [`read_source_in`] without a root (for a file the user named, such as a benchmark input).
 pub fn read_source(path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     read_source_in(None, path)
@@ -320,12 +325,8 @@ pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Opt
 
 /// Like [`read_confined`], for a path found under the canonical root by a walk that follows no
 /// link (see [`Within::Walked`]).
-fn read_walked(canonical_root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
-    source_text(read_within(
-        Within::Walked(canonical_root),
-        path,
-        crate::text::MAX_FILE_BYTES,
-    ))
+fn read_walked(canonical_root: &Path, path: &Path, limit: usize) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    source_text(read_within(Within::Walked(canonical_root), path, limit))
 }
 
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
@@ -448,13 +449,14 @@ impl Engine {
     pub fn load(&mut self, rels: &[String]) -> Vec<ModelError> {
         let root = &self.root;
         let canonical = root.canonicalize().ok().filter(|c| c == root);
+        let limit = self.config().max_file_bytes();
         let read: Vec<(String, std::io::Result<SourceText>)> = rels
             .par_iter()
             .map(|rel| {
                 let path = root.join(rel);
                 let text = match &canonical {
-                    Some(canonical) => read_walked(canonical, &path),
-                    None => read_confined(root, &path),
+                    Some(canonical) => read_walked(canonical, &path, limit),
+                    None => read_source_limited(Some(root), &path, limit),
                 };
                 (rel.clone(), text)
             })
@@ -503,6 +505,15 @@ impl Engine {
         prior: Option<tree_sitter::Tree>,
     ) -> Option<SourceFile> {
         let lang = Lang::from_path(rel)?;
+        // The workspace's `max_file_size` holds for text from any source (the editor's, or a
+        // read made with the default limit).
+        let (text, note) = match note {
+            None if text.len() > self.config().max_file_bytes() => {
+                let bytes = text.len();
+                (Arc::from(""), Some(FileNote::TooLarge { bytes }))
+            }
+            note => (text, note),
+        };
         match self.files.get(rel) {
             Some(&file) => {
                 if file.text(&self.db).as_ref() != text.as_ref() {
