@@ -251,8 +251,7 @@ fn locate_compile_error(layers: &[(String, String)], message: String) -> ModelEr
             .iter()
             .rev()
             .find(|(display, text)| {
-                load_model_text(display, text)
-                    .is_ok_and(|m| CompiledModel::compile(m, Vec::new()).is_err())
+                load_model_text(display, text).is_ok_and(|m| CompiledModel::compile(m, Vec::new()).is_err())
             })
             .or(layers.last())
             .map(|(display, _)| (display.clone(), None))

@@ -385,15 +385,12 @@ fn apply_new_from_rev(
 pub fn exit_code(report: &Report) -> i32 {
     // A rule that panicked, a parse that ran out of time or a file not checked (too large,
     // binary, over the analysis budget) lost findings: not a clean run.
-    let lost = report
-        .findings
-        .iter()
-        .any(|f| {
-            matches!(
-                f.finding.code.as_str(),
-                "internal/rule-panic" | "internal/timeout" | "internal/not-checked"
-            )
-        });
+    let lost = report.findings.iter().any(|f| {
+        matches!(
+            f.finding.code.as_str(),
+            "internal/rule-panic" | "internal/timeout" | "internal/not-checked"
+        )
+    });
     if !report.model_errors.is_empty() || lost {
         EXIT_USAGE
     } else if report.findings.iter().any(|f| f.finding.severity == Severity::Error) {

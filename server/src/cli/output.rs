@@ -420,7 +420,10 @@ pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         plural(others, "note"),
         plural(report.files_checked, "file"),
         if report.max_file_size > 0 {
-            format!(" (files over {} bytes are not checked and fail the run)", report.max_file_size)
+            format!(
+                " (files over {} bytes are not checked and fail the run)",
+                report.max_file_size
+            )
         } else {
             String::new()
         }

@@ -215,7 +215,12 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
 pub const NOT_CHECKED: &str = "internal/not-checked";
 
 /// Severities from the model and configuration, codes turned off or excluded dropped, sorted.
-fn finish(mut findings: Vec<Finding>, model: &CompiledModel, config: &crate::config::Config, path: &str) -> Vec<Finding> {
+fn finish(
+    mut findings: Vec<Finding>,
+    model: &CompiledModel,
+    config: &crate::config::Config,
+    path: &str,
+) -> Vec<Finding> {
     for finding in &mut findings {
         let default = model
             .rule(&finding.code)

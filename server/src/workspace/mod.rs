@@ -300,7 +300,8 @@ pub fn read_source_in(root: Option<&Path>, path: &Path) -> std::io::Result<(Arc<
 
 fn source_text(read: Result<Vec<u8>, ReadError>) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     match read {
-        Ok(bytes) => Ok(from_bytes(bytes)),
+        // The read held the caller's limit (the default or `max_file_size`).
+        Ok(bytes) => Ok(from_decoded(crate::text::decode_limited(bytes, usize::MAX))),
         Err(ReadError::TooLarge(bytes)) => Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: bytes as usize }))),
         Err(ReadError::Io(e)) => Err(e),
     }
@@ -330,7 +331,11 @@ fn read_walked(canonical_root: &Path, path: &Path, limit: usize) -> std::io::Res
 }
 
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
-    match decode(bytes) {
+    from_decoded(decode(bytes))
+}
+
+fn from_decoded(decoded: Decoded) -> (Arc<str>, Option<FileNote>) {
+    match decoded {
         Decoded::Text(text) => (Arc::from(text), None),
         Decoded::Lossy { text, first_invalid } => (Arc::from(text), Some(FileNote::Lossy { first_invalid })),
         Decoded::Binary => (Arc::from(""), Some(FileNote::Binary)),
