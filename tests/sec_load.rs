@@ -20,7 +20,9 @@ const NODEPOOL_GO: &str = "hypershift-operator/controllers/nodepool";
 const WATCHDOG: Duration = Duration::from_secs(60);
 
 /// Runs the `check` binary in `dir`; returns (exit code, stdout, stderr); a hang fails the test.
+/// Its output is drained while it runs (a full pipe must not look like a hang).
 fn check_bin(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    use std::io::Read;
     let mut child = Command::new(env!("CARGO_BIN_EXE_invariant-lsp"))
         .arg("check")
         .args(args)
@@ -29,14 +31,22 @@ fn check_bin(dir: &Path, args: &[&str]) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).ok();
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
     let deadline = Instant::now() + WATCHDOG;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
             return (
                 status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
+                stdout.join().unwrap(),
+                stderr.join().unwrap(),
             );
         }
         if Instant::now() > deadline {
