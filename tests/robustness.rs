@@ -71,7 +71,7 @@ fn yaml_bomb(prefix: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn oversized_binary_and_invalid_utf8_files_get_an_info_finding() {
+fn oversized_and_binary_files_are_not_checked_and_invalid_utf8_gets_a_note() {
     let (_dir, root) = workspace();
     // 3 MiB of valid Go with a provider read at the top: not parsed, so no provider-read.
     let big = format!("{PROVIDER_READ}{}", "// filler line\n".repeat(3 * 1024 * 1024 / 15));
@@ -91,14 +91,15 @@ fn oversized_binary_and_invalid_utf8_files_get_an_info_finding() {
             .map(|f| (f.1.clone(), f.2))
             .collect()
     };
+    // Not checked at all: `internal/not-checked`, which fails `check` (tests/sec_load.rs).
     assert_eq!(
         of("big.go"),
-        vec![("internal/unreadable".to_string(), Severity::Info)],
+        vec![("internal/not-checked".to_string(), Severity::Warning)],
         "{found:?}"
     );
     assert_eq!(
         of("binary.go"),
-        vec![("internal/unreadable".to_string(), Severity::Info)],
+        vec![("internal/not-checked".to_string(), Severity::Warning)],
         "{found:?}"
     );
     let lossy = of("lossy.go");
@@ -637,15 +638,15 @@ fn hostile_protocol_traffic_gets_errors_and_the_next_request_is_answered() {
     assert!(client.response(json!(901)).get("error").is_some());
     client.still_serving(&uri);
 
-    // A 5 MB document: skipped with the informational finding, not parsed; small again: checked.
+    // A 5 MB document: skipped with the not-checked finding, not parsed; small again: checked.
     let big = format!("{PROVIDER_READ}var s = \"{}\"\n", "x".repeat(5 * 1024 * 1024));
     client.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": big}]}),
     );
     let diagnostics = client.diagnostics(&uri, 4);
-    assert_eq!(codes(&diagnostics), vec!["internal/unreadable"], "{diagnostics:?}");
-    assert_eq!(diagnostics[0]["severity"], 3, "information");
+    assert_eq!(codes(&diagnostics), vec!["internal/not-checked"], "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["severity"], 2, "warning");
     client.still_serving(&uri);
     // An incremental edit inside the oversized document still applies to the text.
     client.notify(
@@ -661,7 +662,7 @@ fn hostile_protocol_traffic_gets_errors_and_the_next_request_is_answered() {
     let bomb_uri = client.open(&bomb_path, &bomb);
     assert!(codes(&client.diagnostics(&bomb_uri, 1)).contains(&"lifecycle/replicas-with-autoscaling".to_string()));
     let nul_uri = client.open(&root.join(format!("{NODEPOOL_GO}/nul.go")), "package nodepool\u{0}\n");
-    assert_eq!(codes(&client.diagnostics(&nul_uri, 1)), vec!["internal/unreadable"]);
+    assert_eq!(codes(&client.diagnostics(&nul_uri, 1)), vec!["internal/not-checked"]);
     client.still_serving(&uri);
     client.shutdown();
 }

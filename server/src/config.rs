@@ -35,6 +35,10 @@ pub struct Config {
     /// sources whose `repoURL` is one of them are checked against the workspace; the git
     /// remotes of the root (when it is a repository's top level) are added to them.
     pub repository: Vec<String>,
+    /// Source files (Go, YAML) larger than this many bytes are not checked, and `check` fails
+    /// (exit 2) naming each one unless `exclude` leaves it out. Default 2097152 (2 MiB); at most
+    /// 67108864 (64 MiB).
+    pub max_file_size: Option<usize>,
     /// The root's git remote URLs, found when the workspace is loaded (not a config key).
     #[serde(skip)]
     #[schemars(skip)]
@@ -52,6 +56,9 @@ struct TeamFile {
     domain_models: Vec<String>,
 }
 
+/// The most `max_file_size` may be set to: a file is read whole into memory.
+pub const MAX_FILE_SIZE_CEILING: usize = 64 * 1024 * 1024;
+
 impl Config {
     /// The include/exclude globs, as discovery takes them.
     pub fn filter(&self) -> crate::vfs::Filter<'_> {
@@ -59,6 +66,14 @@ impl Config {
             include: &self.include,
             exclude: &self.exclude,
         }
+    }
+
+    /// The size limit for source files in force: `max_file_size`, else
+    /// [`crate::text::MAX_FILE_BYTES`].
+    pub fn max_file_bytes(&self) -> usize {
+        self.max_file_size
+            .unwrap_or(crate::text::MAX_FILE_BYTES)
+            .min(MAX_FILE_SIZE_CEILING)
     }
 
     /// The normalised URLs naming this repository (configured ones and git remotes).
@@ -148,6 +163,17 @@ fn check_globs(config: &Config, text: &str) -> Vec<ModelError> {
             }
         }
     }
+    if let Some(size) = config.max_file_size {
+        if size == 0 || size > MAX_FILE_SIZE_CEILING {
+            let mut error = ModelError::new(
+                CONFIG_FILE,
+                "model/invalid",
+                format!("max_file_size {size}: must be between 1 and {MAX_FILE_SIZE_CEILING} bytes"),
+            );
+            error.line = line_of(text, "max_file_size");
+            errors.push(error);
+        }
+    }
     errors
 }
 
@@ -179,11 +205,32 @@ fn check_model_paths(display: &str, text: &str, model: &crate::model::DomainMode
     errors
 }
 
+/// Baseline files larger than this are refused, by `check` and by the server alike (one
+/// limit: a baseline `check` honours is never silently ignored in the editor). A baseline
+/// entry is ~300 bytes: this holds ~100,000 accepted findings.
+pub const MAX_BASELINE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A baseline file's text, through the one confined reader (opened without blocking, so a FIFO
+/// or device named as the baseline never hangs; only a regular file; at most
+/// [`MAX_BASELINE_BYTES`]). `root` confines it to the workspace (the configured `baseline`);
+/// `None` for a file the user named (`--baseline`).
+pub fn read_baseline_text(root: Option<&Path>, path: &Path) -> Result<String, String> {
+    use crate::vfs::{read_file, ReadError};
+    let bytes = read_file(root, path, MAX_BASELINE_BYTES).map_err(|e| match e {
+        ReadError::TooLarge(bytes) => format!(
+            "{}: the baseline is {bytes} bytes; baselines are limited to {MAX_BASELINE_BYTES} bytes",
+            path.display()
+        ),
+        ReadError::Io(e) => format!("{}: {e}", path.display()),
+    })?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: the baseline is not valid UTF-8", path.display()))
+}
+
 /// The fingerprints of a baseline file (`check --write-baseline`): its `entries[].fingerprint`,
-/// read through the confined reader like every workspace file.
+/// read through the confined reader like every workspace file, under the same limit as `check`.
 fn read_baseline_fingerprints(root: &Path, rel: &str) -> Result<std::collections::BTreeSet<String>, ModelError> {
     let path = confined(root, rel).map_err(|e| ModelError::new(rel, "model/unreadable", format!("baseline: {e}")))?;
-    let text = read_small(Some(root), &path, rel)?;
+    let text = read_baseline_text(Some(root), &path).map_err(|e| ModelError::new(rel, "model/unreadable", e))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| ModelError::new(rel, "model/invalid", format!("not a baseline file: {e}")))?;
     let entries = value
@@ -194,6 +241,39 @@ fn read_baseline_fingerprints(root: &Path, rel: &str) -> Result<std::collections
         .iter()
         .filter_map(|e| e.get("fingerprint")?.as_str().map(str::to_string))
         .collect())
+}
+
+/// A model that does not compile (a glob or regular expression that does not parse), located
+/// in the model file that wrote the pattern, at its line: the last layer whose text holds it,
+/// else the last layer that does not compile on its own, else the last layer merged.
+fn locate_compile_error(layers: &[(String, String)], message: String) -> ModelError {
+    let pattern = crate::model::offending_pattern(&message);
+    let by_text = pattern.and_then(|p| {
+        layers
+            .iter()
+            .rev()
+            .find_map(|(display, text)| line_of(text, p).map(|line| (display.clone(), Some(line))))
+    });
+    let by_layer = || {
+        layers
+            .iter()
+            .rev()
+            .find(|(display, text)| {
+                load_model_text(display, text).is_ok_and(|m| CompiledModel::compile(m, Vec::new()).is_err())
+            })
+            .or(layers.last())
+            .map(|(display, _)| (display.clone(), None))
+    };
+    let (path, line) = by_text
+        .or_else(by_layer)
+        .unwrap_or_else(|| (DEFAULT_MODEL_PATH.to_string(), None));
+    ModelError {
+        path,
+        line,
+        column: line.map(|_| 0),
+        code: "model/invalid",
+        message,
+    }
 }
 
 /// Which configuration file a run reads.
@@ -281,15 +361,22 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
         load_default_model()
     };
     let mut layers: Vec<(String, String)> = Vec::new();
-    let mut files: Vec<(String, Result<PathBuf, String>)> = config
+    // (as shown, real path, confined to the root): workspace files first, then `--model` ones.
+    let mut files: Vec<(String, Result<PathBuf, String>, bool)> = config
         .models
         .iter()
         .chain(extra_in_root)
-        .map(|m| (m.clone(), confined(root, m)))
+        .map(|m| (m.clone(), confined(root, m), true))
         .collect();
-    let workspace_files = files.len();
-    files.extend(extra.iter().map(|p| (p.display().to_string(), Ok(p.clone()))));
-    for (n, (display, path)) in files.into_iter().enumerate() {
+    files.extend(extra.iter().map(|p| {
+        let real = p.canonicalize().unwrap_or_else(|_| p.clone());
+        (p.display().to_string(), Ok(real), false)
+    }));
+    // A model listed more than once (by any spelling of its path) is loaded and merged once, at
+    // its first place: 800 listings of one file cost one load, not 800.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|(_, path, _)| path.as_ref().map_or(true, |p| seen.insert(p.clone())));
+    for (display, path, confine) in files {
         let path = match path {
             Ok(p) => p,
             Err(e) => {
@@ -299,7 +386,7 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
         };
         // Parsed as types first (unknown keys, wrong types and paths leaving the workspace are
         // located errors), then merged by the keys the file sets.
-        let confine = (n < workspace_files).then_some(root);
+        let confine = confine.then_some(root);
         let layer = read_small(confine, &path, &display).and_then(|text| {
             let m = load_model_text(&display, &text)?;
             if let Some(e) = check_model_paths(&display, &text, &m).into_iter().next() {
@@ -345,11 +432,7 @@ pub fn load_workspace_with(root: &Path, extra: &[PathBuf], extra_in_root: &[Stri
     let compiled = match CompiledModel::compile(model, sources) {
         Ok(c) => c,
         Err(message) => {
-            errors.push(ModelError::new(
-                errors.first().map(|e| e.path.as_str()).unwrap_or(CONFIG_FILE),
-                "model/invalid",
-                message,
-            ));
+            errors.push(locate_compile_error(&layers, message));
             CompiledModel::compile(load_default_model(), vec![DEFAULT_MODEL_PATH.to_string()])
                 .expect("the default model compiles")
         }

@@ -26,8 +26,10 @@ impl Baseline {
         }
     }
 
-    pub fn read(path: &Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    /// Reads a baseline through the confined reader ([`crate::config::read_baseline_text`]):
+    /// confined to `root` when given (the configured baseline), never blocking on a FIFO.
+    pub fn read(root: Option<&Path>, path: &Path) -> Result<Baseline, String> {
+        let text = crate::config::read_baseline_text(root, path)?;
         let baseline: Baseline =
             serde_json::from_str(&text).map_err(|e| format!("{}: not a baseline file: {e}", path.display()))?;
         if baseline.version != 1 {

@@ -134,6 +134,7 @@ fn build_report(
         information_uri: model.model.information_uri.clone(),
         rule_docs_url: model.model.rule_docs_url.clone(),
         configured_baseline: analysis.config().baseline.clone(),
+        max_file_size: analysis.config().max_file_bytes(),
         ..Report::default()
     };
     for error in model_errors {
@@ -315,16 +316,19 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
 
     // The baseline first, against every finding of the tree: after the revision filter it would
     // miss the findings that filter dropped and call their entries stale on every pull request.
+    // A `--baseline` the user named is read where it is; the configured one (a file in the
+    // tree) stays inside the root. Either way without blocking, and only a regular file.
     let baseline_path = match (&args.baseline, report.configured_baseline.clone()) {
-        (Some(p), _) => Some((cwd.join(p), p.display().to_string())),
+        (Some(p), _) => Some((cwd.join(p), p.display().to_string(), None)),
         (None, Some(rel)) => Some((
             crate::config::confined(&root, &rel).map_err(|e| format!("baseline: {e}"))?,
             rel,
+            Some(root.as_path()),
         )),
         (None, None) => None,
     };
-    if let Some((path, display)) = baseline_path {
-        let baseline = super::baseline::Baseline::read(&path)?;
+    if let Some((path, display, confine)) = baseline_path {
+        let baseline = super::baseline::Baseline::read(confine, &path)?;
         apply_baseline(&mut report, &baseline, display);
     }
 
@@ -440,11 +444,14 @@ pub fn exit_code(report: &Report) -> i32 {
 
 /// The exit code when findings of `threshold` or above fail the run (`--fail-on`).
 pub fn exit_code_at(report: &Report, threshold: Severity) -> i32 {
-    // A rule that panicked or a parse that ran out of time lost findings: not a clean run.
-    let lost = report
-        .findings
-        .iter()
-        .any(|f| matches!(f.finding.code.as_str(), "internal/rule-panic" | "internal/timeout"));
+    // A rule that panicked, a parse that ran out of time or a file not checked (too large,
+    // binary, over the analysis budget) lost findings: not a clean run.
+    let lost = report.findings.iter().any(|f| {
+        matches!(
+            f.finding.code.as_str(),
+            "internal/rule-panic" | "internal/timeout" | "internal/not-checked"
+        )
+    });
     if !report.model_errors.is_empty() || lost {
         EXIT_USAGE
     } else if report

@@ -70,6 +70,8 @@ pub struct Report {
     pub configured_baseline: Option<String>,
     pub baseline: Option<super::baseline::BaselineOutcome>,
     pub new_from_rev: Option<super::baseline::NewFromRev>,
+    /// The source size limit in force (bytes): larger files are not checked and fail the run.
+    pub max_file_size: usize,
 }
 
 impl Report {
@@ -452,11 +454,19 @@ pub fn summary(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "{}, {}, {} in {} checked",
+        "{}, {}, {} in {} checked{}",
         plural(errors, "error"),
         plural(warnings, "warning"),
         plural(others, "note"),
-        plural(report.files_checked, "file")
+        plural(report.files_checked, "file"),
+        if report.max_file_size > 0 {
+            format!(
+                " (files over {} bytes are not checked and fail the run)",
+                report.max_file_size
+            )
+        } else {
+            String::new()
+        }
     )?;
     if let Some(n) = &report.new_from_rev {
         writeln!(

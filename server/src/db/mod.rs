@@ -146,12 +146,21 @@ fn facts_or_outcome<T: Default>(
     set_outcome: impl FnOnce(&mut T, crate::syntax::ParseOutcome),
 ) -> T {
     let text = file.text(db);
+    // A tree over the node budget gives no facts: what they would hold stays bounded per file.
+    let bounded = |parsed: &crate::syntax::Parsed| {
+        let mut outcome = parsed.outcome();
+        let tree = parsed.tree.as_ref().filter(|tree| {
+            let nodes = tree.root_node().descendant_count();
+            tracing::trace!(path = %file.path(db), nodes, "syntax nodes");
+            outcome.over_budget = nodes > crate::syntax::MAX_ANALYSED_NODES;
+            !outcome.over_budget
+        });
+        (tree.map(|t| extract(t, text)), outcome)
+    };
     let (facts, outcome) = if file.prior_tree(db).is_some() {
-        let parsed = parse_file(db, file);
-        (parsed.tree.as_ref().map(|t| extract(t, text)), parsed.outcome())
+        bounded(parse_file(db, file))
     } else {
-        let parsed = parse_text(db, file, None);
-        (parsed.tree.as_ref().map(|t| extract(t, text)), parsed.outcome())
+        bounded(&parse_text(db, file, None))
     };
     let mut facts = facts.unwrap_or_default();
     set_outcome(&mut facts, outcome);

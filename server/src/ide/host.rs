@@ -14,7 +14,7 @@ use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
 use crate::syntax::Lang;
-use crate::vfs::{read_confined, read_walked, SourceText};
+use crate::vfs::{read_source_limited, read_walked, SourceText};
 
 /// The `go.mod` of every Go package among `rels` (in its directory or an ancestor inside the
 /// root), parsed. Reads files: call it outside any lock.
@@ -115,13 +115,14 @@ impl Engine {
     pub fn load(&mut self, rels: &[String]) -> Vec<ModelError> {
         let root = &self.root;
         let canonical = root.canonicalize().ok().filter(|c| c == root);
+        let limit = self.config().max_file_bytes();
         let read: Vec<(String, std::io::Result<SourceText>)> = rels
             .par_iter()
             .map(|rel| {
                 let path = root.join(rel);
                 let text = match &canonical {
-                    Some(canonical) => read_walked(canonical, &path),
-                    None => read_confined(root, &path),
+                    Some(canonical) => read_walked(canonical, &path, limit),
+                    None => read_source_limited(Some(root), &path, limit),
                 };
                 (rel.clone(), text)
             })
@@ -170,6 +171,15 @@ impl Engine {
         prior: Option<tree_sitter::Tree>,
     ) -> Option<SourceFile> {
         let lang = Lang::from_path(rel)?;
+        // The workspace's `max_file_size` holds for text from any source (the editor's, or a
+        // read made with the default limit).
+        let (text, note) = match note {
+            None if text.len() > self.config().max_file_bytes() => {
+                let bytes = text.len();
+                (Arc::from(""), Some(FileNote::TooLarge { bytes }))
+            }
+            note => (text, note),
+        };
         match self.files.get(rel) {
             Some(&file) => {
                 if file.text(&self.db).as_ref() != text.as_ref() {

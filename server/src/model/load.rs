@@ -69,8 +69,106 @@ impl ModelError {
     }
 }
 
-/// Parses one YAML document as `T`, refusing oversized input first. serde_yaml_ng bounds
-/// nesting depth and alias repetition itself, so alias bombs end in an error, not in memory.
+/// The most a model or configuration file may expand to once its aliases are replayed (bytes of
+/// scalars plus one per node). serde_yaml_ng bounds alias *repetition* (a billion laughs ends
+/// in an error) but not the size an alias stands for: one 200 KB string named by 300 aliases
+/// was 60 MB of strings and 2 GB once merged and compiled. Four times the file limit leaves
+/// room for any honest use of anchors (the built-in model uses none).
+pub const MAX_EXPANDED_BYTES: usize = 4 * MAX_MODEL_BYTES;
+
+/// Walks a YAML document as serde_yaml_ng replays it (aliases expanded, nothing kept),
+/// charging each node against a budget; over it, a located error (serde_yaml_ng places a
+/// visitor's error at the node being read).
+struct Expansion<'a>(&'a std::cell::Cell<usize>);
+
+impl Expansion<'_> {
+    fn charge<E: serde::de::Error>(&self, bytes: usize) -> Result<(), E> {
+        let left = self.0.get();
+        if bytes > left {
+            return Err(E::custom(format!(
+                "the document expands (its aliases replayed) to more than {MAX_EXPANDED_BYTES} bytes; model and configuration files are limited to that"
+            )));
+        }
+        self.0.set(left - bytes);
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Expansion<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Expansion<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.charge(1)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.charge(8)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.charge(8)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.charge(8)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.charge(v.len() + 1)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.charge(1)
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.charge(1)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.charge(1)?;
+        while seq.next_element_seed(Expansion(self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.charge(1)?;
+        while map.next_key_seed(Expansion(self.0))?.is_some() {
+            map.next_value_seed(Expansion(self.0))?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!tag value`): the tag, then the value.
+        use serde::de::VariantAccess;
+        let (_, value) = data.variant_seed(Expansion(self.0))?;
+        value.newtype_variant_seed(Expansion(self.0))
+    }
+}
+
+/// Refuses a YAML document whose aliases expand it past [`MAX_EXPANDED_BYTES`], before it is
+/// deserialised into anything that would hold the expansion.
+pub fn check_expansion(path: &str, text: &str) -> Result<(), ModelError> {
+    use serde::de::DeserializeSeed;
+    let budget = std::cell::Cell::new(MAX_EXPANDED_BYTES);
+    match Expansion(&budget).deserialize(serde_yaml_ng::Deserializer::from_str(text)) {
+        Err(e) if budget.get() == 0 || e.to_string().contains("expands (its aliases replayed)") => {
+            let mut error = ModelError::from_yaml(path, &e);
+            error.code = "model/too-large";
+            Err(error)
+        }
+        // Anything else (a syntax error) is reported by the parse proper, at its place.
+        _ => Ok(()),
+    }
+}
+
+/// Parses one YAML document as `T`, refusing oversized input first, and input whose aliases
+/// expand it past [`MAX_EXPANDED_BYTES`]. serde_yaml_ng bounds nesting depth and alias
+/// repetition itself, so alias bombs end in an error, not in memory.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, ModelError> {
     if text.len() > MAX_MODEL_BYTES {
         return Err(ModelError::new(
@@ -84,6 +182,10 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Res
     }
     if text.trim().is_empty() {
         return serde_yaml_ng::from_str("{}").map_err(|e| ModelError::from_yaml(path, &e));
+    }
+    if text.contains('*') {
+        // Only a document with an alias can expand past its own size.
+        check_expansion(path, text)?;
     }
     serde_yaml_ng::from_str(text).map_err(|e| ModelError::from_yaml(path, &e))
 }
@@ -128,13 +230,22 @@ fn merge_values(base: &mut serde_json::Value, over: serde_json::Value) {
             let keyed = !o.is_empty() && o.iter().chain(b.iter()).all(|v| entry_key(v).is_some());
             if keyed {
                 let mut rest: Vec<Option<Value>> = std::mem::take(b).into_iter().map(Some).collect();
+                // The first base entry of each key, found by hashing (linear in the entries,
+                // where a scan per new entry was quadratic).
+                // Each key's base entries in reverse order, so `pop` yields the first one left.
+                let mut index: std::collections::HashMap<(&'static str, String), Vec<usize>> =
+                    std::collections::HashMap::with_capacity(rest.len());
+                for (i, r) in rest.iter().enumerate().rev() {
+                    if let Some(key) = r.as_ref().and_then(entry_key) {
+                        index.entry(key).or_default().push(i);
+                    }
+                }
                 let mut out = Vec::new();
                 for item in o {
-                    let key = entry_key(&item);
-                    match rest
-                        .iter_mut()
-                        .find(|r| r.as_ref().is_some_and(|r| entry_key(r) == key))
-                    {
+                    let slot = entry_key(&item)
+                        .and_then(|key| index.get_mut(&key)?.pop())
+                        .and_then(|i| rest.get_mut(i));
+                    match slot {
                         Some(slot) => {
                             let mut merged = slot.take().unwrap_or(Value::Null);
                             merge_values(&mut merged, item);

@@ -60,7 +60,17 @@ fn regex(what: &str, pattern: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| format!("invalid regular expression in {what}: {e}"))
+        .map_err(|e| format!("invalid regular expression `{pattern}` in {what}: {e}"))
+}
+
+/// The glob or regular expression a [`CompiledModel::compile`] error is about, to locate it in
+/// the model file that wrote it.
+pub fn offending_pattern(message: &str) -> Option<&str> {
+    let rest = ["invalid glob `", "invalid regular expression `"]
+        .iter()
+        .find_map(|lead| message.find(lead).map(|at| &message[at + lead.len()..]))?;
+    let end = rest.rfind("`: ").or_else(|| rest.rfind("` in "))?;
+    Some(&rest[..end]).filter(|p| !p.is_empty())
 }
 
 impl CompiledModel {

@@ -103,21 +103,30 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
     let path = file.path(db);
     let mut findings = Vec::new();
     if let Some(note) = file.note(db) {
-        let message = match note {
-            FileNote::Binary => "binary file (NUL byte in the first 8 KiB): not checked".to_string(),
-            FileNote::TooLarge { bytes } => {
+        // A file that was not checked at all is `internal/not-checked` (`check` exits 2 over
+        // it: a padded or binary file must not slip past the gate); one read lossily was
+        // checked, and gets a note.
+        let (code, message) = match note {
+            FileNote::Binary => (
+                NOT_CHECKED,
+                "binary file (NUL byte in the first 8 KiB): not checked".to_string(),
+            ),
+            FileNote::TooLarge { bytes } => (
+                NOT_CHECKED,
                 format!(
-                    "file is {bytes} bytes, over the {} byte limit: not checked",
-                    crate::text::MAX_FILE_BYTES
-                )
-            }
-            FileNote::Lossy { first_invalid } => {
-                format!("invalid UTF-8 at byte {first_invalid}: checked with invalid bytes replaced by U+FFFD")
-            }
+                    "file is {bytes} bytes, over the {} byte limit (`max_file_size` in .invariant.yaml): not checked",
+                    config.max_file_bytes()
+                ),
+            ),
+            FileNote::Lossy { first_invalid } => (
+                "internal/unreadable",
+                format!("invalid UTF-8 at byte {first_invalid}: checked with invalid bytes replaced by U+FFFD"),
+            ),
         };
-        let mut finding = Finding::new("internal/unreadable", Span::default(), message);
-        finding.severity = Severity::Info;
-        findings.push(finding);
+        findings.push(Finding::new(code, Span::default(), message));
+        if code == NOT_CHECKED {
+            return finish(findings, model, config, path);
+        }
     }
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         injected_fault("rules", path);
@@ -197,6 +206,20 @@ pub fn check_file(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> 
             ));
         }
     }
+    finish(findings, model, config, path)
+}
+
+/// The code of a file that was not checked (too large, binary, over the analysis budget):
+/// `check` fails over it unless the path is excluded by the configuration.
+pub const NOT_CHECKED: &str = "internal/not-checked";
+
+/// Severities from the model and configuration, codes turned off or excluded dropped, sorted.
+fn finish(
+    mut findings: Vec<Finding>,
+    model: &CompiledModel,
+    config: &crate::config::Config,
+    path: &str,
+) -> Vec<Finding> {
     for finding in &mut findings {
         let default = model
             .rule(&finding.code)
@@ -241,6 +264,16 @@ fn timeout(db: &dyn salsa::Database, file: SourceFile) -> Option<Finding> {
         Lang::Go => go_facts(db, file).parse,
         Lang::Yaml => yaml_facts(db, file).parse,
     };
+    if parsed.over_budget {
+        return Some(Finding::new(
+            NOT_CHECKED,
+            Span::default(),
+            format!(
+                "more than {} syntax nodes, over the per-file analysis budget: not checked",
+                crate::syntax::MAX_ANALYSED_NODES
+            ),
+        ));
+    }
     if parsed.too_deep {
         return Some(Finding::new(
             "internal/unreadable",

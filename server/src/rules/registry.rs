@@ -85,6 +85,7 @@ pub const ENGINE_CODES: &[&str] = &[
     super::suppression::MISSING_REASON,
     super::suppression::UNUSED,
     "internal/unreadable",
+    super::NOT_CHECKED,
     "internal/rule-panic",
     "internal/timeout",
 ];

@@ -61,13 +61,23 @@ pub struct Parsed {
 pub struct ParseOutcome {
     pub timed_out: bool,
     pub too_deep: bool,
+    /// Parsed, but its syntax tree has more than [`MAX_ANALYSED_NODES`] nodes: no facts were
+    /// taken from it (set by the database, which decides what to extract).
+    pub over_budget: bool,
 }
+
+/// The most syntax nodes a file may have for its facts to be taken. Facts cost memory in
+/// proportion to the nodes they come from and stay in the database for the whole run (32
+/// one-megabyte Go files of calls took 2.0 GB): a file over it is not analysed, and is reported
+/// like a file over the size limit.
+pub const MAX_ANALYSED_NODES: usize = 400_000;
 
 impl Parsed {
     pub fn outcome(&self) -> ParseOutcome {
         ParseOutcome {
             timed_out: self.timed_out,
             too_deep: self.too_deep,
+            over_budget: false,
         }
     }
 }

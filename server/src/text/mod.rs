@@ -143,13 +143,18 @@ pub enum Decoded {
     },
 }
 
-pub fn decode(mut bytes: Vec<u8>) -> Decoded {
+pub fn decode(bytes: Vec<u8>) -> Decoded {
+    decode_limited(bytes, MAX_FILE_BYTES)
+}
+
+/// [`decode`] with another size limit (the workspace's `max_file_size`).
+pub fn decode_limited(mut bytes: Vec<u8>, limit: usize) -> Decoded {
     // A UTF-8 byte order mark is not text: editors hide it, so columns on the first line are
     // counted without it.
     if bytes.starts_with(b"\xef\xbb\xbf") {
         bytes.drain(..3);
     }
-    if bytes.len() > MAX_FILE_BYTES {
+    if bytes.len() > limit {
         return Decoded::TooLarge { bytes: bytes.len() };
     }
     if bytes[..bytes.len().min(8192)].contains(&0) {

@@ -314,10 +314,16 @@ pub fn read_source_in(root: Option<&Path>, path: &Path) -> std::io::Result<(Arc<
 
 fn source_text(read: Result<Vec<u8>, ReadError>) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
     match read {
-        Ok(bytes) => Ok(from_bytes(bytes)),
+        // The read held the caller's limit (the default or `max_file_size`).
+        Ok(bytes) => Ok(from_decoded(crate::text::decode_limited(bytes, usize::MAX))),
         Err(ReadError::TooLarge(bytes)) => Ok((Arc::from(""), Some(FileNote::TooLarge { bytes: bytes as usize }))),
         Err(ReadError::Io(e)) => Err(e),
     }
+}
+
+/// [`read_source_in`] with the workspace's size limit (`max_file_size`) instead of the default.
+pub fn read_source_limited(root: Option<&Path>, path: &Path, limit: usize) -> std::io::Result<SourceText> {
+    source_text(read_file(root, path, limit))
 }
 
 /// [`read_source_in`] without a root (for a file the user named, such as a benchmark input).
@@ -334,16 +340,16 @@ pub fn read_confined(root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Opt
 
 /// Like [`read_confined`], for a path found under the canonical root by a walk that follows no
 /// link (see [`Within::Walked`]).
-pub fn read_walked(canonical_root: &Path, path: &Path) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
-    source_text(read_within(
-        Within::Walked(canonical_root),
-        path,
-        crate::text::MAX_FILE_BYTES,
-    ))
+pub fn read_walked(canonical_root: &Path, path: &Path, limit: usize) -> std::io::Result<(Arc<str>, Option<FileNote>)> {
+    source_text(read_within(Within::Walked(canonical_root), path, limit))
 }
 
 pub fn from_bytes(bytes: Vec<u8>) -> (Arc<str>, Option<FileNote>) {
-    match decode(bytes) {
+    from_decoded(decode(bytes))
+}
+
+fn from_decoded(decoded: Decoded) -> (Arc<str>, Option<FileNote>) {
+    match decoded {
         Decoded::Text(text) => (Arc::from(text), None),
         Decoded::Lossy { text, first_invalid } => (Arc::from(text), Some(FileNote::Lossy { first_invalid })),
         Decoded::Binary => (Arc::from(""), Some(FileNote::Binary)),
