@@ -238,7 +238,7 @@ fn command_inner(args: &CheckArgs) -> Result<i32, String> {
         if args.diff {
             if let Some(path) = &args.baseline {
                 // Not applied to a diff, but validated as `check` does.
-                super::baseline::Baseline::read(&cwd.join(path))?;
+                super::baseline::Baseline::read(None, &cwd.join(path))?;
             }
             let mut stdout = std::io::stdout().lock();
             for (rel, (before, after)) in &fixed {

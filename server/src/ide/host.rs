@@ -14,7 +14,7 @@ use crate::db::{Database, FileNote, PriorTree, SourceFile, Workspace};
 use crate::model::{CompiledModel, ModelError};
 use crate::rules::Finding;
 use crate::syntax::Lang;
-use crate::vfs::{read_source_limited, read_walked, SourceText};
+use crate::vfs::{read_confined, read_source_limited, read_walked, SourceText};
 
 /// The `go.mod` of every Go package among `rels` (in its directory or an ancestor inside the
 /// root), parsed. Reads files: call it outside any lock.
