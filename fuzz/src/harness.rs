@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use invariant_lsp::db::{parse_file, Database, SourceFile};
 use invariant_lsp::facts::Span;
+use invariant_lsp::ide::host::Engine;
 use invariant_lsp::lsp::document::{Change, Document};
 use invariant_lsp::rules::Finding;
 use invariant_lsp::text::Encoding;
-use invariant_lsp::workspace::{from_bytes, from_editor, Engine};
+use invariant_lsp::vfs::{from_bytes, from_editor};
 
 /// Go paths the inputs land on: an adapt component (purity rules), the NodePool controller
 /// (CAPI boundary), API types (condition naming).
