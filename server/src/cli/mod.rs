@@ -195,11 +195,7 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>, write_docs: Opti
                 return 2;
             }
             for rule in matching {
-                let known = rule
-                    .code
-                    .strip_prefix("adapt-purity/")
-                    .map(|category| crate::rules::purity::explain_known_helpers(&loaded.model, category))
-                    .unwrap_or_default();
+                let known = crate::ide::analysis::known_helpers(&loaded.model, &rule.code);
                 println!(
                     "# {} ({})\n\n{}\n\n{}{known}",
                     rule.code,

@@ -202,7 +202,11 @@ fn held_by_local_data(cx: &GoContext<'_>, literal: &crate::facts::go::CompositeL
     let Some(before) = text.get(call.callee_span.end as usize..literal.span.start as usize) else {
         return false;
     };
-    let first = before.trim_start_matches(['(', ' ', '\t', '\n']).split(',').next().unwrap_or("");
+    let first = before
+        .trim_start_matches(['(', ' ', '\t', '\n'])
+        .split(',')
+        .next()
+        .unwrap_or("");
     let Some((root, "Conditions")) = first.trim().trim_start_matches('&').split_once('.') else {
         return false;
     };

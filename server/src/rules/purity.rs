@@ -130,7 +130,12 @@ impl FnSummary {
     /// The name a finding uses: a function literal that only delegates to one same-package
     /// function (`func(ctx, obj) error { return adaptX(ctx, obj, extra) }`) is named after it.
     pub fn shown_name(&self) -> String {
-        match (self.display_is_literal(), self.ops.as_slice(), self.calls.as_slice(), self.ext_calls.as_slice()) {
+        match (
+            self.display_is_literal(),
+            self.ops.as_slice(),
+            self.calls.as_slice(),
+            self.ext_calls.as_slice(),
+        ) {
             (true, [], [(callee, _)], []) => match callee.split_once('.') {
                 Some((ty, method)) => format!("({ty}).{method}"),
                 None => callee.clone(),
@@ -834,7 +839,11 @@ pub fn summarize_file(
         let Some((Some(receiver), _)) = &facts.functions[named as usize].receiver else {
             continue;
         };
-        if assignment.targets.iter().any(|t| &t.root == receiver && t.qualified_import.is_none()) {
+        if assignment
+            .targets
+            .iter()
+            .any(|t| &t.root == receiver && t.qualified_import.is_none())
+        {
             summary_for!(summaries, named).writes_receiver = true;
         }
     }
@@ -880,7 +889,11 @@ fn sanctioned_line(model: &CompiledModel, entry: &crate::model::types::Sanctione
     match &model.model.adapt.sanctioned_line {
         Some(t) => crate::model::render(
             t,
-            &[("helper", &helper), ("categories", &entry.categories.join(", ")), ("why", &entry.why)],
+            &[
+                ("helper", &helper),
+                ("categories", &entry.categories.join(", ")),
+                ("why", &entry.why),
+            ],
         ),
         None => format!("{helper}: {}", entry.why),
     }
@@ -891,7 +904,11 @@ fn sanctioned_line(model: &CompiledModel, entry: &crate::model::types::Sanctione
 pub fn explain_known_helpers(model: &CompiledModel, category: &str) -> String {
     let adapt = &model.model.adapt;
     let mut out = String::new();
-    if let Some(rule) = adapt.pass_through.as_ref().filter(|r| r.categories.iter().any(|c| c == category)) {
+    if let Some(rule) = adapt
+        .pass_through
+        .as_ref()
+        .filter(|r| r.categories.iter().any(|c| c == category))
+    {
         out.push_str(&format!("\n\n{}", rule.why.trim_end()));
     }
     let sanctioned: Vec<String> = adapt
@@ -901,7 +918,10 @@ pub fn explain_known_helpers(model: &CompiledModel, category: &str) -> String {
         .map(|e| sanctioned_line(model, e))
         .collect();
     if !sanctioned.is_empty() {
-        out.push_str(&format!("\n\n**{}**\n", adapt.sanctioned_heading.as_deref().unwrap_or("")));
+        out.push_str(&format!(
+            "\n\n**{}**\n",
+            adapt.sanctioned_heading.as_deref().unwrap_or("")
+        ));
         for line in sanctioned {
             out.push_str(&format!("\n- {line}"));
         }
@@ -924,7 +944,10 @@ pub fn explain_known_helpers(model: &CompiledModel, category: &str) -> String {
         })
         .collect();
     if !per_cluster.is_empty() {
-        out.push_str(&format!("\n\n**{}**\n", adapt.per_cluster_heading.as_deref().unwrap_or("")));
+        out.push_str(&format!(
+            "\n\n**{}**\n",
+            adapt.per_cluster_heading.as_deref().unwrap_or("")
+        ));
         for line in per_cluster {
             out.push_str(&format!("\n- {line}"));
         }
@@ -983,9 +1006,10 @@ fn registered_with_keep_option(facts: &GoFacts, model: &CompiledModel, registrat
     else {
         return false;
     };
-    facts.calls.iter().any(|c| {
-        within_args(enclosing, c.span) && c.callee.last().is_some_and(|n| options.contains(n))
-    })
+    facts
+        .calls
+        .iter()
+        .any(|c| within_args(enclosing, c.span) && c.callee.last().is_some_and(|n| options.contains(n)))
 }
 
 /// What the fold needs from another package: its summary, by import path (`None` when the
@@ -1183,7 +1207,9 @@ impl Fold<'_, '_, '_> {
         self.on_stack.insert(key.to_string());
         let mut provisional = false;
         for (callee, site) in &summary.calls {
-            let Some(callee) = self.resolve_key(callee) else { continue };
+            let Some(callee) = self.resolve_key(callee) else {
+                continue;
+            };
             let callee = &callee;
             let (inner, touched) = self.resolve(callee, depth + 1);
             provisional |= touched;
@@ -1230,7 +1256,9 @@ impl Fold<'_, '_, '_> {
             });
         }
         for (callee, site) in &summary.calls {
-            let Some(callee) = self.resolve_key(callee) else { continue };
+            let Some(callee) = self.resolve_key(callee) else {
+                continue;
+            };
             let callee = &callee;
             let (inner, _) = self.resolve(callee, 1);
             let display = self
@@ -1337,10 +1365,9 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile, cx: &GoC
         // The existing value is kept: registered with a keep-existing option, or the function
         // reads the existing object back itself (to keep what it generated before).
         let kept = package.kept.contains(&function.key)
-            || adapt
-                .impure
-                .iter()
-                .any(|c| c.adapted_object_only && c.into_adapted_object != Some(false) && categories.contains_key(&c.id));
+            || adapt.impure.iter().any(|c| {
+                c.adapted_object_only && c.into_adapted_object != Some(false) && categories.contains_key(&c.id)
+            });
         for (category, sites) in categories {
             let silent_when_kept = adapt.impure.iter().any(|c| &c.id == category && c.silent_when_kept);
             if kept && silent_when_kept {
