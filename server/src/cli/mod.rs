@@ -227,8 +227,9 @@ pub fn explain(code: Option<&str>, model_path: Option<PathBuf>, write_docs: Opti
                 return 2;
             }
             for rule in matching {
+                let known = crate::ide::analysis::known_helpers(&loaded.model, &rule.code);
                 println!(
-                    "# {} ({})\n\n{}\n\n{}",
+                    "# {} ({})\n\n{}\n\n{}{known}",
                     rule.code,
                     rule.severity.as_str(),
                     rule.title,

@@ -352,6 +352,14 @@ pub fn model_symbols(root: &Path, model: &CompiledModel, query: &str) -> Vec<(Mo
         .collect()
 }
 
+/// What the model sanctions (and the per-cluster decisions it reports) for an adapt-purity
+/// `code`, worded for `explain`; empty for other codes.
+pub fn known_helpers(model: &CompiledModel, code: &str) -> String {
+    code.strip_prefix("adapt-purity/")
+        .map(|category| crate::rules::purity::explain_known_helpers(model, category))
+        .unwrap_or_default()
+}
+
 /// A rule's explanation as markdown (for a family: every rule in it); `None` for no such code.
 pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
     let rules: Vec<_> = model
@@ -367,11 +375,7 @@ pub fn explain(model: &CompiledModel, code: &str) -> Option<String> {
         rules
             .iter()
             .map(|r| {
-                let known = r
-                    .code
-                    .strip_prefix("adapt-purity/")
-                    .map(|category| crate::rules::purity::explain_known_helpers(model, category))
-                    .unwrap_or_default();
+                let known = known_helpers(model, &r.code);
                 format!(
                     "# {}\n\n*{}* — {}\n\n{}{known}",
                     r.code,
