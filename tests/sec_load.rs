@@ -126,7 +126,6 @@ fn a_binary_source_file_fails_check() {
 }
 
 #[test]
-#[ignore = "known bug, open: with max_file_size raised to 4 MiB, check on the padded 2 MiB violation ran past the 60 s watchdog on 2026-12-06 (not yet diagnosed); run with --ignored"]
 fn an_excluded_path_or_a_raised_limit_lets_a_large_file_through() {
     let (_dir, root) = workspace();
     write(&root, &format!("{NODEPOOL_GO}/big.go"), padded_violation());

@@ -104,7 +104,7 @@ pub fn extract_reusing(tree: &Tree, text: &str) -> GoFacts {
     let mut walked = Vec::new();
     for ((&node, key), part) in nodes.iter().zip(&keys).zip(&mut parts) {
         if part.is_none() {
-            let facts = Arc::new(DeclFacts::of(node, text, mentions_reason));
+            let facts = Arc::new(DeclFacts::of(node, Some(root), text, mentions_reason));
             WALKED.fetch_add(1, Ordering::Relaxed);
             if let Some(key) = key {
                 walked.push((*key, node_text(node, text), facts.clone()));
