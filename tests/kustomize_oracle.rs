@@ -220,6 +220,10 @@ fn breaks_build(code: &str, message: &str) -> bool {
         "kustomize/missing-reference"
         | "kustomize/invalid-entry"
         | "kustomize/outside-workspace"
+        | "kustomize/unreadable"
+        | "kustomize/load-restricted"
+        // Information (a file generated before the build), but it does fail this checkout's build.
+        | "kustomize/missing-generated"
         | "kustomize/cycle" => true,
         "kustomize/duplicate-entry" => message.contains("under `resources`") || message.contains("under `bases`"),
         "kustomize/patch-target-missing" => message.contains("`kustomize build` fails"),
@@ -288,6 +292,8 @@ fn kustomize_agrees_with_our_verdicts() {
     };
     let mut disagreements = Vec::new();
     let (mut judged, mut patches_judged, mut not_judged) = (0, 0, Vec::new());
+    // Component patch (fixture/path:line) → (removing it changed some includer's output, we call it dead).
+    let mut component_patches: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     let mut fixtures: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
         .unwrap()
         .flatten()
@@ -358,7 +364,8 @@ fn kustomize_agrees_with_our_verdicts() {
                     if items.iter().enumerate().any(|(m, other)| m != n && *other == items[n]) {
                         continue;
                     }
-                    let dead = findings.get(&(owner.path.clone(), line)).is_some_and(|fs| {
+                    let ours = findings.get(&(owner.path.clone(), line));
+                    let dead = ours.is_some_and(|fs| {
                         fs.iter().any(|(c, m)| {
                             c == "kustomize/patch-target-missing"
                                 && (!owner.is_component() || m.contains(path.as_str()))
@@ -368,6 +375,23 @@ fn kustomize_agrees_with_our_verdicts() {
                     let after = build(&cmd, &tmp.path().join(k.dir()));
                     patches_judged += 1;
                     let what = format!("{name}/{path}: removing `{list}[{index}]` of {}:{line}", owner.path);
+                    // A component's target-selector patch is dead only when it changes the
+                    // output of no kustomization including it: judged after all of them.
+                    let selector_finding = ours.is_some_and(|fs| {
+                        fs.iter()
+                            .any(|(c, m)| c == "kustomize/patch-target-missing" && m.contains("silently drops"))
+                    });
+                    let selector_entry = items[n].as_ref().is_some_and(|i| i.get("target").is_some());
+                    if owner.is_component() && (selector_entry || selector_finding) {
+                        let entry = component_patches
+                            .entry(format!("{name}/{}:{line}", owner.path))
+                            .or_insert((false, selector_finding));
+                        match &after {
+                            Err(e) => disagreements.push(format!("{what}: the build then fails: {e}")),
+                            Ok(after) => entry.0 |= *after != output,
+                        }
+                        continue;
+                    }
                     match after {
                         Err(e) => disagreements.push(format!("{what}: the build then fails: {e}")),
                         Ok(after) if dead && after != output => {
@@ -382,6 +406,17 @@ fn kustomize_agrees_with_our_verdicts() {
             }
         }
     }
+    for (patch, (changed, dead)) in &component_patches {
+        match (changed, dead) {
+            (true, true) => disagreements.push(format!(
+                "{patch}: a component's patch changes an including kustomization's output, but we call it dead"
+            )),
+            (false, false) => disagreements.push(format!(
+                "{patch}: a component's patch changes no including kustomization's output, but we accept it"
+            )),
+            _ => {}
+        }
+    }
     eprintln!(
         "kustomize oracle ({}): {judged} kustomizations and {patches_judged} patches judged; not judged: {not_judged:?}",
         cmd.join(" ")
@@ -392,4 +427,62 @@ fn kustomize_agrees_with_our_verdicts() {
         "kustomize disagrees with our verdicts:\n{}",
         disagreements.join("\n")
     );
+}
+
+/// Issue 24 item 8: kustomizations reached through symlinked directories inside the workspace
+/// are followed (on real paths): a cycle through a link is reported as kustomize rejects it,
+/// and a dead patch over a linked base is found.
+#[cfg(unix)]
+#[test]
+fn symlinked_directories_are_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("base/kustomization.yaml", "resources:\n  - web.yaml\n");
+    write(
+        "base/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n",
+    );
+    std::os::unix::fs::symlink("base", root.join("linked-base")).unwrap();
+    write(
+        "overlay/kustomization.yaml",
+        "resources:\n  - ../linked-base\npatches:\n  - target: {kind: Deployment, name: web}\n    patch: '[{\"op\": \"add\", \"path\": \"/metadata/labels\", \"value\": {\"a\": \"b\"}}]'\n  - target: {kind: Deployment, name: nothing}\n    patch: '[{\"op\": \"add\", \"path\": \"/metadata/labels\", \"value\": {\"a\": \"b\"}}]'\n",
+    );
+    write("a/kustomization.yaml", "resources:\n  - ../b-link\n");
+    write("b/kustomization.yaml", "resources:\n  - ../a-link\n");
+    std::os::unix::fs::symlink("a", root.join("a-link")).unwrap();
+    std::os::unix::fs::symlink("b", root.join("b-link")).unwrap();
+    let findings = check(root);
+    let codes: Vec<(String, usize, String)> = findings
+        .iter()
+        .flat_map(|((p, l), fs)| fs.iter().map(move |(c, _)| (p.clone(), *l, c.clone())))
+        .collect();
+    assert!(
+        codes.contains(&(
+            "overlay/kustomization.yaml".into(),
+            6,
+            "kustomize/patch-target-missing".into()
+        )),
+        "{codes:?}"
+    );
+    assert!(
+        !codes.contains(&(
+            "overlay/kustomization.yaml".into(),
+            4,
+            "kustomize/patch-target-missing".into()
+        )),
+        "{codes:?}"
+    );
+    assert!(
+        codes.iter().any(|(_, _, c)| c == "kustomize/cycle"),
+        "a cycle through links is reported: {codes:?}"
+    );
+    if let Ok(cmd) = kustomize() {
+        assert!(build(&cmd, &root.join("a")).is_err(), "kustomize rejects the cycle too");
+        assert!(build(&cmd, &root.join("overlay")).is_ok());
+    }
 }

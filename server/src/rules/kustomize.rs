@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::kustomize_select::{names_of_kind, select_in, Level, Match, Obj, ReachNode, Selector, Transform, Work};
 use super::{Finding, Fix, FixKind, Related};
 use crate::db::{file_index, yaml_facts, yaml_objects, FileIndex, SourceFile, Workspace};
 use crate::facts::yaml::{ObjectId, YKind, YamlFacts};
@@ -32,6 +33,9 @@ pub const DUPLICATE_ENTRY: &str = "kustomize/duplicate-entry";
 pub const PATCH_TARGET_MISSING: &str = "kustomize/patch-target-missing";
 pub const CYCLE: &str = "kustomize/cycle";
 pub const INVALID_ENTRY: &str = "kustomize/invalid-entry";
+pub const UNREADABLE: &str = "kustomize/unreadable";
+pub const LOAD_RESTRICTED: &str = "kustomize/load-restricted";
+pub const MISSING_UNVERIFIED: &str = "kustomize/missing-generated";
 
 pub static RULE: super::registry::Rule = super::registry::Rule {
     name: "kustomize",
@@ -46,6 +50,9 @@ pub static RULE: super::registry::Rule = super::registry::Rule {
         PATCH_TARGET_MISSING,
         CYCLE,
         INVALID_ENTRY,
+        UNREADABLE,
+        LOAD_RESTRICTED,
+        MISSING_UNVERIFIED,
     ]),
     concerns: |file| is_kustomization_path(file.model, file.path),
     check: super::registry::Check::Yaml(|cx| check(cx.db, cx.ws, cx.file)),
@@ -70,15 +77,18 @@ pub enum RefKind {
     Config { dir_ok: bool },
 }
 
-/// A patch's `target` selector. `name` and `namespace` are regexps kustomize anchors (`^…$`);
-/// `kind` is compared exactly. `selectors` when a label or annotation selector narrows it
-/// further (not judged).
+/// A patch's `target` selector, as written: `kind`, `name` and `namespace` are regexps
+/// kustomize anchors (`^…$`), `group`/`version` are compared exactly, the label and annotation
+/// selectors are Kubernetes label selectors (see [`super::kustomize_select`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PatchTarget {
+    pub group: Option<String>,
+    pub version: Option<String>,
     pub kind: Option<String>,
     pub name: Option<String>,
     pub namespace: Option<String>,
-    pub selectors: bool,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
 }
 
 /// An inline `patch:` (or `patchesStrategicMerge` block): where it is, its target, and the
@@ -88,6 +98,8 @@ pub struct InlinePatch {
     pub span: Span,
     pub target: Option<PatchTarget>,
     pub objects: Vec<(String, String, Option<String>)>,
+    /// The documents that are `$patch: delete` patches: (kind, name, namespace).
+    pub deletes: Vec<(String, String, Option<String>)>,
 }
 
 /// What a kustomization adds or renames, beyond its references.
@@ -102,6 +114,10 @@ pub struct Produces {
     pub name_prefix: Option<String>,
     pub name_suffix: Option<String>,
     pub namespace: Option<String>,
+    /// Labels (`commonLabels`, `labels[].pairs`) and annotations (`commonAnnotations`) its
+    /// transformers add to everything it outputs.
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
 }
 
 /// One reference a kustomization makes.
@@ -308,6 +324,14 @@ pub fn extract(facts: &YamlFacts) -> Kustomization {
     produces.name_prefix = facts.scalar_at(root, "namePrefix").map(str::to_string);
     produces.name_suffix = facts.scalar_at(root, "nameSuffix").map(str::to_string);
     produces.namespace = facts.scalar_at(root, "namespace").map(str::to_string);
+    for path in ["commonLabels", "labels[].pairs"] {
+        for map in facts.at_path(root, path) {
+            produces.labels.extend(pairs_of(facts, map));
+        }
+    }
+    if let Some(map) = facts.get(root, "commonAnnotations") {
+        produces.annotations.extend(pairs_of(facts, map));
+    }
     out.refs.sort_by_key(|r| r.span.start);
     // Duplicates: resources and bases together (both add resources), components, patches.
     let group = |r: &KRef| match r.kind {
@@ -335,14 +359,30 @@ pub fn extract(facts: &YamlFacts) -> Kustomization {
     out
 }
 
+/// The (key, scalar value) entries of a map.
+pub fn pairs_of(facts: &YamlFacts, map: u32) -> Vec<(String, String)> {
+    let map = facts.resolve(map);
+    if facts.node(map).kind != YKind::Map {
+        return Vec::new();
+    }
+    facts
+        .children(map)
+        .into_iter()
+        .filter_map(|c| Some((facts.node(c).key.clone()?, facts.scalar(c).unwrap_or("").to_string())))
+        .collect()
+}
+
 /// A patch `target` map.
 fn patch_target(facts: &YamlFacts, t: u32) -> PatchTarget {
     let get = |k: &str| facts.scalar_at(t, k).map(str::to_string);
     PatchTarget {
+        group: get("group"),
+        version: get("version"),
         kind: get("kind"),
         name: get("name"),
         namespace: get("namespace"),
-        selectors: facts.get(t, "labelSelector").is_some() || facts.get(t, "annotationSelector").is_some(),
+        label_selector: get("labelSelector"),
+        annotation_selector: get("annotationSelector"),
     }
 }
 
@@ -360,7 +400,19 @@ fn inline_patch(facts: &YamlFacts, node: u32, text: &str, target: Option<PatchTa
         span: facts.node(node).span,
         target,
         objects,
+        deletes: delete_patches(&inner),
     }
+}
+
+/// The documents of a patch that delete their object (`$patch: delete` at the top).
+pub fn delete_patches(facts: &YamlFacts) -> Vec<(String, String, Option<String>)> {
+    facts
+        .docs
+        .iter()
+        .filter(|d| d.root.is_some_and(|r| facts.scalar_at(r, "$patch") == Some("delete")))
+        .filter_map(|d| facts.object_id(d))
+        .filter_map(|id| Some((id.kind, id.name?, id.namespace)))
+        .collect()
 }
 
 /// `dir/value` normalised lexically; `None` when it climbs above the root.
@@ -401,6 +453,15 @@ pub fn probe(root: &Path, rel: &str) -> Result<Option<bool>, String> {
     }
 }
 
+/// The real (symlink-free) workspace-relative path of `rel`, when it exists inside the root.
+fn real_relative(root: &Path, rel: &str) -> Option<String> {
+    let canonical_root = root.canonicalize().ok()?;
+    let real = root.join(rel).canonicalize().ok()?;
+    let inside = real.strip_prefix(&canonical_root).ok()?;
+    let parts: Vec<String> = inside.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    Some(parts.join("/"))
+}
+
 /// Resolves a workspace-relative path (already confined lexically) to a target.
 pub fn resolve_rel(index: &FileIndex, root: &Path, model: &CompiledModel, rel: &str) -> Target {
     if let Some(&file) = index.paths.get(rel) {
@@ -419,6 +480,11 @@ pub fn resolve_rel(index: &FileIndex, root: &Path, model: &CompiledModel, rel: &
         let has =
             loaded_kustomization.is_some() || names.iter().any(|n| matches!(probe(root, &in_dir(n)), Ok(Some(false))));
         return Target::Dir(loaded_kustomization, has);
+    }
+    // Through a symlink inside the workspace: resolve as its real path (the index holds files
+    // by real path), so bases, patches and cycles through linked directories are seen.
+    if let Some(real) = real_relative(root, rel).filter(|real| real != rel) {
+        return resolve_rel(index, root, model, &real);
     }
     match probe(root, rel) {
         Err(why) => Target::Outside(why),
@@ -691,149 +757,159 @@ fn deprecated(model: &CompiledModel, k: &Kustomization) -> Vec<Finding> {
     out
 }
 
-/// An object a patch may select: its kind, and the names and namespaces kustomize may select
-/// it by (its original identity, and the ones the bases' `namePrefix`/`nameSuffix`/`namespace`
-/// give it: kustomize matches either).
-#[derive(Debug, Clone)]
-struct Candidate {
-    kind: String,
-    names: Vec<String>,
-    namespaces: Vec<String>,
-}
-
-/// The objects a kustomization's patches see; `opaque` when some cannot be known.
-struct PatchContext {
-    candidates: Vec<Candidate>,
-    opaque: bool,
-}
-
-/// The kustomizations reachable from `start` (itself first) through resources and components.
-fn reached_kustomizations(db: &dyn salsa::Database, ws: Workspace, start: SourceFile) -> Vec<SourceFile> {
-    let mut seen: HashSet<SourceFile> = HashSet::from([start]);
-    let mut order = vec![start];
-    let mut i = 0;
-    while i < order.len() {
-        let k = order[i];
-        i += 1;
-        let refs = kustomization(db, ws, k);
-        for (r, t) in refs.refs.iter().zip(kustomize_resolved(db, ws, k).iter()) {
-            if let (RefKind::Resource | RefKind::Component, Target::Dir(Some(next), _)) = (r.kind, t) {
-                if seen.insert(*next) {
-                    order.push(*next);
-                }
-            }
+/// The objects of one YAML file as patch candidates (`List` items unpacked), with their labels
+/// and annotations.
+fn objects_of(facts: &YamlFacts) -> Vec<Obj> {
+    let obj = |node: u32| -> Option<Obj> {
+        let kind = facts.scalar_at(node, "kind")?;
+        let mut o = Obj::new(
+            facts.scalar_at(node, "apiVersion"),
+            kind,
+            facts.scalar_at(node, "metadata.name"),
+            facts.scalar_at(node, "metadata.namespace"),
+        );
+        o.labels = Some(facts.get(node, "metadata").and_then(|m| facts.get(m, "labels")).map(|l| pairs_of(facts, l)).unwrap_or_default());
+        o.annotations = Some(
+            facts
+                .get(node, "metadata")
+                .and_then(|m| facts.get(m, "annotations"))
+                .map(|l| pairs_of(facts, l))
+                .unwrap_or_default(),
+        );
+        Some(o)
+    };
+    let mut out = Vec::new();
+    for doc in &facts.docs {
+        let Some(root) = doc.root else { continue };
+        let Some(o) = obj(root) else { continue };
+        if o.kind == "List" || (o.kind.ends_with("List") && o.name.is_none()) {
+            out.extend(facts.at_path(root, "items[]").into_iter().filter_map(obj));
+        } else {
+            out.push(o);
         }
     }
-    order
-}
-
-/// Prefix/suffix combinations (up to three, in any order) the bases may apply.
-fn combos(parts: &[String]) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut frontier = vec![String::new()];
-    for _ in 0..3 {
-        let mut next = Vec::new();
-        for f in &frontier {
-            for p in parts {
-                if out.len() + next.len() > 64 {
-                    break;
-                }
-                next.push(format!("{f}{p}"));
-                next.push(format!("{p}{f}"));
-            }
-        }
-        next.sort();
-        next.dedup();
-        out.extend(next.iter().cloned());
-        frontier = next;
-    }
-    out.sort();
-    out.dedup();
     out
 }
 
-/// The patch context of `start`: what its resources, bases and components reach, the
-/// generators' outputs, `kind: List` items, and the renames the bases apply.
-fn patch_context(db: &dyn salsa::Database, ws: Workspace, start: SourceFile) -> PatchContext {
-    let reached = kustomize_reach(db, ws, start);
-    let mut opaque = reached.opaque;
-    let mut ids: Vec<ObjectId> = Vec::new();
-    for o in &reached.objects {
-        if o.id.kind == "List" || (o.id.kind.ends_with("List") && o.id.name.is_none()) {
-            let facts = yaml_facts(db, o.file);
-            if let Some(root) = facts.docs.get(o.doc as usize).and_then(|d| d.root) {
-                for item in facts.at_path(root, "items[]") {
-                    if let Some(kind) = facts.scalar_at(item, "kind") {
-                        ids.push(ObjectId {
-                            api_version: facts.scalar_at(item, "apiVersion").map(str::to_string),
-                            kind: kind.to_string(),
-                            name: facts.scalar_at(item, "metadata.name").map(str::to_string),
-                            namespace: facts.scalar_at(item, "metadata.namespace").map(str::to_string),
-                        });
-                    }
-                }
-            }
-        } else {
-            ids.push(o.id.clone());
-        }
-    }
-    let (mut prefixes, mut suffixes, mut namespaces) = (Vec::new(), Vec::new(), Vec::new());
-    for k in reached_kustomizations(db, ws, start) {
-        let produces = &kustomization(db, ws, k).produces;
-        opaque |= produces.opaque;
-        for (kind, name, namespace) in &produces.generated {
-            ids.push(ObjectId {
-                api_version: None,
-                kind: kind.clone(),
-                name: Some(name.clone()),
-                namespace: namespace.clone(),
-            });
-        }
-        // The kustomization's own transformers run after its patches: only the bases' count.
-        if k != start {
-            prefixes.extend(produces.name_prefix.clone());
-            suffixes.extend(produces.name_suffix.clone());
-            namespaces.extend(produces.namespace.clone());
-        }
-    }
-    let (prefixes, suffixes) = (combos(&prefixes), combos(&suffixes));
-    let candidates = ids
-        .into_iter()
-        .filter_map(|id| {
-            let name = id.name?;
-            let mut names = Vec::new();
-            for p in &prefixes {
-                for s in &suffixes {
-                    names.push(format!("{p}{name}{s}"));
-                }
-            }
-            let mut ns = vec![id.namespace.unwrap_or_else(|| "default".to_string())];
-            ns.extend(namespaces.iter().cloned());
-            Some(Candidate {
-                kind: id.kind,
-                names,
-                namespaces: ns,
-            })
-        })
-        .collect();
-    PatchContext { candidates, opaque }
+/// One kustomization's own contribution to what it outputs, and the kustomizations it
+/// includes (resources and components that are directories with a kustomization).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OwnLevel {
+    pub level: Arc<Level>,
+    pub children: Vec<SourceFile>,
 }
 
-/// `^(?:pattern)$`, as kustomize compiles selector names; `None` when it is no regexp.
-fn anchored(pattern: &str) -> Option<regex::Regex> {
-    regex::Regex::new(&format!("^(?:{pattern})$")).ok()
-}
-
-fn selects(target: &PatchTarget, c: &Candidate) -> bool {
-    if target.kind.as_ref().is_some_and(|k| *k != c.kind) {
-        return false;
+fn own_level(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> OwnLevel {
+    let k = kustomization(db, ws, file);
+    let targets = kustomize_resolved(db, ws, file);
+    let mut level = Level::default();
+    let mut children = Vec::new();
+    for (r, t) in k.refs.iter().zip(targets.iter()) {
+        match (r.kind, t) {
+            (RefKind::Resource | RefKind::Component, Target::Dir(Some(c), _)) => children.push(*c),
+            (RefKind::Resource, Target::File(Some(f))) => level.objects.extend(objects_of(yaml_facts(db, *f))),
+            // Unknowable here; a missing or outside one is reported where it is written (once),
+            // not as every patch over it.
+            (RefKind::Resource | RefKind::Component, _) => level.opaque = true,
+            (RefKind::Patch { .. }, Target::File(Some(f))) if !k.produces.component => {
+                level.deleted.extend(delete_patches(yaml_facts(db, *f)));
+            }
+            _ => {}
+        }
     }
-    let any = |pattern: &Option<String>, values: &[String]| match pattern.as_deref().map(anchored) {
-        None => true,
-        Some(None) => true, // not a regexp kustomize would accept either: not judged
-        Some(Some(re)) => values.iter().any(|v| re.is_match(v)),
+    if !k.produces.component {
+        for inline in &k.inline_patches {
+            level.deleted.extend(inline.deletes.iter().cloned());
+        }
+    }
+    let produces = &k.produces;
+    level.opaque |= produces.opaque;
+    for (kind, name, namespace) in &produces.generated {
+        let mut o = Obj::new(Some("v1"), kind, Some(name), namespace.as_deref());
+        // A generator's `options` may add labels and annotations: not judged.
+        o.labels = None;
+        o.annotations = None;
+        level.objects.push(o);
+    }
+    level.transform = Transform {
+        prefix: produces.name_prefix.clone().unwrap_or_default(),
+        suffix: produces.name_suffix.clone().unwrap_or_default(),
+        namespace: produces.namespace.clone(),
+        labels: produces.labels.clone(),
+        annotations: produces.annotations.clone(),
     };
-    any(&target.name, &c.names) && any(&target.namespace, &c.namespaces)
+    OwnLevel {
+        level: Arc::new(level),
+        children,
+    }
+}
+
+/// Every kustomization's output as a shared graph ([`ReachNode`]s), built bottom-up once.
+/// A kustomization in a cycle sees its cycle as unknown (the cycle is reported).
+pub struct ReachGraph {
+    pub levels: BTreeMap<String, OwnLevel>,
+    pub nodes: HashMap<SourceFile, Arc<ReachNode>>,
+}
+
+impl PartialEq for ReachGraph {
+    fn eq(&self, other: &Self) -> bool {
+        self.levels == other.levels
+    }
+}
+impl Eq for ReachGraph {}
+
+fn reach_graph(db: &dyn salsa::Database, ws: Workspace) -> ReachGraph {
+    let model = ws.model(db);
+    let files: Vec<(String, SourceFile)> = file_index(db, ws)
+        .paths
+        .iter()
+        .filter(|(path, _)| is_kustomization_path(model, path))
+        .map(|(p, &f)| (p.clone(), f))
+        .collect();
+    let mut own: HashMap<SourceFile, OwnLevel> = HashMap::new();
+    for (_, f) in &files {
+        own.insert(*f, kustomize_level(db, ws, *f).clone());
+    }
+    let mut nodes: HashMap<SourceFile, Arc<ReachNode>> = HashMap::new();
+    let mut on_stack: HashSet<SourceFile> = HashSet::new();
+    let mut sorted: Vec<&(String, SourceFile)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, start) in sorted {
+        if nodes.contains_key(start) {
+            continue;
+        }
+        // Iterative depth-first, post-order: (kustomization, next child, saw a cycle).
+        let mut stack: Vec<(SourceFile, usize, bool)> = vec![(*start, 0, false)];
+        on_stack.insert(*start);
+        while let Some(top) = stack.last_mut() {
+            let (k, next) = (top.0, top.1);
+            let children = &own[&k].children;
+            if let Some(&c) = children.get(next) {
+                top.1 += 1;
+                if on_stack.contains(&c) {
+                    top.2 = true;
+                } else if !nodes.contains_key(&c) && own.contains_key(&c) {
+                    on_stack.insert(c);
+                    stack.push((c, 0, false));
+                }
+                continue;
+            }
+            let (k, _, cyclic) = stack.pop().expect("top");
+            on_stack.remove(&k);
+            let o = &own[&k];
+            let level = if cyclic {
+                let mut l = (*o.level).clone();
+                l.opaque = true;
+                Arc::new(l)
+            } else {
+                o.level.clone()
+            };
+            let kids = o.children.iter().filter_map(|c| nodes.get(c).cloned()).collect();
+            nodes.insert(k, Arc::new(ReachNode::new(level, kids)));
+        }
+    }
+    let levels = files.into_iter().map(|(p, f)| (p, own.remove(&f).expect("every file has its level"))).collect();
+    ReachGraph { levels, nodes }
 }
 
 fn describe_target(t: &PatchTarget) -> String {
@@ -843,8 +919,22 @@ fn describe_target(t: &PatchTarget) -> String {
         (None, Some(n)) => format!("objects named `{n}`"),
         (None, None) => "objects".to_string(),
     };
+    if let Some(v) = t.version.as_ref() {
+        let gv = match &t.group {
+            Some(g) if !g.is_empty() => format!("{g}/{v}"),
+            _ => v.clone(),
+        };
+        s.push_str(&format!(" of `{gv}`"));
+    } else if let Some(g) = &t.group {
+        s.push_str(&format!(" of group `{g}`"));
+    }
     if let Some(ns) = &t.namespace {
         s.push_str(&format!(" in namespace `{ns}`"));
+    }
+    for (what, sel) in [("labels", &t.label_selector), ("annotations", &t.annotation_selector)] {
+        if let Some(sel) = sel {
+            s.push_str(&format!(" with {what} `{sel}`"));
+        }
     }
     s
 }
@@ -856,9 +946,24 @@ struct Wanted {
     selector: bool,
 }
 
+impl Wanted {
+    fn as_selector(&self) -> Selector {
+        let t = &self.target;
+        Selector {
+            group: t.group.clone(),
+            version: t.version.clone(),
+            kind: t.kind.clone(),
+            name: t.name.clone(),
+            namespace: t.namespace.clone(),
+            label_selector: t.label_selector.clone(),
+            annotation_selector: t.annotation_selector.clone(),
+        }
+    }
+}
+
 fn wanted_of(target: Option<&PatchTarget>, objects: &[(String, String, Option<String>)]) -> Vec<Wanted> {
     match target {
-        Some(t) if t.selectors || (t.kind.is_none() && t.name.is_none() && t.namespace.is_none()) => vec![],
+        Some(t) if *t == PatchTarget::default() => vec![],
         Some(t) => vec![Wanted {
             target: t.clone(),
             selector: true,
@@ -867,10 +972,10 @@ fn wanted_of(target: Option<&PatchTarget>, objects: &[(String, String, Option<St
             .iter()
             .map(|(kind, name, namespace)| Wanted {
                 target: PatchTarget {
-                    kind: Some(kind.clone()),
+                    kind: Some(regex::escape(kind)),
                     name: Some(regex::escape(name)),
                     namespace: namespace.as_deref().map(regex::escape),
-                    selectors: false,
+                    ..PatchTarget::default()
                 },
                 selector: false,
             })
@@ -878,14 +983,17 @@ fn wanted_of(target: Option<&PatchTarget>, objects: &[(String, String, Option<St
     }
 }
 
-/// The contexts a kustomization's patches apply in: its own, or for a `kind: Component`, each
+/// The nodes a kustomization's patches apply in: its own, or for a `kind: Component`, each
 /// kustomization that includes it (through other components too). Each with a label.
-fn contexts(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<(PatchContext, String)> {
+fn contexts(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<(Arc<ReachNode>, String)> {
+    let graph = kustomize_reach_graph(db, ws);
     if !kustomization(db, ws, file).produces.component {
-        return vec![(
-            patch_context(db, ws, file),
-            "this kustomization's resources, bases and components".to_string(),
-        )];
+        return graph
+            .nodes
+            .get(&file)
+            .map(|n| (n.clone(), "this kustomization's resources, bases and components".to_string()))
+            .into_iter()
+            .collect();
     }
     let includers = kustomize_includers(db, ws);
     let mut out = Vec::new();
@@ -898,73 +1006,82 @@ fn contexts(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<(P
             }
             if kustomization(db, ws, inc).produces.component {
                 pending.push(inc);
-            } else {
-                out.push((
-                    patch_context(db, ws, inc),
-                    format!("`{}`, which includes this component", inc.path(db)),
-                ));
+            } else if let Some(n) = graph.nodes.get(&inc) {
+                out.push((n.clone(), format!("`{}`, which includes this component", inc.path(db))));
             }
         }
     }
     out
 }
 
-/// The `patch-target-missing` findings of one patch (file or inline) over the contexts.
+/// The `patch-target-missing` findings of one patch (file or inline): a target selector when
+/// in every context (for a component: every kustomization including it) nothing is selected
+/// and nothing is unknown; a strategic-merge patch when that is so in some context (its build
+/// fails there).
 fn judge_patch(
     model: &CompiledModel,
-    contexts: &[(PatchContext, String)],
+    contexts: &[(Arc<ReachNode>, String)],
+    excluded: &[(String, String, Option<String>)],
     patch: &str,
     span: Span,
     wanted: &[Wanted],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    if contexts.is_empty() {
+        return out;
+    }
     for w in wanted {
-        for (cx, label) in contexts {
-            if cx.opaque || cx.candidates.iter().any(|c| selects(&w.target, c)) {
-                continue;
-            }
-            let kind = w.target.kind.clone().unwrap_or_default();
-            let mut same_kind: Vec<String> = cx
-                .candidates
-                .iter()
-                .filter(|c| c.kind == kind)
-                .filter_map(|c| c.names.iter().min_by_key(|n| n.len()).cloned())
-                .collect();
-            same_kind.sort();
-            same_kind.dedup();
-            let candidates = if kind.is_empty() {
-                "nothing matches".to_string()
-            } else if same_kind.is_empty() {
-                format!("no {kind} is reachable at all")
-            } else {
-                format!(
-                    "the reachable {kind} objects are {}",
-                    same_kind
-                        .iter()
-                        .take(8)
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let effect = if w.selector {
-                "kustomize silently drops a patch whose target selects nothing"
-            } else {
-                "`kustomize build` fails"
-            };
-            let message = model.message(
-                PATCH_TARGET_MISSING,
-                &[
-                    ("patch", patch),
-                    ("target", &describe_target(&w.target)),
-                    ("candidates", &candidates),
-                    ("context", label),
-                    ("effect", effect),
-                ],
-            );
-            out.push(Finding::new(PATCH_TARGET_MISSING, span, message));
-            break;
+        let selector = w.as_selector();
+        let mut work = Work::default();
+        let dead: Vec<&(Arc<ReachNode>, String)> = contexts
+            .iter()
+            .filter(|(node, _)| select_in(node, &selector, !w.selector, excluded, &mut work) == Match::NotFound)
+            .collect();
+        // A strategic-merge patch that finds nothing fails the build of that kustomization; a
+        // target selector is dead only where no context (no including kustomization) has it.
+        let reported = if w.selector { dead.len() == contexts.len() } else { !dead.is_empty() };
+        if !reported {
+            continue;
         }
+        let (node, label) = dead[0];
+        let label = if dead.len() > 1 {
+            format!("{label} (and {} more)", dead.len() - 1)
+        } else {
+            label.clone()
+        };
+        let kind = w.target.kind.clone().unwrap_or_default();
+        let plain_kind = regex::escape(&kind) == kind;
+        let same_kind = if plain_kind && !kind.is_empty() {
+            names_of_kind(node, &kind, 8)
+        } else {
+            Vec::new()
+        };
+        let candidates = if kind.is_empty() || !plain_kind {
+            "nothing matches".to_string()
+        } else if same_kind.is_empty() {
+            format!("no {kind} is reachable at all")
+        } else {
+            format!(
+                "the reachable {kind} objects are {}",
+                same_kind.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            )
+        };
+        let effect = if w.selector {
+            "kustomize silently drops a patch whose target selects nothing"
+        } else {
+            "`kustomize build` fails"
+        };
+        let message = model.message(
+            PATCH_TARGET_MISSING,
+            &[
+                ("patch", patch),
+                ("target", &describe_target(&w.target)),
+                ("candidates", &candidates),
+                ("context", &label),
+                ("effect", effect),
+            ],
+        );
+        out.push(Finding::new(PATCH_TARGET_MISSING, span, message));
     }
     out
 }
@@ -976,6 +1093,10 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
     let k = kustomization(db, ws, file);
     let targets = kustomize_resolved(db, ws, file);
     let mut out = deprecated(model, k);
+    if let Some(problem) = unreadable(yaml_facts(db, file)) {
+        let message = model.message(UNREADABLE, &[("problem", problem)]);
+        out.push(Finding::new(UNREADABLE, Span::new(0, 0), message));
+    }
     for (field, value, span, first) in &k.duplicates {
         let message = model.message(DUPLICATE_ENTRY, &[("field", field), ("value", value)]);
         let mut finding = Finding::new(DUPLICATE_ENTRY, *span, message);
@@ -990,7 +1111,10 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
         let message = model.message(INVALID_ENTRY, &[("field", field), ("problem", problem)]);
         out.push(Finding::new(INVALID_ENTRY, *span, message));
     }
-    let mut cx: Option<Vec<(PatchContext, String)>> = None;
+    let template = is_template(file.text(db));
+    // Patches in the order they are written: a `$patch: delete` one removes its object for
+    // the patches after it.
+    let mut patches: Vec<(u32, String, Span, Vec<Wanted>, Vec<(String, String, Option<String>)>)> = Vec::new();
     for (r, target) in k.refs.iter().zip(targets.iter()) {
         let problem = match (target, r.kind) {
             (Target::Missing, _) => Some("does not exist".to_string()),
@@ -1004,11 +1128,31 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
             _ => None,
         };
         if let Some(problem) = problem {
-            let message = model.message(
-                MISSING_REFERENCE,
-                &[("field", &r.field), ("value", &r.value), ("problem", &problem)],
-            );
-            out.push(Finding::new(MISSING_REFERENCE, r.span, message));
+            // A missing file that is git-ignored, or any entry of a template (Jinja or Go
+            // template markers), is made by a step before the build: information only.
+            let why = if matches!(target, Target::Missing) && template {
+                model.rule_say(MISSING_UNVERIFIED, "say_template", &[])
+            } else if matches!(target, Target::Missing) && git_ignored(ws.root(db), path, &r.value) {
+                model.rule_say(MISSING_UNVERIFIED, "say_ignored", &[])
+            } else {
+                None
+            };
+            match why {
+                Some(why) => {
+                    let message = model.message(
+                        MISSING_UNVERIFIED,
+                        &[("field", &r.field), ("value", &r.value), ("why", &why)],
+                    );
+                    out.push(Finding::new(MISSING_UNVERIFIED, r.span, message));
+                }
+                None => {
+                    let message = model.message(
+                        MISSING_REFERENCE,
+                        &[("field", &r.field), ("value", &r.value), ("problem", &problem)],
+                    );
+                    out.push(Finding::new(MISSING_REFERENCE, r.span, message));
+                }
+            }
         }
         if let Target::Outside(why) = target {
             let message = model.message(
@@ -1016,6 +1160,10 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
                 &[("field", &r.field), ("value", &r.value), ("why", why)],
             );
             out.push(Finding::new(OUTSIDE_WORKSPACE, r.span, message));
+        }
+        if matches!(target, Target::File(_)) && r.kind != RefKind::Component && !below_dir(path, &r.value) {
+            let message = model.message(LOAD_RESTRICTED, &[("field", &r.field), ("value", &r.value)]);
+            out.push(Finding::new(LOAD_RESTRICTED, r.span, message));
         }
         if let (RefKind::Patch { strategic }, Target::File(Some(patch))) = (r.kind, target) {
             let objects: Vec<(String, String, Option<String>)> = if strategic {
@@ -1026,19 +1174,23 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
             } else {
                 Vec::new()
             };
-            let wanted = wanted_of(r.target.as_ref(), &objects);
-            if !wanted.is_empty() {
-                let cx = cx.get_or_insert_with(|| contexts(db, ws, file));
-                out.extend(judge_patch(model, cx, &r.value, r.span, &wanted));
-            }
+            let deletes = delete_patches(yaml_facts(db, *patch));
+            patches.push((r.span.start, r.value.clone(), r.span, wanted_of(r.target.as_ref(), &objects), deletes));
         }
     }
     for inline in &k.inline_patches {
         let wanted = wanted_of(inline.target.as_ref(), &inline.objects);
+        patches.push((inline.span.start, "(inline)".into(), inline.span, wanted, inline.deletes.clone()));
+    }
+    patches.sort_by_key(|p| p.0);
+    let mut cx: Option<Vec<(Arc<ReachNode>, String)>> = None;
+    let mut excluded: Vec<(String, String, Option<String>)> = Vec::new();
+    for (_, name, span, wanted, deletes) in patches {
         if !wanted.is_empty() {
             let cx = cx.get_or_insert_with(|| contexts(db, ws, file));
-            out.extend(judge_patch(model, cx, "(inline)", inline.span, &wanted));
+            out.extend(judge_patch(model, cx, &excluded, &name, span, &wanted));
         }
+        excluded.extend(deletes);
     }
     for (i, chain) in kustomize_cycles(db, ws).get(path).into_iter().flatten() {
         if let Some(r) = k.refs.get(*i) {
@@ -1047,6 +1199,67 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
         }
     }
     out
+}
+
+/// Jinja (`{{`, `{%`) or Go template (`{{`) markers: the file is a template, rendered before
+/// kustomize sees it.
+fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%")
+}
+
+/// Is the file `value` (relative to the kustomization at `path`) ignored by a `.gitignore` of
+/// the workspace (from the root down to its directory)? Such a file is generated before the
+/// build. Reads the `.gitignore` files (a file-system fact the rule needs).
+fn git_ignored(root: &Path, path: &str, value: &str) -> bool {
+    let Some(rel) = join_relative(crate::db::dir_of(path), value) else {
+        return false;
+    };
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(root);
+    let mut dir = String::new();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let file = root.join(&dir).join(".gitignore");
+        if let Ok(meta) = std::fs::symlink_metadata(&file) {
+            if meta.is_file() && meta.len() <= 1 << 20 {
+                let _ = builder.add(&file);
+            }
+        }
+        if i + 1 < parts.len() {
+            if !dir.is_empty() {
+                dir.push('/');
+            }
+            dir.push_str(part);
+        }
+    }
+    match builder.build() {
+        Ok(gi) => gi.matched_path_or_any_parents(&rel, false).is_ignore(),
+        Err(_) => false,
+    }
+}
+
+/// Why kustomize cannot read the kustomization at all: empty (or only comments), not YAML,
+/// or not a map of fields.
+fn unreadable(facts: &YamlFacts) -> Option<&'static str> {
+    if facts.has_syntax_errors {
+        return Some("is not valid YAML");
+    }
+    let root = facts.docs.iter().find_map(|d| d.root);
+    match root {
+        None => Some("is empty"),
+        Some(r) if facts.node(facts.resolve(r)).kind != YKind::Map => Some("is not a map of fields"),
+        Some(_) => None,
+    }
+}
+
+/// Is the file `value` (relative to the kustomization at `path`) in or below the
+/// kustomization's directory, as kustomize's default load restrictor (`LoadRestrictionsRootOnly`)
+/// requires of files (directories, i.e. bases, may be anywhere)?
+fn below_dir(path: &str, value: &str) -> bool {
+    let dir = crate::db::dir_of(path);
+    match join_relative(dir, value) {
+        Some(rel) => dir.is_empty() || rel.starts_with(&format!("{dir}/")),
+        None => true, // climbs out of the workspace: reported as outside-workspace
+    }
 }
 
 /// Component kustomization path → the kustomizations whose `components` include it.
@@ -1131,6 +1344,18 @@ pub fn kustomize_reach(db: &dyn salsa::Database, ws: Workspace, file: SourceFile
     Arc::new(reach(db, ws, file))
 }
 
+/// A kustomization's own part of what it outputs.
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_level(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> OwnLevel {
+    own_level(db, ws, file)
+}
+
+/// Every kustomization's output, shared bottom-up (what patches are judged over).
+#[salsa::tracked(returns(ref))]
+pub fn kustomize_reach_graph(db: &dyn salsa::Database, ws: Workspace) -> Arc<ReachGraph> {
+    Arc::new(reach_graph(db, ws))
+}
+
 /// Patch file path → the kustomizations that apply it.
 #[salsa::tracked(returns(ref))]
 pub fn kustomize_patch_owners(db: &dyn salsa::Database, ws: Workspace) -> Arc<BTreeMap<String, Vec<SourceFile>>> {
@@ -1196,9 +1421,10 @@ mod tests {
         let log = engine.db.take_executions();
         let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
         assert_eq!(ran("yaml_facts"), 1, "{log:?}");
-        // Only the overlay's reach re-ran (it reads np.yaml and has a patch to judge; reach is
-        // computed for patches only); the cycle graph did not (no reference changed).
-        assert_eq!(ran("kustomize_reach"), 1, "{log:?}");
+        // Only the base's own level re-ran (it reads np.yaml), and the shared graph was
+        // re-assembled from the levels once; the cycle graph did not (no reference changed).
+        assert_eq!(ran("kustomize_level"), 1, "{log:?}");
+        assert_eq!(ran("kustomize_reach_graph"), 1, "{log:?}");
         assert_eq!(ran("kustomize_cycles"), 0, "{log:?}");
         assert_eq!(ran("kustomize_resolved"), 0, "{log:?}");
     }
@@ -1256,9 +1482,66 @@ mod tests {
         assert!(cycles[0].1.len() < 1000, "{}", cycles[0].1);
         let log = engine.db.take_executions();
         let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
-        // The graph is walked once for cycles, and one reach is computed (for the patch).
+        // The graph is walked once for cycles, and the outputs are assembled once.
         assert_eq!(ran("kustomize_cycles"), 1);
-        assert_eq!(ran("kustomize_reach"), 1);
+        assert_eq!(ran("kustomize_reach_graph"), 1);
+        assert_eq!(ran("kustomize_level"), chain + ring);
+    }
+
+    /// Issue 29 item 4: a chain of overlays, each patching the base's Deployment (one live
+    /// patch by a kind regexp, one dead by version): each kustomization's output is assembled
+    /// once, and every overlay's verdicts are right (the work per patch is bounded by the
+    /// nodes' memos: `kustomize_select` tests count it).
+    #[test]
+    fn an_overlay_chain_with_a_patch_per_overlay_is_assembled_once() {
+        use crate::db::Database;
+        use crate::workspace::Engine;
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);
+        let depth = 2000;
+        engine.set_text(
+            "o0000/kustomization.yaml",
+            Arc::from("resources:\n  - web.yaml\n"),
+            None,
+        );
+        engine.set_text(
+            "o0000/web.yaml",
+            Arc::from("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"),
+            None,
+        );
+        for i in 1..=depth {
+            let dead = if i == depth {
+                "  - target: {kind: Deployment, version: v1beta1}\n    patch: '[{\"op\": \"add\", \"path\": \"/metadata/labels/x\", \"value\": \"y\"}]'\n"
+            } else {
+                ""
+            };
+            engine.set_text(
+                &format!("o{i:04}/kustomization.yaml"),
+                Arc::from(format!(
+                    "resources:\n  - ../o{:04}\npatches:\n  - target: {{kind: Deploy.*, name: web}}\n    patch: '[{{\"op\": \"add\", \"path\": \"/metadata/labels/l{i}\", \"value\": \"y\"}}]'\n{dead}",
+                    i - 1
+                )),
+                None,
+            );
+        }
+        engine.sync_file_set();
+        engine.db.take_executions();
+        let mut found = Vec::new();
+        for (file, findings) in engine.check_files(&engine.all_files()) {
+            for f in findings.iter() {
+                found.push((file.path(&engine.db).clone(), f.code.clone()));
+            }
+        }
+        assert_eq!(
+            found,
+            vec![(format!("o{depth:04}/kustomization.yaml"), PATCH_TARGET_MISSING.to_string())]
+        );
+        let log = engine.db.take_executions();
+        let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
+        assert_eq!(ran("kustomize_reach_graph"), 1);
+        assert_eq!(ran("kustomize_level"), depth + 1);
+        assert_eq!(ran("kustomize_reach("), 0, "the per-kustomization flat reach is not built");
     }
 
     #[cfg(unix)]
@@ -1302,8 +1585,7 @@ mod tests {
             Some(PatchTarget {
                 kind: Some("NodePool".into()),
                 name: Some("np".into()),
-                namespace: None,
-                selectors: false
+                ..PatchTarget::default()
             })
         );
         assert_eq!(k.inline_patches.len(), 1);

@@ -2,6 +2,7 @@
 //! domain model. Each rule returns findings as values; `check_file` runs the rules a file
 //! concerns, applies suppressions and severities.
 
+pub mod kustomize_select;
 pub mod registry;
 pub mod suppression;
 
