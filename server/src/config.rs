@@ -84,6 +84,15 @@ impl Config {
             .chain(self.git_remotes.iter())
             .map(|u| crate::vcs::normalize_repo_url(u))
             .collect();
+        // Templated entries (`${GIT_BASEURL}/${GIT_ORG}/x`, `{{ .Values.repoURL }}`) are also
+        // kept as written: a source's repoURL written the same way is this repository.
+        urls.extend(
+            self.repository
+                .iter()
+                .map(|u| u.trim())
+                .filter(|u| u.contains("${") || u.contains("{{"))
+                .map(str::to_string),
+        );
         urls.sort();
         urls.dedup();
         urls
