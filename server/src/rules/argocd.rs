@@ -17,21 +17,19 @@ use std::path::Path;
 
 use super::kustomize::{join_relative, probe, OUTSIDE_WORKSPACE};
 use super::Finding;
-use crate::facts::Span;
 use crate::db::FileIndex;
 use crate::facts::yaml::{api_group_matches, YKind, YamlFacts};
 use crate::model::CompiledModel;
 use crate::vcs::normalize_repo_url;
 
 pub const ARGOCD_PATH: &str = "kustomize/argocd-path";
-pub const ARGOCD_UNJUDGED: &str = "kustomize/argocd-unjudged";
 
 pub static RULE: super::registry::Rule = super::registry::Rule {
     name: "argocd",
     doc: "ArgoCD Application and ApplicationSet paths into this repository point to something deployable. \
           Needs the file's YAML facts, the workspace's file index and repository identity (configuration), \
           and the model's kustomize.argocd section.",
-    codes: super::registry::Codes::Fixed(&[ARGOCD_PATH, OUTSIDE_WORKSPACE, ARGOCD_UNJUDGED]),
+    codes: super::registry::Codes::Fixed(&[ARGOCD_PATH, OUTSIDE_WORKSPACE]),
     concerns: |file| {
         let kinds: Vec<&str> = file
             .model
@@ -460,8 +458,6 @@ pub fn check(
     if in_chart_templates(index, root, path) {
         return out;
     }
-    // Why each source not judged was not (a model wording key).
-    let mut unjudged: Vec<(&'static str, Span)> = Vec::new();
     for doc in &facts.docs {
         let (Some(root_node), Some(id)) = (doc.root, facts.object_id(doc)) else {
             continue;
@@ -514,13 +510,9 @@ pub fn check(
                     }
                 };
                 if !templated(value) {
-                    match repo_of(facts, node, ours, None) {
-                        Repo::This => {
-                            let verdict = judge(index, root, model, value, recurse);
-                            report(&mut out, value, verdict, "");
-                        }
-                        Repo::Unknown => unjudged.push((unknown_repo_reason(facts, node, ours), span)),
-                        Repo::Other => {}
+                    if matches!(repo_of(facts, node, ours, None), Repo::This) {
+                        let verdict = judge(index, root, model, value, recurse);
+                        report(&mut out, value, verdict, "");
                     }
                     continue;
                 }
@@ -529,10 +521,7 @@ pub fn check(
                     continue;
                 }
                 let sets = param_sets.get_or_insert_with(|| appset_params(facts, root_node, &index.dirs, ours));
-                let Some(sets) = sets else {
-                    unjudged.push(("say_generators", span));
-                    continue;
-                };
+                let Some(sets) = sets else { continue };
                 let mut seen = std::collections::HashSet::new();
                 for params in sets.iter() {
                     let Some(rendered) = substitute(value, params) else {
@@ -551,40 +540,5 @@ pub fn check(
             }
         }
     }
-    // Sources not judged are said, with a count, never silently none (issue 27 item 12).
-    if !unjudged.is_empty() {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for (key, _) in &unjudged {
-            *counts.entry(*key).or_default() += 1;
-        }
-        let reasons: Vec<String> = counts
-            .iter()
-            .map(|(key, n)| {
-                let why = model.rule_say(ARGOCD_UNJUDGED, key, &[]).unwrap_or_else(|| key.to_string());
-                format!("{n} {why}")
-            })
-            .collect();
-        let message = model.message(
-            ARGOCD_UNJUDGED,
-            &[("count", &unjudged.len().to_string()), ("reasons", &reasons.join("; "))],
-        );
-        // At the first source not judged.
-        out.push(Finding::new(ARGOCD_UNJUDGED, unjudged[0].1, message));
-    }
     out
-}
-
-/// Why a source's repository is unknown (a wording key of `kustomize/argocd-unjudged`).
-fn unknown_repo_reason(facts: &YamlFacts, node: u32, ours: &[String]) -> &'static str {
-    if ours.is_empty() {
-        return "say_no_identity";
-    }
-    let mut cur = facts.node(node).parent;
-    while let Some(id) = cur {
-        if let Some(url) = facts.get(id, "repoURL").and_then(|v| facts.scalar(v)) {
-            return if templated(url) { "say_templated" } else { "say_no_repo" };
-        }
-        cur = facts.node(id).parent;
-    }
-    "say_no_repo"
 }
