@@ -464,7 +464,7 @@ fn symlinked_directories_are_followed() {
     assert!(
         codes.contains(&(
             "overlay/kustomization.yaml".into(),
-            6,
+            7,
             "kustomize/patch-target-missing".into()
         )),
         "{codes:?}"
@@ -472,7 +472,7 @@ fn symlinked_directories_are_followed() {
     assert!(
         !codes.contains(&(
             "overlay/kustomization.yaml".into(),
-            4,
+            5,
             "kustomize/patch-target-missing".into()
         )),
         "{codes:?}"
