@@ -1114,7 +1114,7 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
     let template = is_template(file.text(db));
     // Patches in the order they are written: a `$patch: delete` one removes its object for
     // the patches after it.
-    let mut patches: Vec<(u32, String, Span, Vec<Wanted>, Vec<(String, String, Option<String>)>)> = Vec::new();
+    let mut patches: Vec<PatchEntry> = Vec::new();
     for (r, target) in k.refs.iter().zip(targets.iter()) {
         let problem = match (target, r.kind) {
             (Target::Missing, _) => Some("does not exist".to_string()),
@@ -1210,6 +1210,10 @@ fn is_template(text: &str) -> bool {
 /// Is the file `value` (relative to the kustomization at `path`) ignored by a `.gitignore` of
 /// the workspace (from the root down to its directory)? Such a file is generated before the
 /// build. Reads the `.gitignore` files (a file-system fact the rule needs).
+/// A patch as written: its order, field value, span, the targets it wants, and the objects a
+/// strategic-merge patch names (kind, name, namespace).
+type PatchEntry = (u32, String, Span, Vec<Wanted>, Vec<(String, String, Option<String>)>);
+
 fn git_ignored(root: &Path, path: &str, value: &str) -> bool {
     let Some(rel) = join_relative(crate::db::dir_of(path), value) else {
         return false;
@@ -1495,7 +1499,7 @@ mod tests {
     #[test]
     fn an_overlay_chain_with_a_patch_per_overlay_is_assembled_once() {
         use crate::db::Database;
-        use crate::workspace::Engine;
+        use crate::ide::host::Engine;
         use std::sync::Arc;
         let dir = tempfile::tempdir().unwrap();
         let mut engine = Engine::new(Database::with_execution_log(), dir.path().to_path_buf(), &[]);
