@@ -458,7 +458,10 @@ fn real_relative(root: &Path, rel: &str) -> Option<String> {
     let canonical_root = root.canonicalize().ok()?;
     let real = root.join(rel).canonicalize().ok()?;
     let inside = real.strip_prefix(&canonical_root).ok()?;
-    let parts: Vec<String> = inside.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let parts: Vec<String> = inside
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     Some(parts.join("/"))
 }
 
@@ -768,7 +771,13 @@ fn objects_of(facts: &YamlFacts) -> Vec<Obj> {
             facts.scalar_at(node, "metadata.name"),
             facts.scalar_at(node, "metadata.namespace"),
         );
-        o.labels = Some(facts.get(node, "metadata").and_then(|m| facts.get(m, "labels")).map(|l| pairs_of(facts, l)).unwrap_or_default());
+        o.labels = Some(
+            facts
+                .get(node, "metadata")
+                .and_then(|m| facts.get(m, "labels"))
+                .map(|l| pairs_of(facts, l))
+                .unwrap_or_default(),
+        );
         o.annotations = Some(
             facts
                 .get(node, "metadata")
@@ -908,7 +917,10 @@ fn reach_graph(db: &dyn salsa::Database, ws: Workspace) -> ReachGraph {
             nodes.insert(k, Arc::new(ReachNode::new(level, kids)));
         }
     }
-    let levels = files.into_iter().map(|(p, f)| (p, own.remove(&f).expect("every file has its level"))).collect();
+    let levels = files
+        .into_iter()
+        .map(|(p, f)| (p, own.remove(&f).expect("every file has its level")))
+        .collect();
     ReachGraph { levels, nodes }
 }
 
@@ -991,7 +1003,12 @@ fn contexts(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<(A
         return graph
             .nodes
             .get(&file)
-            .map(|n| (n.clone(), "this kustomization's resources, bases and components".to_string()))
+            .map(|n| {
+                (
+                    n.clone(),
+                    "this kustomization's resources, bases and components".to_string(),
+                )
+            })
             .into_iter()
             .collect();
     }
@@ -1039,7 +1056,11 @@ fn judge_patch(
             .collect();
         // A strategic-merge patch that finds nothing fails the build of that kustomization; a
         // target selector is dead only where no context (no including kustomization) has it.
-        let reported = if w.selector { dead.len() == contexts.len() } else { !dead.is_empty() };
+        let reported = if w.selector {
+            dead.len() == contexts.len()
+        } else {
+            !dead.is_empty()
+        };
         if !reported {
             continue;
         }
@@ -1063,7 +1084,11 @@ fn judge_patch(
         } else {
             format!(
                 "the reachable {kind} objects are {}",
-                same_kind.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                same_kind
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         };
         let effect = if w.selector {
@@ -1175,12 +1200,24 @@ pub fn check(db: &dyn salsa::Database, ws: Workspace, file: SourceFile) -> Vec<F
                 Vec::new()
             };
             let deletes = delete_patches(yaml_facts(db, *patch));
-            patches.push((r.span.start, r.value.clone(), r.span, wanted_of(r.target.as_ref(), &objects), deletes));
+            patches.push((
+                r.span.start,
+                r.value.clone(),
+                r.span,
+                wanted_of(r.target.as_ref(), &objects),
+                deletes,
+            ));
         }
     }
     for inline in &k.inline_patches {
         let wanted = wanted_of(inline.target.as_ref(), &inline.objects);
-        patches.push((inline.span.start, "(inline)".into(), inline.span, wanted, inline.deletes.clone()));
+        patches.push((
+            inline.span.start,
+            "(inline)".into(),
+            inline.span,
+            wanted,
+            inline.deletes.clone(),
+        ));
     }
     patches.sort_by_key(|p| p.0);
     let mut cx: Option<Vec<(Arc<ReachNode>, String)>> = None;
@@ -1539,13 +1576,20 @@ mod tests {
         }
         assert_eq!(
             found,
-            vec![(format!("o{depth:04}/kustomization.yaml"), PATCH_TARGET_MISSING.to_string())]
+            vec![(
+                format!("o{depth:04}/kustomization.yaml"),
+                PATCH_TARGET_MISSING.to_string()
+            )]
         );
         let log = engine.db.take_executions();
         let ran = |prefix: &str| log.iter().filter(|e| e.starts_with(prefix)).count();
         assert_eq!(ran("kustomize_reach_graph"), 1);
         assert_eq!(ran("kustomize_level"), depth + 1);
-        assert_eq!(ran("kustomize_reach("), 0, "the per-kustomization flat reach is not built");
+        assert_eq!(
+            ran("kustomize_reach("),
+            0,
+            "the per-kustomization flat reach is not built"
+        );
     }
 
     #[cfg(unix)]
